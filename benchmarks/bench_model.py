@@ -1,0 +1,105 @@
+"""Speed and memory of the full model against a plain Mesa reference.
+
+For the baseline and the pilot at full scale (one agent per person) this prints:
+
+* seconds per simulated year and person-days simulated per second;
+* the time a plain Mesa model takes to call a trivial ``step()`` through
+  ``AgentSet.shuffle_do`` on as many agents as the run had waiting at the coast each
+  day (only the ``shuffle_do`` calls are timed), and the ratio full model / reference;
+* peak memory (tracemalloc, Python allocations) of a 10-year run with daily data.
+
+Targets on a 2-core machine: at most 1 s per simulated year, a ratio of at most 1.0,
+and under 300 MB peak for the 10-year run.
+
+Run with ``make bench`` (or ``python benchmarks/bench_model.py [--years Y]``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import time
+import tracemalloc
+
+import mesa
+import numpy as np
+
+import sim
+from sim.model import free_model
+
+
+class _Idle(mesa.Agent):
+    def step(self) -> None:
+        pass
+
+
+def reference_seconds(waiting: np.ndarray, seed: int = 0) -> float:
+    """Time ``shuffle_do('step')`` on ``waiting[d]`` trivial agents for each day d."""
+    model = mesa.Model(rng=seed)
+    agents: list[_Idle] = []
+    total = 0.0
+    for n in waiting.astype(int).tolist():
+        if n > len(agents):
+            agents.extend(_Idle(model) for _ in range(n - len(agents)))
+        elif n < len(agents):
+            for a in agents[n:]:
+                a.remove()
+            del agents[n:]
+        t0 = time.perf_counter()
+        model.agents.shuffle_do("step")
+        total += time.perf_counter() - t0
+    free_model(model)
+    return total
+
+
+def bench_scenario(name: str, years: float, seed: int) -> dict[str, float]:
+    cfg = sim.load_config(name)
+    gc.collect()
+    t0 = time.perf_counter()
+    res = sim.run(cfg, seed=seed, years=years)
+    wall = time.perf_counter() - t0
+    ts = res.timeseries
+    alive = ts[[c for c in ts.columns if c.startswith("n_")]].drop(
+        columns=["n_in_uk", "n_left_route", "n_legal_admitted", "n_dead"]).sum(axis=1)
+    ref = reference_seconds(ts["waiting_at_coast"].to_numpy(), seed)
+    n_years = len(ts) / 365.25
+    return {
+        "seconds_per_year": wall / n_years,
+        "person_days_per_second": float(alive.sum()) / wall,
+        "mean_waiting": float(ts["waiting_at_coast"].mean()),
+        "reference_seconds_per_year": ref / n_years,
+        "ratio": wall / ref,
+    }
+
+
+def peak_memory_mb(name: str, years: float, seed: int) -> float:
+    gc.collect()
+    tracemalloc.start()
+    res = sim.run(sim.load_config(name, {"end_date": "2031-12-31"}), seed=seed, years=years)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert len(res.timeseries) >= int(365 * years) - 1
+    return peak / 2**20
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--years", type=float, default=4.0, help="years per timed run (default 4)")
+    ap.add_argument("--memory-years", type=float, default=10.0, help="years of the memory run (default 10)")
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+    print(f"channel-sim {sim.__version__} on Mesa {mesa.__version__}; one agent per person")
+    print(f"{'scenario':<10} {'s/year':>8} {'person-days/s':>15} {'mean waiting':>13} "
+          f"{'ref s/year':>11} {'ratio':>6}")
+    for name in ("baseline", "pilot_50"):
+        r = bench_scenario(name, args.years, args.seed)
+        print(f"{name:<10} {r['seconds_per_year']:>8.3f} {r['person_days_per_second']:>15,.0f} "
+              f"{r['mean_waiting']:>13,.0f} {r['reference_seconds_per_year']:>11.3f} {r['ratio']:>6.2f}")
+    for name in ("baseline", "pilot_50"):
+        mb = peak_memory_mb(name, args.memory_years, args.seed)
+        print(f"peak memory, {args.memory_years:g}-year {name} run with daily data: {mb:,.1f} MB (tracemalloc)")
+    print("targets: <= 1 s per simulated year; ratio <= 1.0; < 300 MB peak for 10 years")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,16 @@
+"""channel-sim: an agent-based model of the migrant-smuggling market across the English Channel.
+
+Common tasks are one call each::
+
+    import sim
+    cfg = sim.load_config("pilot_50")          # a shipped scenario, or a path
+    res = sim.run(cfg, seed=1)                 # res.timeseries, res.summary
+    model = sim.ChannelModel(cfg, rng=1)       # the Mesa model; model.step() is one day
+"""
+
+from sim.model import ChannelModel
+from sim.params import Config, ConfigError, load_config
+from sim.simulate import RunResult, run
+
+__all__ = ["ChannelModel", "Config", "ConfigError", "RunResult", "load_config", "run", "__version__"]
+__version__ = "0.1.0"

@@ -1,0 +1,70 @@
+"""French border patrols: one agent per coastal sector.
+
+Capacity (patrol units) is funded by France and by the UK's payment; it is spread over
+sectors and redeployed weekly toward where launches were seen. The probability of
+preventing a launch in a sector has diminishing returns in capacity per launch
+(DESIGN 6b)::
+
+    p = p_max * (1 - exp(-k * capacity_s / launches_s))
+
+lowered by the gangs' taxi-boat tactic. Where at-sea interception is allowed, a boat
+that got afloat is intercepted with a further probability.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sim.model import ChannelModel
+
+__all__ = ["BorderPatrol", "prevention_probability", "total_capacity_units"]
+
+
+def total_capacity_units(base_units: float, uk_payment_gbp_per_year: float, gbp_per_unit_per_year: float) -> float:
+    """Patrol units on the coast: France's own plus what the UK's payment funds."""
+    return base_units + uk_payment_gbp_per_year / gbp_per_unit_per_year
+
+
+def prevention_probability(capacity: float | np.ndarray, launches: float | np.ndarray, p_max: float,
+                           k: float) -> np.ndarray:
+    """Probability that a beach launch is prevented, with diminishing returns."""
+    launches = np.maximum(np.asarray(launches, dtype=float), 1.0)
+    return p_max * (1.0 - np.exp(-k * np.asarray(capacity, dtype=float) / launches))
+
+
+class BorderPatrol(mesa.Agent):
+    """French police and gendarmerie units in one coastal sector."""
+
+    def __init__(self, model: ChannelModel, sector: int, share: float) -> None:
+        super().__init__(model)
+        self.sector = sector
+        self.share = share                # share of the total capacity deployed here
+        self.launches_seen_week = 0
+        self.prevented_week = 0
+
+    @property
+    def capacity_units(self) -> float:
+        return self.share * self.model.patrol_capacity_units
+
+    def prevent(self, taxi: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Decide for each of today's launches in this sector whether it is prevented."""
+        pp = self.model.config.patrols
+        n = taxi.size
+        p = prevention_probability(self.capacity_units, n, pp.prevention_max, pp.prevention_k)
+        p_each = np.where(taxi, p * (1.0 - pp.taxi_boat_effect), p)
+        prevented = rng.random(n) < p_each
+        if pp.at_sea_interception and self.capacity_units > 0:
+            prevented |= rng.random(n) < pp.at_sea_interception_prob
+        self.launches_seen_week += n
+        self.prevented_week += int(prevented.sum())
+        return prevented
+
+    def redeploy(self, launch_share: float, rate: float) -> None:
+        """Move capacity toward where launches were seen last week."""
+        self.share = (1.0 - rate) * self.share + rate * launch_share
+        self.launches_seen_week = 0
+        self.prevented_week = 0

@@ -1,0 +1,206 @@
+"""The returns authority: the weekly quota of returns to France and the legal route.
+
+Each day, among today's arrivals in the UK, the authority detains for return:
+
+* every arrival of a group with a bilateral returns agreement in force, with that
+  agreement's probability (the UK-Albania deal of December 2022);
+* under the one-in-one-out quota (from ``returns.start_date``): eligible arrivals
+  (adults of covered groups) while detention places remain. Places are the weekly quota
+  times the weeks a detainee is held, so that detentions keep pace with the quota.
+
+A detainee is returned once the processing delay has passed, unless a legal challenge
+blocks the return (then released into the asylum process), and within the week's
+remaining quota (the quota is a ceiling on returns executed in each policy week).
+Detainees not returned within ``max_detention_days`` are released.
+
+The legal route admits, each policy week, one applicant per person returned in the
+week before (``matched`` mode) or a set number (``fixed``), first come first served.
+Returnees are barred from it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+from sim.agents.migrant import MigrantState
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sim.model import ChannelModel
+
+__all__ = ["ReturnsAuthority"]
+
+UNLIMITED = 10**9
+
+
+class ReturnsAuthority(mesa.Agent):
+    """UK Home Office (with French acceptance) running returns and the legal route."""
+
+    def __init__(self, model: ChannelModel) -> None:
+        super().__init__(model)
+        cfg = model.config
+        r = cfg.returns
+        self.quota_per_week: int = UNLIMITED if r.quota_per_week == "all" else int(r.quota_per_week)
+        self.start_day = model.day_of(r.start_date)
+        self.legal_start_day = model.day_of(cfg.legal_route.start_date)
+        self.remaining_this_week = 0
+        self.returned_this_week = 0
+        self.returned_last_week = 0
+        self.weeks_quota_filled = 0
+        self.legal_allowance = 0
+        self.cost_gbp = 0.0
+        self.group_covered = np.array([g.covered_by_returns for g in cfg.groups])
+        self.bilateral_day = np.array([model.day_of(g.bilateral_returns_from) if g.bilateral_returns_from else UNLIMITED
+                                       for g in cfg.groups])
+        self.bilateral_prob = np.array([g.bilateral_return_prob for g in cfg.groups])
+
+    # -- state of the policy ------------------------------------------------------------
+    @property
+    def policy_active(self) -> bool:
+        return self.quota_per_week > 0 and self.model.day >= self.start_day
+
+    @property
+    def legal_route_open(self) -> bool:
+        lr = self.model.config.legal_route
+        return lr.mode != "off" and self.model.day >= self.legal_start_day
+
+    def weekly_legal_capacity(self) -> int:
+        """People the legal route admits in the coming policy week."""
+        lr = self.model.config.legal_route
+        if not self.legal_route_open:
+            return 0
+        if lr.mode == "fixed":
+            return lr.capacity_per_week
+        return int(round(lr.ratio * self.returned_last_week * self.model.people_per_agent))
+
+    def believed_legal_admission_prob(self) -> float:
+        """What an applicant believes: places over the next months against the queue."""
+        if not self.legal_route_open:
+            return 0.0
+        lr = self.model.config.legal_route
+        weeks = lr.max_applicant_wait_days / 7.0
+        if lr.mode == "fixed":
+            per_week = lr.capacity_per_week
+        else:
+            per_week = lr.ratio * max(self.returned_last_week * self.model.people_per_agent,
+                                      0.5 * min(self.quota_per_week, 10**6))
+        applicants = self.model.counts[MigrantState.WAITING] * self.model.people_per_agent
+        queue = self.model.n_applicants * self.model.people_per_agent
+        return float(min(1.0, per_week * weeks / max(queue + 0.05 * applicants, 1.0)))
+
+    # -- daily ------------------------------------------------------------------------
+    def step(self) -> None:
+        """Detain today's arrivals, carry out due returns, admit by the legal route."""
+        model = self.model
+        if model.day_of_policy_week == 0:
+            self._new_week()
+        self._detain(model.arrived_today)
+        self._return_due()
+        self._admit_legal()
+
+    def _new_week(self) -> None:
+        model = self.model
+        rp = model.config.returns.ramp_up
+        if self.model.day > self.start_day:
+            self.returned_last_week = self.returned_this_week
+            if self.quota_per_week < UNLIMITED and self.returned_this_week * model.people_per_agent >= self.quota_per_week:
+                self.weeks_quota_filled += 1
+            week_no = (model.day - self.start_day) // 7
+            if rp.enabled and week_no > 0 and week_no % rp.every_weeks == 0:
+                # "start small, increase if it works": raise the quota when it was used up
+                # in at least half the weeks since the last review
+                if self.weeks_quota_filled * 2 >= rp.every_weeks:
+                    self.quota_per_week = min(rp.max_quota_per_week, self.quota_per_week + rp.step)
+                    model.today["quota_changes"] += 1
+                self.weeks_quota_filled = 0
+        self.returned_this_week = 0
+        self.remaining_this_week = self._quota_in_agents()
+        self.legal_allowance = self.weekly_legal_capacity()
+
+    def _quota_in_agents(self) -> int:
+        if self.quota_per_week >= UNLIMITED:
+            return UNLIMITED
+        return int(self.quota_per_week // self.model.people_per_agent)
+
+    def _detain(self, arrivals: np.ndarray) -> None:
+        model = self.model
+        if arrivals.size == 0:
+            return
+        pop, rng, day = model.pop, model.rngs.returns, model.day
+        grp = pop.group[arrivals]
+        bilateral = (day >= self.bilateral_day[grp]) & (rng.random(arrivals.size) < self.bilateral_prob[grp])
+        if bilateral.any():
+            b = arrivals[bilateral]
+            pop.bilateral[b] = True
+            pop.blocked[b] = False
+            model.move(b, MigrantState.DETAINED)
+        if not self.policy_active:
+            return
+        cand = arrivals[~bilateral & pop.adult[arrivals] & self.group_covered[grp]]
+        if cand.size == 0:
+            return
+        cfg = model.config.returns
+        if self.quota_per_week >= UNLIMITED:
+            room = cand.size
+        else:
+            held = model.n_quota_detained
+            weeks_held = math.ceil((cfg.processing_delay_days + 1) / 7)
+            room = max(0, self._quota_in_agents() * weeks_held - held)
+        if room <= 0:
+            return
+        take = cand if cand.size <= room else rng.choice(cand, size=room, replace=False)
+        pop.bilateral[take] = False
+        pop.blocked[take] = rng.random(take.size) < cfg.challenge_block_share
+        model.move(take, MigrantState.DETAINED)
+
+    def _return_due(self) -> None:
+        model = self.model
+        cfg = model.config.returns
+        pop, day = model.pop, model.day
+        det = pop.where(MigrantState.DETAINED)
+        if det.size == 0:
+            return
+        waited = day - pop.since[det]
+        due = waited >= cfg.processing_delay_days
+        # bilateral returns are outside the quota
+        bil = det[due & pop.bilateral[det]]
+        # quota detainees: legal challenges release, then the week's quota bounds returns
+        quota_due = det[due & ~pop.bilateral[det]]
+        released = quota_due[pop.blocked[quota_due]]
+        ready = quota_due[~pop.blocked[quota_due]]
+        ready = ready[np.argsort(pop.since[ready], kind="stable")]
+        n_ret = min(ready.size, self.remaining_this_week) if self.policy_active else 0
+        go, stay = ready[:n_ret], ready[n_ret:]
+        overdue = stay[(day - pop.since[stay]) >= cfg.max_detention_days]
+        released = np.concatenate([released, overdue])
+        if released.size:
+            pop.since[released] = pop.since[released]  # arrival day is kept for the return window
+            model.move(released, MigrantState.IN_UK, keep_since=True)
+            model.today["released_from_detention"] += released.size * model.people_per_agent
+        if go.size:
+            self.remaining_this_week -= go.size
+            self.returned_this_week += go.size
+            model.return_to_france(go, bilateral=False)
+            self.cost_gbp += go.size * model.people_per_agent * cfg.cost_per_return_gbp
+            model.today["policy_cost_gbp"] += go.size * model.people_per_agent * cfg.cost_per_return_gbp
+        if bil.size:
+            model.return_to_france(bil, bilateral=True)
+
+    def _admit_legal(self) -> None:
+        model = self.model
+        if self.legal_allowance <= 0 or not self.legal_route_open:
+            return
+        pop = model.pop
+        apps = np.flatnonzero(pop.applicant[: pop.size] & (pop.state[: pop.size] == MigrantState.WAITING))
+        if apps.size == 0:
+            return
+        # spread the week's allowance over its days; first come, first served
+        days_left = 7 - model.day_of_policy_week
+        n = min(apps.size, math.ceil(self.legal_allowance / days_left))
+        chosen = apps[np.argsort(pop.since[apps], kind="stable")[:n]]
+        self.legal_allowance -= n
+        model.move(chosen, MigrantState.LEGAL_ADMITTED)
+        model.today["legal_admissions"] += n * model.people_per_agent

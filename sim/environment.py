@@ -1,0 +1,140 @@
+"""The environment: calendar, weather, inflow to the coast, sea risk, and public news.
+
+* **Weather.** Whether the sea allows crossings is a two-state Markov chain per day
+  whose stationary probability is the month's crossable share ``pi_m`` and whose
+  persistence is ``rho``: ``P(c_t=1 | c_{t-1}=1) = pi + rho (1 - pi)`` and
+  ``P(c_t=1 | c_{t-1}=0) = pi (1 - rho)``. A crossable day is marginal (riskier) with a
+  fixed probability.
+* **Inflow.** New people setting out for the coast each day are Poisson with mean
+  ``base * season_m * year_y * share_g * upstream_g`` for each group ``g``; the
+  upstream multiplier follows ``exp(-s * r_g)`` (``r_g`` the publicly believed return
+  probability of the group) with a lag of weeks to months.
+* **Sea risk.** Expected deaths per person crossing are
+  ``d0/1000 * (people per boat / reference)^e``, times a factor on marginal days; part
+  of the risk comes as rare incidents that kill a share of a boat (heavy tail).
+* **News.** Group-level rates of success, return and death, smoothed with the news lag,
+  are what contacts pass on as rumours (see :meth:`sim.agents.Migrant.update_beliefs_many`);
+  policy announcements set a public prior for the return probability.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+
+from sim.params import Config
+
+__all__ = ["Weather", "Inflow", "News", "sea_death_probability", "INCIDENT_KILL_SHARE"]
+
+#: Share of the people in a boat who die when an incident (a sinking) happens.
+INCIDENT_KILL_SHARE = 0.3
+
+
+class Weather:
+    """Crossable days by month, with persistence."""
+
+    def __init__(self, config: Config, rng: np.random.Generator) -> None:
+        self.pi = np.asarray(config.environment.crossable_share_by_month, dtype=float)
+        self.rho = config.environment.weather_persistence
+        self.marginal_share = config.environment.marginal_weather_share
+        self.rng = rng
+        self.crossable = False
+        self.marginal = False
+
+    def step(self, month: int) -> None:
+        pi = self.pi[month - 1]
+        p = pi + self.rho * (1.0 - pi) if self.crossable else pi * (1.0 - self.rho)
+        u = self.rng.random(2)
+        self.crossable = bool(u[0] < p)
+        self.marginal = bool(self.crossable and u[1] < self.marginal_share)
+
+
+class Inflow:
+    """People setting out for the coast, by group."""
+
+    def __init__(self, config: Config, rng: np.random.Generator) -> None:
+        env = config.environment
+        season = np.asarray(env.inflow_seasonality, dtype=float)
+        self.season = season / season.mean()
+        self.base = env.base_inflow_per_day
+        self.years = dict(env.inflow_year_multiplier)
+        self.shares = np.array([g.share for g in config.groups])
+        self.sensitivity = env.upstream_sensitivity
+        self.lag = env.upstream_lag_days
+        self.upstream = np.ones(len(config.groups))
+        self.rng = rng
+        self.people_per_agent = config.people_per_agent
+
+    def step(self, date: dt.date, believed_return: np.ndarray) -> np.ndarray:
+        """Agents setting out today, by group (Poisson), after the upstream response."""
+        target = np.exp(-self.sensitivity * believed_return)
+        self.upstream += (target - self.upstream) / self.lag
+        mean = (self.base * self.season[date.month - 1] * self.years.get(date.year, 1.0)
+                * self.shares * self.upstream / self.people_per_agent)
+        return self.rng.poisson(mean)
+
+
+def sea_death_probability(people_per_boat: np.ndarray, marginal: bool, config: Config) -> np.ndarray:
+    """Expected share of a boat's passengers who die, by boat."""
+    env = config.environment
+    base = env.sea_deaths_per_1000 / 1000.0
+    load = np.asarray(people_per_boat, dtype=float) / env.reference_people_per_boat
+    factor = env.marginal_weather_risk_factor if marginal else 1.0
+    return np.clip(base * load ** env.overcrowding_elasticity * factor, 0.0, 1.0)
+
+
+class News:
+    """Group-level outcome rates as rumours carry them, and public announcements."""
+
+    def __init__(self, config: Config) -> None:
+        n_groups = len(config.groups)
+        b = config.beliefs
+        self.lam = 1.0 - math.exp(-1.0 / b.news_lag_days)
+        # smoothed numerators and denominators (people)
+        self._launched = 1.0
+        self._succeeded = b.prior_success_prob
+        self._died = b.prior_death_risk
+        self._arrived = np.full(n_groups, 1.0)
+        self._returned = np.zeros(n_groups)
+        self.announced = np.zeros(n_groups)      # announced return probability by group
+        self.announce_day = np.full(n_groups, -10**9)
+        self.weight = b.announcement_weight
+        self.half_life = b.memory_half_life_days
+        self.prior_strength = b.prior_strength
+
+    @property
+    def success_rate(self) -> float:
+        return self._succeeded / self._launched
+
+    @property
+    def death_rate(self) -> float:
+        return self._died / self._launched
+
+    @property
+    def return_rate(self) -> np.ndarray:
+        return self._returned / self._arrived
+
+    def step(self, launched: float, succeeded: float, died: float, arrived_by_group: np.ndarray,
+             returned_by_group: np.ndarray) -> None:
+        lam = self.lam
+        self._launched += lam * (launched - self._launched)
+        self._succeeded += lam * (succeeded - self._succeeded)
+        self._died += lam * (died - self._died)
+        self._arrived += lam * (arrived_by_group - self._arrived)
+        self._returned += lam * (returned_by_group - self._returned)
+        # keep the denominators away from zero so the rates stay defined
+        self._launched = max(self._launched, 1e-6)
+        self._arrived = np.maximum(self._arrived, 1e-6)
+
+    def announce(self, day: int, groups: np.ndarray, prob: np.ndarray) -> None:
+        self.announced[groups] = prob
+        self.announce_day[groups] = day
+
+    def public_return_belief(self, day: int) -> np.ndarray:
+        """Return probability a newcomer of each group believes (prior mean)."""
+        fade = self.weight * 0.5 ** ((day - self.announce_day) / self.half_life)
+        fade = np.where(self.announce_day > -10**8, fade, 0.0)
+        s = self.prior_strength
+        return (s * np.clip(self.return_rate, 0, 1) + fade * self.announced) / (s + fade)

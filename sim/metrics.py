@@ -1,0 +1,164 @@
+"""Reporters for the daily time series, the run summary, and the business-model verdict.
+
+**Business model broken** (DESIGN section 1, ODD 7.x). Over the last ``W`` weeks of a
+run (``verdict.window_weeks``, 26 by default) the market is judged broken when
+
+* the market profit margin ``M = sum(gang profit) / sum(gang revenue)`` is at or below
+  ``verdict.profit_margin_threshold`` (0: the market does not pay for itself), or
+* the active gangs at the end are at or below ``verdict.gang_share_threshold`` of the
+  gangs at the start.
+
+``M`` is the continuous viability measure; when there is no revenue at all in the
+window, ``M`` is -1 (all costs, no income). Where a no-policy counterfactual run on the
+same seeds is supplied (``sim.run(..., counterfactual=...)``), the summary also gives
+``arrivals_vs_counterfactual``, the ratio of arrivals in the policy period.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.agents.migrant import MigrantState
+
+__all__ = ["DAILY_FLOWS", "STOCK_COLUMNS", "model_reporters", "summarize", "verdict_series"]
+
+#: Per-day flows the model accumulates in ``model.today`` (people, GBP or counts).
+DAILY_FLOWS = (
+    "inflow", "reached_coast", "decisions", "launches", "launches_prevented", "boats_arrived",
+    "people_launched", "people_prevented", "deaths", "arrivals_uk", "repeat_arrivals",
+    "returns", "returns_bilateral", "released_from_detention", "legal_admissions", "left_route",
+    "gang_revenue_gbp", "gang_costs_gbp", "policy_cost_gbp", "arrests", "boats_bought",
+    "gang_entries", "gang_exits", "tactic_changes", "announcements", "quota_changes",
+    "people_per_boat_sum",
+)
+STOCK_COLUMNS = tuple(s.column for s in MigrantState)
+
+
+def _flow(name: str) -> Callable[[Any], float]:
+    return lambda m: m.today[name]
+
+
+def _stock(state: MigrantState) -> Callable[[Any], int]:
+    return lambda m: int(m.counts[state]) * m.people_per_agent
+
+
+def _prices(m: Any) -> np.ndarray:
+    return np.array([g.price_gbp for g in m.gangs if g.active])
+
+
+def _hhi(m: Any) -> float:
+    seats = np.array([sum(w["seats"] for w in g.recent) for g in m.gangs if g.active], dtype=float)
+    if seats.sum() <= 0:
+        return float("nan")
+    s = seats / seats.sum()
+    return float((s * s).sum())
+
+
+def model_reporters() -> dict[str, Callable[[Any], Any]]:
+    """Mesa DataCollector model reporters: one column each."""
+    skip = {"people_per_boat_sum"}
+    rep: dict[str, Callable[[Any], Any]] = {k: _flow(k) for k in DAILY_FLOWS if k not in skip}
+    rep.update({
+        "crossable": lambda m: int(m.weather.crossable),
+        "people_per_boat": lambda m: (m.today["people_per_boat_sum"] / m.today["launches"]
+                                      if m.today["launches"] else float("nan")),
+        "gang_profit_gbp": lambda m: m.today["gang_revenue_gbp"] - m.today["gang_costs_gbp"],
+        "waiting_at_coast": lambda m: m.waiting_at_coast,
+        "mean_price_gbp": lambda m: float(_prices(m).mean()) if len(_prices(m)) else float("nan"),
+        "price_sd_gbp": lambda m: float(_prices(m).std()) if len(_prices(m)) else float("nan"),
+        "active_gangs": lambda m: sum(1 for g in m.gangs if g.active),
+        "gang_cash_gbp": lambda m: float(sum(g.cash_gbp for g in m.gangs)),
+        "boat_price_gbp": lambda m: m.boat_price_gbp,
+        "concentration_hhi": _hhi,
+        "mean_believed_return_prob": lambda m: m.mean_believed_return_prob(),
+        "patrol_capacity_units": lambda m: m.patrol_capacity_units,
+        "returns_quota_per_week": lambda m: (m.authority.quota_per_week if m.authority.policy_active else 0),
+        "legal_applicants": lambda m: m.n_applicants * m.people_per_agent,
+        "cum_inflow": lambda m: m.cum_inflow * m.people_per_agent,
+    })
+    for s in MigrantState:
+        rep[s.column] = _stock(s)
+    return rep
+
+
+def _margin(revenue: float, profit: float) -> float:
+    if revenue > 0:
+        return profit / revenue
+    return -1.0 if profit < 0 else 0.0
+
+
+def verdict_series(ts: pd.DataFrame, window_weeks: int, profit_margin_threshold: float,
+                   gang_share_threshold: float, initial_gangs: int) -> pd.Series:
+    """Whether the business model is broken, judged each day over the trailing window."""
+    days = 7 * window_weeks
+    rev = ts["gang_revenue_gbp"].rolling(days, min_periods=days).sum()
+    prof = ts["gang_profit_gbp"].rolling(days, min_periods=days).sum()
+    margin = np.where(rev > 0, prof / rev.where(rev > 0, 1.0), np.where(prof < 0, -1.0, 0.0))
+    margin = pd.Series(margin, index=ts.index).where(rev.notna())
+    broken = (margin <= profit_margin_threshold) | (ts["active_gangs"] <= gang_share_threshold * initial_gangs)
+    return broken.where(rev.notna(), False).astype(bool)
+
+
+def summarize(ts: pd.DataFrame, config: Any, initial_gangs: int,
+              counterfactual: pd.DataFrame | None = None) -> dict[str, Any]:
+    """The per-run summary (totals, ratios, the verdict)."""
+    v = config.verdict
+    policy_start = pd.Timestamp(config.returns.start_date)
+    in_policy = ts.index >= policy_start
+    window = ts.iloc[-7 * v.window_weeks:]
+    revenue = float(window["gang_revenue_gbp"].sum())
+    profit = float(window["gang_profit_gbp"].sum())
+    margin = _margin(revenue, profit)
+    active_end = int(ts["active_gangs"].iloc[-1])
+    broken = bool(margin <= v.profit_margin_threshold or active_end <= v.gang_share_threshold * initial_gangs)
+    launched = float(ts["people_launched"].sum())
+    returns_policy = float(ts.loc[in_policy, "returns"].sum())
+    arrivals_policy = float(ts.loc[in_policy, "arrivals_uk"].sum())
+    series = verdict_series(ts, v.window_weeks, v.profit_margin_threshold, v.gang_share_threshold, initial_gangs)
+    after = series[in_policy] if in_policy.any() else series.iloc[0:0]
+    first = after.idxmax() if after.any() else None
+    boats = float(ts["launches"].sum())
+    out: dict[str, Any] = {
+        "scenario": config.name,
+        "days": len(ts),
+        "arrivals_uk": float(ts["arrivals_uk"].sum()),
+        "arrivals_uk_policy_period": arrivals_policy,
+        "returns": float(ts["returns"].sum()),
+        "returns_bilateral": float(ts["returns_bilateral"].sum()),
+        "arrivals_per_return": (arrivals_policy / returns_policy) if returns_policy > 0 else float("nan"),
+        "prevented_share": float(ts["people_prevented"].sum()) / launched if launched else float("nan"),
+        "launches_prevented_share": float(ts["launches_prevented"].sum()) / boats if boats else float("nan"),
+        "deaths": float(ts["deaths"].sum()),
+        "deaths_per_1000_crossing": 1000 * float(ts["deaths"].sum()) / max(
+            launched - float(ts["people_prevented"].sum()), 1.0),
+        "left_route": float(ts["left_route"].sum()),
+        "legal_admissions": float(ts["legal_admissions"].sum()),
+        "repeat_arrivals": float(ts["repeat_arrivals"].sum()),
+        "people_per_boat": float(ts["people_launched"].sum()) / boats if boats else float("nan"),
+        "mean_price_gbp": float(window["mean_price_gbp"].mean()),
+        "gang_revenue_gbp_window": revenue,
+        "gang_profit_gbp_window": profit,
+        "market_profit_margin": margin,
+        "active_gangs_end": active_end,
+        "initial_gangs": initial_gangs,
+        "gang_entries": float(ts["gang_entries"].sum()),
+        "gang_exits": float(ts["gang_exits"].sum()),
+        "policy_cost_gbp": float(ts["policy_cost_gbp"].sum()),
+        "cost_per_return_gbp": (float(ts["policy_cost_gbp"].sum()) / returns_policy) if returns_policy else float("nan"),
+        "business_model_broken": broken,
+        "broken_since": (first.date().isoformat() if first is not None else None),
+        "weeks_to_collapse": (None if first is None else
+                              max(0, math.ceil((first - policy_start).days / 7))),
+    }
+    if counterfactual is not None:
+        cf_policy = float(counterfactual.loc[counterfactual.index >= policy_start, "arrivals_uk"].sum())
+        out["arrivals_vs_counterfactual"] = arrivals_policy / cf_policy if cf_policy else float("nan")
+        out["crossings_prevented_by_policy"] = cf_policy - arrivals_policy
+        out["cost_per_crossing_prevented_gbp"] = (out["policy_cost_gbp"] / (cf_policy - arrivals_policy)
+                                                  if cf_policy > arrivals_policy else float("nan"))
+    return out

@@ -1,0 +1,775 @@
+"""Typed, validated parameters of the Channel model, and YAML scenario loading.
+
+Every parameter is declared once, here, with its unit, default, allowed range and
+source (``unit`` and ``source`` in the field's metadata; the range in ``ge``/``le``).
+The ODD parameter tables (``docs/ODD.md``) are generated from these declarations by
+:func:`parameter_table`, so the two cannot drift apart.
+
+A scenario is a YAML file whose keys mirror :class:`Config`. A scenario may inherit
+from another with ``extends: other.yaml`` and override a few fields. Loading
+validates everything: an unknown key, a wrong type, a value out of range or an
+inconsistent combination raises :class:`ConfigError` with one message that names the
+field (and suggests the right spelling for a misspelt key).
+
+Sources are abbreviated: ``HO`` UK Home Office small-boat statistics (see
+``sim/data/README.md``); ``HoC`` House of Commons Library; ``IOM`` Missing Migrants
+Project; ``NCA`` National Crime Agency statements; ``assumption`` marks a value chosen
+by the modellers, to be calibrated (issue 4) within its range.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import difflib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "load_config",
+    "parameter_table",
+    "CONFIG_DIR",
+]
+
+#: Directory of the shipped scenario files (``configs/`` at the project root).
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+
+MONTHS = 12
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used; the message names the field."""
+
+
+def P(default: Any, *, unit: str, source: str, doc: str, ge: float | None = None,
+      le: float | None = None, gt: float | None = None, lt: float | None = None) -> Any:
+    """Declare a parameter: default, range, unit, source and meaning in one place."""
+    return Field(default, ge=ge, le=le, gt=gt, lt=lt, description=doc,
+                 json_schema_extra={"unit": unit, "source": source})
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+
+# --------------------------------------------------------------------------- sections
+class EnvironmentParams(_Section):
+    """Weather, calendar, inflow to the coast and sea risk."""
+
+    crossable_share_by_month: list[float] = P(
+        [0.30, 0.27, 0.38, 0.45, 0.53, 0.55, 0.55, 0.57, 0.53, 0.42, 0.30, 0.27],
+        unit="share of days", source="HO daily series 2022-2024: share of days with any arrival, by month",
+        doc="Long-run share of days on which the sea allows crossings, January..December; each in [0, 1].")
+    weather_persistence: float = P(
+        0.45, ge=0.0, le=0.95, unit="1", source="assumption; HO daily series shows runs of crossing days",
+        doc="Autocorrelation of crossable days (0 = independent days).")
+    marginal_weather_share: float = P(
+        0.30, ge=0.0, le=1.0, unit="share of crossable days", source="assumption",
+        doc="Share of crossable days with marginal weather (higher sea risk).")
+    base_inflow_per_day: float = P(
+        150.0, ge=0.0, le=5000.0, unit="people/day", source="assumption, calibrated to HO yearly arrivals",
+        doc="Mean daily arrivals of new people at the northern French coast before seasonality.")
+    inflow_seasonality: list[float] = P(
+        [0.45, 0.40, 0.55, 0.75, 1.05, 1.15, 1.25, 1.55, 1.50, 1.35, 1.05, 0.60],
+        unit="relative weight", source="HO daily series 2022-2024: mean arrivals by month (shape)",
+        doc="Relative inflow by month, January..December; rescaled to mean 1.")
+    inflow_year_multiplier: dict[int, float] = P(
+        {}, unit="1", source="assumption, calibrated (issue 4)",
+        doc="Optional multiplier of the inflow by calendar year (missing years: 1).")
+    travel_days_mean: float = P(
+        5.0, ge=0.0, le=120.0, unit="days", source="assumption",
+        doc="Mean days from setting out (entering the model) to reaching the coast.")
+    initial_waiting: int = P(
+        1500, ge=0, le=100000, unit="people", source="assumption (camps near Calais and Dunkirk hold a few thousand)",
+        doc="People waiting at the coast on the first day.")
+    upstream_sensitivity: float = P(
+        1.5, ge=0.0, le=10.0, unit="1", source="assumption",
+        doc="How strongly news of returns deters people upstream: inflow x exp(-s * believed return prob).")
+    upstream_lag_days: float = P(
+        60.0, ge=1.0, le=365.0, unit="days", source="assumption (weeks to months, DESIGN 6b)",
+        doc="Time constant of the upstream response to news.")
+    sea_deaths_per_1000: float = P(
+        1.2, ge=0.0, le=50.0, unit="deaths per 1,000 crossing", source="IOM: about 2 per 1,000 in 2024",
+        doc="Expected deaths per 1,000 people crossing at the reference boat load in calm weather.")
+    reference_people_per_boat: float = P(
+        45.0, ge=1.0, le=100.0, unit="people/boat", source="HO: 41-53 per boat 2022-2024",
+        doc="Boat load at which the sea risk equals sea_deaths_per_1000.")
+    overcrowding_elasticity: float = P(
+        2.0, ge=0.0, le=6.0, unit="1", source="assumption",
+        doc="Sea risk scales as (people per boat / reference)^elasticity.")
+    marginal_weather_risk_factor: float = P(
+        2.5, ge=1.0, le=10.0, unit="1", source="assumption",
+        doc="Multiplier of sea risk on marginal-weather days.")
+    incident_share: float = P(
+        0.6, ge=0.0, le=1.0, unit="share of deaths", source="IOM: many deaths come in single incidents",
+        doc="Share of expected deaths that come as one incident (heavy tail) rather than one by one.")
+
+    @field_validator("crossable_share_by_month", "inflow_seasonality")
+    @classmethod
+    def _twelve(cls, v: list[float], info: Any) -> list[float]:
+        if len(v) != MONTHS:
+            raise ValueError(f"needs 12 values (January..December), got {len(v)}")
+        if any(x < 0 for x in v):
+            raise ValueError("values must be >= 0")
+        if info.field_name == "crossable_share_by_month" and any(x > 1 for x in v):
+            raise ValueError("values are shares of days and must be <= 1")
+        if info.field_name == "inflow_seasonality" and sum(v) <= 0:
+            raise ValueError("at least one month needs a positive weight")
+        return v
+
+    @field_validator("inflow_year_multiplier")
+    @classmethod
+    def _years(cls, v: dict[int, float]) -> dict[int, float]:
+        for year, m in v.items():
+            if not 1900 <= year <= 2200 or not 0 <= m <= 20:
+                raise ValueError(f"year {year}: multiplier must be in [0, 20] and year in [1900, 2200], got {m}")
+        return v
+
+
+class MigrantParams(_Section):
+    """Heterogeneity and decision parameters of migrants."""
+
+    wealth_median_gbp: float = P(
+        4000.0, ge=0.0, le=100000.0, unit="GBP", source="assumption; prices GBP 1,500-6,000 are paid by most",
+        doc="Median of lognormal wealth (savings plus what family or a loan adds).")
+    wealth_sigma: float = P(0.6, ge=0.0, le=3.0, unit="1 (log sd)", source="assumption",
+                            doc="Log standard deviation of wealth.")
+    wealth_top_up_gbp_per_day: float = P(
+        15.0, ge=0.0, le=1000.0, unit="GBP/day", source="assumption (remittances, informal work)",
+        doc="Daily addition to wealth while in France.")
+    valuation_median_gbp: float = P(
+        30000.0, ge=0.0, le=1000000.0, unit="GBP", source="assumption; cf. UK wage premium over years",
+        doc="Median valuation of staying in the UK (family ties, language, jobs).")
+    valuation_sigma: float = P(0.8, ge=0.0, le=3.0, unit="1 (log sd)", source="assumption (heavy tail)",
+                               doc="Log standard deviation of valuations.")
+    refused_stay_value_share: float = P(
+        0.5, ge=0.0, le=1.0, unit="share of V", source="assumption; few refused claimants are removed",
+        doc="Value of being in the UK with a refused claim, as a share of the full valuation.")
+    outside_option_median_gbp: float = P(
+        8000.0, ge=0.0, le=1000000.0, unit="GBP", source="assumption",
+        doc="Median value of the best alternative (asylum in France or elsewhere in the EU).")
+    outside_option_sigma: float = P(0.7, ge=0.0, le=3.0, unit="1 (log sd)", source="assumption",
+                                    doc="Log standard deviation of outside options.")
+    return_penalty_gbp: float = P(
+        3000.0, ge=0.0, le=100000.0, unit="GBP", source="assumption (detention, lost time)",
+        doc="Loss from being returned to France, besides the fare.")
+    risk_aversion_median: float = P(1.0, ge=0.0, le=20.0, unit="1", source="assumption",
+                                    doc="Median of lognormal risk aversion a.")
+    risk_aversion_sigma: float = P(0.5, ge=0.0, le=3.0, unit="1 (log sd)", source="assumption",
+                                   doc="Log standard deviation of risk aversion.")
+    value_of_life_gbp: float = P(
+        2000000.0, ge=0.0, le=20000000.0, unit="GBP", source="assumption; UK VPF is about GBP 2m",
+        doc="Value of life L used in the risk cost a*d*L.")
+    patience_mean_days: float = P(
+        60.0, ge=1.0, le=1000.0, unit="days", source="assumption",
+        doc="Mean (exponential) number of days a person keeps trying while the route is not worth it.")
+    review_interval_days: int = P(
+        7, ge=1, le=90, unit="days", source="assumption",
+        doc="Days between periodic reviews of a waiting person's decision (activation).")
+    known_gangs: int = P(3, ge=1, le=20, unit="gangs", source="assumption",
+                         doc="Gangs a person compares when deciding (drawn by market share).")
+    choice_scale_gbp: float = P(
+        1000.0, gt=0.0, le=100000.0, unit="GBP", source="assumption",
+        doc="Logit scale of the choice among gangs (larger = more random).")
+    adult_share: float = P(0.8, ge=0.0, le=1.0, unit="share", source="assumption; HO age-disputed cases",
+                           doc="Share of arrivals who are adults (only adults are eligible for return).")
+
+
+class BeliefParams(_Section):
+    """Beliefs about success, return, death risk; rumours and news."""
+
+    prior_strength: float = P(4.0, gt=0.0, le=1000.0, unit="pseudo-observations", source="assumption",
+                              doc="Weight of the prior a newcomer brings (Beta counts).")
+    prior_success_prob: float = P(0.6, ge=0.0, le=1.0, unit="probability", source="assumption",
+                                  doc="Newcomers' prior belief that a launch succeeds.")
+    memory_half_life_days: float = P(
+        90.0, ge=1.0, le=3650.0, unit="days", source="assumption (Routes and Rumours: beliefs fade)",
+        doc="Half-life of belief counts; gives the lag and the fading of announcements.")
+    contacts_per_review: int = P(5, ge=0, le=100, unit="contacts", source="assumption (Bijak et al. 2021)",
+                                 doc="Contacts heard from at each review (group-based network).")
+    rumour_trust: float = P(0.5, ge=0.0, le=1.0, unit="weight", source="assumption (Bijak et al. 2021)",
+                            doc="Weight of one contact's report relative to one own observation.")
+    rumour_distortion: float = P(
+        0.3, ge=0.0, le=3.0, unit="1 (log sd)", source="assumption (Bijak et al. 2021)",
+        doc="Log-normal noise on the rates contacts report (distortion of rumours).")
+    news_lag_days: float = P(21.0, ge=1.0, le=365.0, unit="days", source="assumption",
+                             doc="Time constant with which group-level outcome rates reach rumours.")
+    announcement_weight: float = P(
+        5.0, ge=0.0, le=1000.0, unit="pseudo-observations", source="assumption",
+        doc="Weight of a public policy announcement in the beliefs of those who hear it.")
+    prior_death_risk: float = P(0.002, ge=0.0, le=0.5, unit="probability", source="IOM (about 2/1,000)",
+                                doc="Newcomers' prior death risk per crossing.")
+
+
+class GroupParams(_Section):
+    """A nationality group."""
+
+    name: str = Field(..., min_length=1, max_length=40, description="Group name.")
+    share: float = P(0.1, ge=0.0, le=1.0, unit="share of inflow", source="HO Irr_D02 nationality shares (approx.)",
+                     doc="Share of the inflow to the coast.")
+    asylum_grant_prob: float = P(0.7, ge=0.0, le=1.0, unit="probability", source="Migration Observatory; HO",
+                                 doc="Probability an asylum claim is granted.")
+    covered_by_returns: bool = P(True, unit="flag", source="one in, one out terms (Le Monde; HO)",
+                                 doc="Whether the one-in-one-out returns can cover this group.")
+    bilateral_returns_from: dt.date | None = P(
+        None, unit="date", source="UK-Albania deal, Dec 2022 (HO)",
+        doc="Start of a bilateral returns agreement covering the group (None: none).")
+    bilateral_return_prob: float = P(
+        0.0, ge=0.0, le=1.0, unit="probability", source="assumption; near-certain for Albania after 2022",
+        doc="Probability an arrival of the group is returned under its bilateral agreement.")
+
+
+def _default_groups() -> list[GroupParams]:
+    # Shares: approximate 2022 nationality mix of small-boat arrivals (HO Irr_D02);
+    # grant probabilities: approximate initial grant rates (Migration Observatory).
+    return [
+        GroupParams(name="albanian", share=0.25, asylum_grant_prob=0.15,
+                    bilateral_returns_from=dt.date(2022, 12, 13), bilateral_return_prob=0.9),
+        GroupParams(name="afghan", share=0.20, asylum_grant_prob=0.95),
+        GroupParams(name="iranian", share=0.13, asylum_grant_prob=0.80),
+        GroupParams(name="iraqi", share=0.12, asylum_grant_prob=0.45),
+        GroupParams(name="syrian", share=0.08, asylum_grant_prob=0.95),
+        GroupParams(name="eritrean_sudanese", share=0.12, asylum_grant_prob=0.90),
+        GroupParams(name="other", share=0.10, asylum_grant_prob=0.50),
+    ]
+
+
+class GangParams(_Section):
+    """Smuggling gangs' economics and adaptation."""
+
+    initial_gangs: int = P(12, ge=1, le=200, unit="gangs", source="assumption (NCA: a few dozen networks)",
+                           doc="Active gangs at the start.")
+    max_gangs: int = P(40, ge=1, le=500, unit="gangs", source="assumption",
+                       doc="Cap on active gangs (free entry up to this).")
+    initial_cash_gbp: float = P(150000.0, ge=0.0, le=1e8, unit="GBP", source="assumption",
+                                doc="Starting cash of each gang (and of an entrant, after its entry cost).")
+    entry_cost_gbp: float = P(50000.0, ge=0.0, le=1e8, unit="GBP", source="assumption",
+                              doc="Sunk cost paid by an entrant.")
+    initial_price_gbp: float = P(3000.0, ge=0.0, le=20000.0, unit="GBP/seat", source="NCA; press (GBP 1,500-6,000)",
+                                 doc="Starting price per seat.")
+    price_min_gbp: float = P(1500.0, ge=0.0, le=20000.0, unit="GBP/seat", source="press: 2023 lows",
+                             doc="Lowest price a gang charges.")
+    price_max_gbp: float = P(6000.0, ge=0.0, le=50000.0, unit="GBP/seat", source="press: late-2024 highs",
+                             doc="Highest price a gang charges.")
+    price_adjust_rate: float = P(0.08, ge=0.0, le=1.0, unit="share per week", source="assumption",
+                                 doc="Largest relative price change in one week.")
+    target_markup: float = P(3.0, ge=1.0, le=10.0, unit="price / unit cost", source="assumption",
+                             doc="Markup over unit cost a gang aims for when demand equals its capacity.")
+    boat_price_gbp: float = P(8000.0, ge=0.0, le=1e6, unit="GBP/boat", source="press (boat and engine)",
+                              doc="Base price of a boat with engine.")
+    boat_price_year_multiplier: dict[int, float] = P(
+        {2022: 1.0, 2023: 1.5, 2024: 2.8, 2025: 3.2}, unit="1",
+        source="press: engines about 5x dearer in 2024 than 2023 (boat and engine together less)",
+        doc="Exogenous supply disruption: multiplier of the boat price by year (later years keep the last).")
+    boat_price_seizure_elasticity: float = P(
+        1.0, ge=0.0, le=20.0, unit="1", source="press: engines about 5x dearer in 2024 than 2023",
+        doc="Boat price rises by this times the relative excess of seizures over their long-run level.")
+    running_cost_per_launch_gbp: float = P(6000.0, ge=0.0, le=1e6, unit="GBP/launch",
+                                           source="assumption (transport, fuel, pilot)",
+                                           doc="Cost per launch besides the boat.")
+    fixed_cost_per_week_gbp: float = P(12000.0, ge=0.0, le=1e7, unit="GBP/week", source="assumption",
+                                       doc="Weekly fixed cost (staff, safe houses, bribes).")
+    arrest_prob_per_prevented: float = P(0.15, ge=0.0, le=1.0, unit="probability", source="assumption",
+                                         doc="Probability a prevented launch leads to an arrest of staff.")
+    arrest_cost_gbp: float = P(20000.0, ge=0.0, le=1e7, unit="GBP", source="assumption",
+                               doc="Cost to the gang of one arrest (replacement, legal).")
+    people_per_boat_min: int = P(15, ge=1, le=200, unit="people/boat", source="HO 2022 boats",
+                                 doc="Fewest people a gang launches a boat with.")
+    people_per_boat_base: float = P(42.0, ge=1.0, le=200.0, unit="people/boat", source="HO: 41 per boat in 2022",
+                                    doc="Boat load when boats cost their base price.")
+    people_per_boat_max: int = P(80, ge=1, le=200, unit="people/boat", source="HO: record loads of 70-80",
+                                 doc="Most people a gang puts on one boat.")
+    people_per_boat_price_slope: float = P(
+        12.0, ge=0.0, le=100.0, unit="people per log(boat price)", source="assumption (DESIGN 6b)",
+        doc="Rise of the boat load per unit of log relative boat price (boats scarce -> fuller boats).")
+    max_launches_per_day: int = P(4, ge=1, le=100, unit="launches/day", source="assumption",
+                                  doc="Most boats one gang launches on a day.")
+    stock_weeks: float = P(1.5, ge=0.0, le=20.0, unit="weeks", source="assumption",
+                           doc="Weeks of expected launches a gang keeps boats for.")
+    retry_promise_prob: float = P(0.5, ge=0.0, le=1.0, unit="probability", source="press (packages with retries)",
+                                  doc="Probability a prevented passenger keeps a seat for a retry.")
+    taxi_boat_trigger: float = P(0.55, ge=0.0, le=1.0, unit="prevented share", source="assumption",
+                                 doc="Prevented share over 4 weeks above which a gang moves to taxi boats.")
+    taxi_boat_extra_cost_gbp: float = P(2000.0, ge=0.0, le=1e6, unit="GBP/launch", source="assumption",
+                                        doc="Extra cost per launch of taxi-boat tactics.")
+    exit_after_loss_weeks: int = P(26, ge=1, le=520, unit="weeks", source="assumption",
+                                   doc="A gang exits when its profit over this many past weeks is negative.")
+    entry_margin_threshold: float = P(0.25, ge=-1.0, le=1.0, unit="profit / revenue", source="assumption",
+                                      doc="Market profit margin (4 weeks) above which gangs may enter.")
+    entry_prob_per_week: float = P(0.3, ge=0.0, le=1.0, unit="probability/week", source="assumption",
+                                   doc="Chance that one gang enters in a week when entry pays.")
+
+
+    @field_validator("boat_price_year_multiplier")
+    @classmethod
+    def _years(cls, v: dict[int, float]) -> dict[int, float]:
+        for year, m in v.items():
+            if not 1900 <= year <= 2200 or not 0 < m <= 100:
+                raise ValueError(f"year {year}: multiplier must be in (0, 100] and year in [1900, 2200], got {m}")
+        return v
+
+
+class PatrolParams(_Section):
+    """French beach patrols, funded in part by the UK."""
+
+    sectors: list[str] = Field(
+        default_factory=lambda: ["dunkirk", "calais", "boulogne", "le_touquet", "somme"],
+        min_length=1, max_length=20, description="Coastal sectors (launch areas).")
+    base_capacity_units: float = P(60.0, ge=0.0, le=10000.0, unit="patrol units",
+                                   source="assumption (French deployment ~ 700-800 officers)",
+                                   doc="Patrol capacity funded by France alone.")
+    uk_payment_gbp_per_year: float = P(
+        160e6, ge=0.0, le=5e9, unit="GBP/year", source="HoC: EUR 541m over 2023-26 (about GBP 150-180m a year)",
+        doc="UK payment to France for border security.")
+    gbp_per_unit_per_year: float = P(4e6, gt=0.0, le=1e9, unit="GBP per unit-year", source="assumption",
+                                     doc="Cost of one patrol unit for a year.")
+    prevention_max: float = P(0.75, ge=0.0, le=1.0, unit="probability", source="assumption; HO 38-55% prevented",
+                              doc="Highest achievable probability of preventing a launch.")
+    prevention_k: float = P(0.2, ge=0.0, le=100.0, unit="launches per unit", source="assumption",
+                            doc="Effectiveness k in p = p_max (1 - exp(-k capacity/launches)).")
+    taxi_boat_effect: float = P(0.4, ge=0.0, le=1.0, unit="share", source="press: taxi boats evade beach patrols",
+                                doc="Relative fall in beach prevention against a taxi-boat launch.")
+    at_sea_interception: bool = P(False, unit="flag", source="press: France moves toward at-sea interception late 2025",
+                                  doc="Whether boats can also be intercepted once afloat.")
+    at_sea_interception_prob: float = P(0.15, ge=0.0, le=1.0, unit="probability", source="assumption",
+                                        doc="Probability an afloat boat is intercepted when allowed.")
+    redeploy_rate: float = P(0.3, ge=0.0, le=1.0, unit="share per week", source="assumption",
+                             doc="Weight of last week's launches when patrols redeploy across sectors.")
+
+
+class RampUp(_Section):
+    """Optional rule: start small, increase the quota while it works."""
+
+    enabled: bool = P(False, unit="flag", source="press: 'start small, increase if it works'",
+                      doc="Whether the weekly quota ramps up.")
+    every_weeks: int = P(4, ge=1, le=520, unit="weeks", source="assumption", doc="Weeks between quota reviews.")
+    step: int = P(25, ge=0, le=100000, unit="returns/week", source="assumption", doc="Quota increase at a review.")
+    max_quota_per_week: int = P(500, ge=0, le=100000, unit="returns/week", source="assumption",
+                                doc="Ceiling of the ramped quota.")
+
+
+class ReturnsParams(_Section):
+    """The returns authority (one in, one out)."""
+
+    quota_per_week: int | Literal["all"] = P(
+        0, ge=0, le=100000, unit="returns/week", source="Le Monde: about 50 a week reported",
+        doc="Weekly returns quota (0: no policy; 'all': every eligible arrival).")
+    start_date: dt.date = P(dt.date(2025, 8, 4), unit="date", source="HO: in force 4-5 Aug 2025",
+                            doc="First day of returns.")
+    announce_date: dt.date | None = P(dt.date(2025, 7, 10), unit="date", source="HO: announced 10 Jul 2025",
+                                      doc="Day the policy is announced (news); None: not announced.")
+    challenge_block_share: float = P(0.4, ge=0.0, le=1.0, unit="share", source="assumption; early pilot returned few",
+                                     doc="Share of selected people whose return is blocked by a legal challenge.")
+    processing_delay_days: int = P(21, ge=0, le=365, unit="days", source="assumption",
+                                   doc="Days from arrival to return.")
+    max_detention_days: int = P(60, ge=1, le=730, unit="days", source="assumption",
+                                doc="Days after which a detained person not yet returned is released.")
+    cost_per_return_gbp: float = P(15000.0, ge=0.0, le=1e6, unit="GBP/return", source="assumption (detention, transport)",
+                                   doc="Cost of one return.")
+    ramp_up: RampUp = Field(default_factory=RampUp, description="Optional ramp-up rule.")
+
+    @field_validator("quota_per_week", mode="before")
+    @classmethod
+    def _quota(cls, v: Any) -> Any:
+        if isinstance(v, str) and v != "all":
+            raise ValueError("must be a whole number of returns per week in [0, 100000] or 'all'")
+        return v
+
+
+class LegalRouteParams(_Section):
+    """The legal route from France to the UK."""
+
+    mode: Literal["off", "matched", "fixed"] = P(
+        "off", unit="choice", source="one in, one out terms",
+        doc="'off'; 'matched': one admission per return (times ratio); 'fixed': capacity_per_week.")
+    ratio: float = P(1.0, ge=0.0, le=10.0, unit="admissions per return", source="one in, one out terms",
+                     doc="Admissions per return in 'matched' mode.")
+    capacity_per_week: int = P(0, ge=0, le=100000, unit="admissions/week", source="assumption",
+                               doc="Admissions per week in 'fixed' mode.")
+    start_date: dt.date = P(dt.date(2025, 8, 4), unit="date", source="HO", doc="First day the route is open.")
+    max_applicant_wait_days: int = P(120, ge=1, le=3650, unit="days", source="assumption",
+                                     doc="Days an applicant waits before deciding again.")
+
+
+class UKParams(_Section):
+    """UK-side policy levers besides returns."""
+
+    illegal_working_enforcement: float = P(0.0, ge=0.0, le=1.0, unit="index 0-1", source="assumption",
+                                           doc="Intensity of enforcement against illegal working.")
+    enforcement_valuation_effect: float = P(0.4, ge=0.0, le=1.0, unit="share", source="assumption",
+                                            doc="Fall of valuations at full enforcement.")
+
+
+class VerdictParams(_Section):
+    """Definition of a broken business model (DESIGN section 1)."""
+
+    window_weeks: int = P(26, ge=1, le=520, unit="weeks", source="DESIGN section 1",
+                          doc="Weeks at the end of a run over which the verdict is judged.")
+    profit_margin_threshold: float = P(0.0, ge=-1.0, le=1.0, unit="profit / revenue", source="DESIGN section 1",
+                                       doc="Market profit margin at or below which the market is not viable.")
+    gang_share_threshold: float = P(0.25, ge=0.0, le=1.0, unit="share of initial gangs", source="DESIGN section 1",
+                                    doc="Active gangs at or below this share of the start means collapse.")
+
+
+# --------------------------------------------------------------------------- root
+class Config(_Section):
+    """A complete scenario. Field defaults form the embedded default configuration."""
+
+    name: str = Field("default", min_length=1, max_length=80, description="Scenario name.")
+    description: str = Field("", max_length=2000, description="What the scenario is.")
+    start_date: dt.date = P(dt.date(2022, 1, 1), unit="date", source="HO data start for calibration",
+                            doc="First simulated day.")
+    end_date: dt.date = P(dt.date(2027, 12, 31), unit="date", source="issue 2", doc="Last simulated day.")
+    people_per_agent: int = P(1, ge=1, le=1000, unit="people", source="design choice",
+                              doc="People represented by one migrant agent (1 = one agent per person).")
+    environment: EnvironmentParams = Field(default_factory=EnvironmentParams)
+    migrants: MigrantParams = Field(default_factory=MigrantParams)
+    beliefs: BeliefParams = Field(default_factory=BeliefParams)
+    groups: list[GroupParams] = Field(default_factory=_default_groups, min_length=1, max_length=50)
+    gangs: GangParams = Field(default_factory=GangParams)
+    patrols: PatrolParams = Field(default_factory=PatrolParams)
+    returns: ReturnsParams = Field(default_factory=ReturnsParams)
+    legal_route: LegalRouteParams = Field(default_factory=LegalRouteParams)
+    uk: UKParams = Field(default_factory=UKParams)
+    verdict: VerdictParams = Field(default_factory=VerdictParams)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Config:
+        problems: list[tuple[str, str]] = []
+        if self.end_date <= self.start_date:
+            problems.append(("end_date", f"must be after start_date ({self.start_date}), got {self.end_date}"))
+        elif (self.end_date - self.start_date).days > 366 * 60:
+            problems.append(("end_date", "a run may span at most 60 years"))
+        total = sum(g.share for g in self.groups)
+        if abs(total - 1.0) > 1e-6:
+            problems.append(("groups", f"shares must add up to 1, got {total:.6g}"))
+        names = [g.name for g in self.groups]
+        if len(set(names)) != len(names):
+            problems.append(("groups", f"names must be unique, got {names}"))
+        g = self.gangs
+        if g.price_min_gbp > g.price_max_gbp:
+            problems.append(("gangs.price_min_gbp", f"must be <= gangs.price_max_gbp ({g.price_max_gbp}), got {g.price_min_gbp}"))
+        if not g.price_min_gbp <= g.initial_price_gbp <= g.price_max_gbp:
+            problems.append(("gangs.initial_price_gbp",
+                             f"must lie in [price_min_gbp, price_max_gbp] = [{g.price_min_gbp}, {g.price_max_gbp}], got {g.initial_price_gbp}"))
+        if not g.people_per_boat_min <= g.people_per_boat_base <= g.people_per_boat_max:
+            problems.append(("gangs.people_per_boat_base",
+                             f"must lie in [people_per_boat_min, people_per_boat_max] = [{g.people_per_boat_min}, {g.people_per_boat_max}], got {g.people_per_boat_base}"))
+        if g.initial_gangs > g.max_gangs:
+            problems.append(("gangs.initial_gangs", f"must be <= gangs.max_gangs ({g.max_gangs}), got {g.initial_gangs}"))
+        if len(set(self.patrols.sectors)) != len(self.patrols.sectors):
+            problems.append(("patrols.sectors", "sector names must be unique"))
+        lr = self.legal_route
+        if lr.mode == "fixed" and lr.capacity_per_week == 0:
+            problems.append(("legal_route.capacity_per_week", "must be > 0 when legal_route.mode is 'fixed'"))
+        if lr.mode == "matched" and self.returns.quota_per_week == 0 and not self.returns.ramp_up.enabled:
+            problems.append(("legal_route.mode", "'matched' admits one per return, but returns.quota_per_week is 0: "
+                             "set a quota or use mode 'fixed'"))
+        r = self.returns
+        if r.ramp_up.enabled:
+            if r.quota_per_week == "all":
+                problems.append(("returns.ramp_up.enabled", "a ramp-up needs a numeric returns.quota_per_week, not 'all'"))
+            elif r.ramp_up.max_quota_per_week < r.quota_per_week:
+                problems.append(("returns.ramp_up.max_quota_per_week",
+                                 f"must be >= returns.quota_per_week ({r.quota_per_week}), got {r.ramp_up.max_quota_per_week}"))
+        if r.announce_date is not None and r.announce_date > r.start_date:
+            problems.append(("returns.announce_date", f"must be on or before returns.start_date ({r.start_date})"))
+        if r.max_detention_days < r.processing_delay_days:
+            problems.append(("returns.max_detention_days",
+                             f"must be >= returns.processing_delay_days ({r.processing_delay_days}), got {r.max_detention_days}"))
+        for i, grp in enumerate(self.groups):
+            if grp.bilateral_return_prob > 0 and grp.bilateral_returns_from is None:
+                problems.append((f"groups.{i}.bilateral_returns_from",
+                                 f"group '{grp.name}' has bilateral_return_prob > 0 but no start date"))
+        if problems:
+            raise ValueError("; ".join(f"{field}: {msg}" for field, msg in problems))
+        return self
+
+    # convenience ---------------------------------------------------------------
+    @property
+    def n_days(self) -> int:
+        """Number of simulated days (start and end inclusive)."""
+        return (self.end_date - self.start_date).days + 1
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Config:
+        """Return a validated copy with dotted-name overrides applied."""
+        return load_config(self.model_dump(mode="python"), overrides=overrides)
+
+
+# --------------------------------------------------------------------------- loading
+def _set_dotted(raw: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``a.b.c`` in a nested dict, checking each part against the schema."""
+    parts = dotted.split(".")
+    node: Any = raw
+    model: Any = Config
+    for depth, part in enumerate(parts):
+        last = depth == len(parts) - 1
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise ConfigError(f"override '{dotted}': '{part}' is not an index in [0, {len(node) - 1}]")
+            idx = int(part)
+            if last:
+                node[idx] = value
+                return
+            node = node[idx]
+            model = _item_model(model)
+            continue
+        fields = model.model_fields if model is not None else {}
+        if model is not None and part not in fields:
+            where = ".".join(parts[:depth]) or "the top level"
+            raise ConfigError(f"override '{dotted}': unknown field '{part}' in {where}{_suggest(part, fields)}")
+        if last:
+            node[part] = value
+            return
+        if part not in node or node[part] is None:
+            node[part] = {}
+        node = node[part]
+        model = _field_model(model, part)
+
+
+def _field_model(model: Any, name: str) -> Any:
+    ann = model.model_fields[name].annotation
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return ann
+    args = getattr(ann, "__args__", ())
+    for a in args:
+        if isinstance(a, type) and issubclass(a, BaseModel):
+            return ("list", a)
+    return None
+
+
+def _item_model(model: Any) -> Any:
+    if isinstance(model, tuple) and model[0] == "list":
+        return model[1]
+    return None
+
+
+def _suggest(word: str, options: Any) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), dict):
+            out[k] = _deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def resolve_config_path(name: str | Path) -> Path:
+    """Find a scenario file by path, or by name in the shipped ``configs/``."""
+    p = Path(name)
+    candidates = [p]
+    if not p.is_absolute():
+        stem = p if p.suffix in (".yaml", ".yml") else p.with_suffix(".yaml")
+        candidates += [CONFIG_DIR / stem]
+    for c in candidates:
+        if c.is_file():
+            return c
+    shipped = sorted(x.stem for x in CONFIG_DIR.glob("*.yaml")) if CONFIG_DIR.is_dir() else []
+    raise ConfigError(f"configuration file '{name}' not found (shipped scenarios: {', '.join(shipped) or 'none'})")
+
+
+def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    if path in seen:
+        chain = " -> ".join(str(s.name) for s in (*seen, path))
+        raise ConfigError(f"{path}: 'extends' forms a cycle ({chain})")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a scenario must be a mapping of fields, got {type(data).__name__}")
+    parent = data.pop("extends", None)
+    if parent is not None:
+        if not isinstance(parent, str):
+            raise ConfigError(f"{path}: field 'extends' must be a file name, got {parent!r}")
+        ppath = (path.parent / parent) if not Path(parent).is_absolute() else Path(parent)
+        if not ppath.is_file():
+            ppath = resolve_config_path(parent)
+        data = _deep_merge(_read_yaml(ppath.resolve(), (*seen, path)), data)
+    return data
+
+
+def _format_errors(exc: ValidationError, source: str) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(x) for x in err["loc"])
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            field = str(err["loc"][-1])
+            parent_loc = err["loc"][:-1]
+            model: Any = Config
+            for part in parent_loc:
+                if isinstance(model, tuple):
+                    model = model[1]
+                    continue
+                if model is None or isinstance(part, int):
+                    continue
+                model = _field_model(model, str(part)) if part in model.model_fields else None
+            if isinstance(model, tuple):
+                model = model[1]
+            options = model.model_fields if model is not None else {}
+            lines.append(f"unknown field '{loc}'{_suggest(field, options)}")
+            continue
+        msg = err["msg"]
+        if kind == "value_error":
+            msg = msg.removeprefix("Value error, ")
+            if not loc:  # a whole-config consistency check already names its field
+                lines.extend(msg.split("; "))
+                continue
+        ctx = err.get("ctx") or {}
+        rng = _range_of(err["loc"])
+        if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than") and rng:
+            msg = f"must be in {rng}"
+        elif rng and kind.endswith("_parsing") or kind.endswith("_type"):
+            msg = f"{msg}" + (f"; accepted range {rng}" if rng else "")
+        got = err.get("input")
+        if not isinstance(got, (dict, list)):
+            msg += f" (got {got!r})"
+        lines.append(f"field '{loc}': {msg}")
+        del ctx
+    head = f"invalid configuration ({source})"
+    return head + ":\n  " + "\n  ".join(lines) if len(lines) > 1 else f"{head}: {lines[0]}"
+
+
+def _range_of(loc: tuple[Any, ...]) -> str | None:
+    model: Any = Config
+    info = None
+    for part in loc:
+        if isinstance(model, tuple):
+            model = model[1]
+            if isinstance(part, int):
+                continue
+        if model is None or isinstance(part, int) or part not in model.model_fields:
+            return None
+        info = model.model_fields[part]
+        model = _field_model(model, part)
+    if info is None:
+        return None
+    lo = hi = None
+    lo_open = hi_open = False
+    for m in info.metadata:
+        if getattr(m, "ge", None) is not None:
+            lo = m.ge
+        if getattr(m, "gt", None) is not None:
+            lo, lo_open = m.gt, True
+        if getattr(m, "le", None) is not None:
+            hi = m.le
+        if getattr(m, "lt", None) is not None:
+            hi, hi_open = m.lt, True
+    if lo is None and hi is None:
+        return None
+    return f"{'(' if lo_open else '['}{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}{')' if hi_open else ']'}"
+
+
+def load_config(path_or_mapping: str | Path | Mapping[str, Any] | Config | None = None,
+                overrides: Mapping[str, Any] | None = None) -> Config:
+    """Load and validate a scenario.
+
+    Parameters
+    ----------
+    path_or_mapping
+        A YAML file (path, or the name of a shipped scenario such as ``"pilot_50"``),
+        a mapping of fields, a :class:`Config`, or None for the embedded defaults.
+    overrides
+        Dotted names and values, e.g. ``{"returns.quota_per_week": 200}``; string values
+        are parsed as YAML (``"200"`` -> 200, ``"true"`` -> True).
+
+    Returns
+    -------
+    Config
+        The validated configuration.
+
+    Raises
+    ------
+    ConfigError
+        If a file is missing or unreadable, a key is unknown, a value has the wrong
+        type or is out of range, or fields are inconsistent. The message names the field.
+    """
+    if path_or_mapping is None:
+        raw: dict[str, Any] = {}
+        source = "embedded defaults"
+    elif isinstance(path_or_mapping, Config):
+        raw = path_or_mapping.model_dump(mode="python")
+        source = f"config '{path_or_mapping.name}'"
+    elif isinstance(path_or_mapping, Mapping):
+        raw = copy.deepcopy(dict(path_or_mapping))
+        source = "mapping"
+        if "extends" in raw:
+            parent = raw.pop("extends")
+            raw = _deep_merge(_read_yaml(resolve_config_path(parent).resolve()), raw)
+    else:
+        path = resolve_config_path(path_or_mapping)
+        raw = _read_yaml(path.resolve())
+        source = str(path)
+    for key, value in (overrides or {}).items():
+        if isinstance(value, str):
+            try:
+                value = yaml.safe_load(value)
+            except yaml.YAMLError:
+                pass
+        _set_dotted(raw, key, value)
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(exc, source)) from None
+
+
+def parse_overrides(items: list[str] | None) -> dict[str, Any]:
+    """Parse ``["a.b=1", ...]`` from the command line into a mapping."""
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set expects name=value (for example returns.quota_per_week=200), got '{item}'")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def parameter_table(section: str | None = None) -> list[dict[str, str]]:
+    """Rows (path, meaning, unit, default, range, source) for every parameter."""
+    rows: list[dict[str, str]] = []
+
+    def walk(model: type[BaseModel], prefix: str, default_obj: Any) -> None:
+        for name, info in model.model_fields.items():
+            path = f"{prefix}{name}"
+            sub = _field_model(model, name)
+            value = getattr(default_obj, name)
+            if isinstance(sub, type):
+                walk(sub, path + ".", value)
+                continue
+            if isinstance(sub, tuple):
+                for i, item in enumerate(value):
+                    walk(sub[1], f"{path}.{i}.", item)
+                continue
+            extra = info.json_schema_extra or {}
+            rows.append({
+                "path": path,
+                "meaning": info.description or "",
+                "unit": str(extra.get("unit", "")),
+                "default": _fmt(value),
+                "range": _range_of(tuple(path.split("."))) or "",
+                "source": str(extra.get("source", "")),
+            })
+
+    def _fmt(v: Any) -> str:
+        if isinstance(v, float):
+            return f"{v:g}"
+        if isinstance(v, list):
+            return "[" + ", ".join(_fmt(x) for x in v) + "]"
+        return str(v)
+
+    walk(Config, "", Config())
+    if section:
+        rows = [r for r in rows if r["path"].startswith(section + ".")]
+    return rows
