@@ -114,7 +114,8 @@ class News:
 
     @property
     def return_rate(self) -> np.ndarray:
-        return self._returned / self._arrived
+        """Share of recent arrivals of each group detained for return (news of it)."""
+        return np.minimum(self._returned / self._arrived, 1.0)
 
     def step(self, launched: float, succeeded: float, died: float, arrived_by_group: np.ndarray,
              returned_by_group: np.ndarray) -> None:

@@ -32,7 +32,7 @@ DAILY_FLOWS = (
     "inflow", "reached_coast", "decisions", "launches", "launches_prevented", "boats_arrived",
     "people_launched", "people_prevented", "deaths", "arrivals_uk", "repeat_arrivals",
     "returns", "returns_bilateral", "released_from_detention", "legal_admissions", "left_route",
-    "gang_revenue_gbp", "gang_costs_gbp", "policy_cost_gbp", "arrests", "boats_bought",
+    "gang_revenue_gbp", "gang_costs_gbp", "gang_spending_gbp", "policy_cost_gbp", "arrests", "boats_bought",
     "gang_entries", "gang_exits", "tactic_changes", "announcements", "quota_changes",
     "people_per_boat_sum",
 )
@@ -59,8 +59,11 @@ def _hhi(m: Any) -> float:
     return float((s * s).sum())
 
 
-def model_reporters() -> dict[str, Callable[[Any], Any]]:
-    """Mesa DataCollector model reporters: one column each."""
+def model_reporters(groups: list[str] | None = None) -> dict[str, Callable[[Any], Any]]:
+    """Mesa DataCollector model reporters: one column each.
+
+    With ``groups`` (nationality group names), adds ``arrivals_<group>`` columns.
+    """
     skip = {"people_per_boat_sum"}
     rep: dict[str, Callable[[Any], Any]] = {k: _flow(k) for k in DAILY_FLOWS if k not in skip}
     rep.update({
@@ -83,7 +86,13 @@ def model_reporters() -> dict[str, Callable[[Any], Any]]:
     })
     for s in MigrantState:
         rep[s.column] = _stock(s)
+    for i, name in enumerate(groups or []):
+        rep[f"arrivals_{name}"] = _group_arrivals(i)
     return rep
+
+
+def _group_arrivals(i: int) -> Callable[[Any], float]:
+    return lambda m: float(m.arrivals_by_group_today[i]) * m.people_per_agent
 
 
 def _margin(revenue: float, profit: float) -> float:

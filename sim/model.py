@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import math
 from types import SimpleNamespace
 from typing import Any
 
@@ -125,7 +124,7 @@ class ChannelModel(mesa.Model):
             slots = self._add_people(groups, MigrantState.WAITING)
             self.pop.next_review[slots] = self.rngs.inflow.integers(0, cfg.migrants.review_interval_days, n0)
 
-        self.datacollector = mesa.DataCollector(model_reporters=model_reporters())
+        self.datacollector = mesa.DataCollector(model_reporters=model_reporters([g.name for g in cfg.groups]))
 
     # ------------------------------------------------------------------ helpers
     def day_of(self, date: dt.date | None) -> int:
@@ -241,9 +240,12 @@ class ChannelModel(mesa.Model):
         pop.gang[slots] = -1
         pop.bilateral[slots] = False
         self.move(slots, MigrantState.RETURNED)
-        np.add.at(self._returned_by_group, pop.group[slots], 1)
         key = "returns_bilateral" if bilateral else "returns"
         self.today[key] += slots.size * self.people_per_agent
+
+    def news_of_detention(self, slots: np.ndarray) -> None:
+        """Arrivals detained for return (and not shielded by a challenge) make the news."""
+        np.add.at(self._returned_by_group, self.pop.group[slots], 1)
 
     def _remove_agents(self, slots: np.ndarray) -> None:
         for s in slots.tolist():
@@ -496,6 +498,7 @@ class ChannelModel(mesa.Model):
             gang.buy_boats(2)
 
     def _update_news(self) -> None:
+        self.arrivals_by_group_today = self._arrived_by_group.copy()
         t = self.today
         self.news.step(t["people_launched"] / self.people_per_agent, t["arrivals_uk"] / self.people_per_agent,
                        t["deaths"] / self.people_per_agent, self._arrived_by_group, self._returned_by_group)

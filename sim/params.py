@@ -24,7 +24,7 @@ import datetime as dt
 import difflib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -357,9 +357,10 @@ class RampUp(_Section):
 class ReturnsParams(_Section):
     """The returns authority (one in, one out)."""
 
-    quota_per_week: int | Literal["all"] = P(
-        0, ge=0, le=100000, unit="returns/week", source="Le Monde: about 50 a week reported",
-        doc="Weekly returns quota (0: no policy; 'all': every eligible arrival).")
+    quota_per_week: Annotated[int, Field(ge=0, le=100000)] | Literal["all"] = Field(
+        0, description="Weekly returns quota (0: no policy; 'all': every eligible arrival).",
+        json_schema_extra={"unit": "returns/week", "source": "Le Monde: about 50 a week reported",
+                           "range": "[0, 100000] or 'all'"})
     start_date: dt.date = P(dt.date(2025, 8, 4), unit="date", source="HO: in force 4-5 Aug 2025",
                             doc="First day of returns.")
     announce_date: dt.date | None = P(dt.date(2025, 7, 10), unit="date", source="HO: announced 10 Jul 2025",
@@ -377,7 +378,12 @@ class ReturnsParams(_Section):
     @field_validator("quota_per_week", mode="before")
     @classmethod
     def _quota(cls, v: Any) -> Any:
-        if isinstance(v, str) and v != "all":
+        if v == "all":
+            return v
+        ok = isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 100000
+        if isinstance(v, float) and v.is_integer() and 0 <= v <= 100000:
+            return int(v)
+        if not ok:
             raise ValueError("must be a whole number of returns per week in [0, 100000] or 'all'")
         return v
 
@@ -488,7 +494,7 @@ class Config(_Section):
                 problems.append((f"groups.{i}.bilateral_returns_from",
                                  f"group '{grp.name}' has bilateral_return_prob > 0 but no start date"))
         if problems:
-            raise ValueError("; ".join(f"{field}: {msg}" for field, msg in problems))
+            raise ValueError("; ".join(f"field '{field}': {msg}" for field, msg in problems))
         return self
 
     # convenience ---------------------------------------------------------------
@@ -528,9 +534,21 @@ def _set_dotted(raw: dict[str, Any], dotted: str, value: Any) -> None:
             node[part] = value
             return
         if part not in node or node[part] is None:
-            node[part] = {}
+            node[part] = _default_at(parts[: depth + 1])
         node = node[part]
         model = _field_model(model, part)
+
+
+def _default_at(parts: list[str]) -> Any:
+    """The embedded default at a dotted path, as plain data (for filling in overrides)."""
+    obj: Any = Config()
+    for part in parts:
+        obj = obj[int(part)] if isinstance(obj, list) else getattr(obj, part)
+    if isinstance(obj, BaseModel):
+        return obj.model_dump(mode="python")
+    if isinstance(obj, list):
+        return [x.model_dump(mode="python") if isinstance(x, BaseModel) else x for x in obj]
+    return copy.deepcopy(obj)
 
 
 def _field_model(model: Any, name: str) -> Any:
@@ -646,6 +664,8 @@ def _range_of(loc: tuple[Any, ...]) -> str | None:
     model: Any = Config
     info = None
     for part in loc:
+        if isinstance(part, str) and part.isdigit():
+            part = int(part)
         if isinstance(model, tuple):
             model = model[1]
             if isinstance(part, int):
@@ -656,6 +676,9 @@ def _range_of(loc: tuple[Any, ...]) -> str | None:
         model = _field_model(model, part)
     if info is None:
         return None
+    extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+    if "range" in extra:
+        return str(extra["range"])
     lo = hi = None
     lo_open = hi_open = False
     for m in info.metadata:
@@ -716,7 +739,7 @@ def load_config(path_or_mapping: str | Path | Mapping[str, Any] | Config | None 
         if isinstance(value, str):
             try:
                 value = yaml.safe_load(value)
-            except yaml.YAMLError:
+            except Exception:  # noqa: BLE001 - e.g. an impossible date: keep the text, validation names the field
                 pass
         _set_dotted(raw, key, value)
     try:

@@ -51,12 +51,13 @@ class SmugglingGang(mesa.Agent):
         self.ledger = {"revenue": 0.0, "boats_bought": 0.0, "running": 0.0, "fixed": 0.0, "arrests": 0.0}
 
     # -- money ----------------------------------------------------------------------
-    def _spend(self, kind: str, amount: float, economic_cost: float | None = None) -> None:
+    def _spend(self, kind: str, amount: float) -> None:
+        """Pay a cash cost that is also an economic cost of the day."""
         self.cash_gbp -= amount
         self.ledger[kind] += amount
-        cost = amount if economic_cost is None else economic_cost
-        self.week["cost"] += cost
-        self.model.today["gang_costs_gbp"] += cost
+        self.model.today["gang_spending_gbp"] += amount
+        self.week["cost"] += amount
+        self.model.today["gang_costs_gbp"] += amount
 
     def sell_seats(self, people: int) -> None:
         """Take payment for ``people`` seats at today's price."""
@@ -159,6 +160,7 @@ class SmugglingGang(mesa.Agent):
         self.boats += n
         self.cash_gbp -= total
         self.ledger["boats_bought"] += total
+        self.model.today["gang_spending_gbp"] += total
         self.model.today["boats_bought"] += n
 
     @property

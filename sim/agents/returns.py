@@ -137,6 +137,7 @@ class ReturnsAuthority(mesa.Agent):
             pop.bilateral[b] = True
             pop.blocked[b] = False
             model.move(b, MigrantState.DETAINED)
+            model.news_of_detention(b)
         if not self.policy_active:
             return
         cand = arrivals[~bilateral & pop.adult[arrivals] & self.group_covered[grp]]
@@ -155,6 +156,7 @@ class ReturnsAuthority(mesa.Agent):
         pop.bilateral[take] = False
         pop.blocked[take] = rng.random(take.size) < cfg.challenge_block_share
         model.move(take, MigrantState.DETAINED)
+        model.news_of_detention(take[~pop.blocked[take]])
 
     def _return_due(self) -> None:
         model = self.model

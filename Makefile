@@ -1,0 +1,34 @@
+# make run   - create .venv, install, run the baseline and the one-in-one-out pilot
+# make test  - create .venv, install, run the whole test suite
+# make bench - speed and memory benchmarks (figures printed, no pass/fail)
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_WORKERS ?= 2
+
+.PHONY: run test bench lint clean golden
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/channel-sim run baseline pilot_50 --out outputs
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) tests
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_model.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check sim tests benchmarks
+
+golden: $(STAMP)
+	$(BIN)/python tests/refresh_golden.py
+
+clean:
+	rm -rf $(VENV) outputs .pytest_cache
