@@ -188,6 +188,7 @@ class ChannelModel(mesa.Model):
         pop.r_a[slots], pop.r_b[slots] = S * r_pub + 1e-3, S * (1 - r_pub) + 1e-3
         pop.death_belief[slots] = 0.5 * b.prior_death_risk + 0.5 * self.news.death_rate
         pop.belief_day[slots] = self.day
+        pop.decided_day[slots] = self.day
         for f in ("days_bad",):
             getattr(pop, f)[slots] = 0.0
         for f in ("attempts", "times_returned"):
@@ -238,8 +239,8 @@ class ChannelModel(mesa.Model):
         pop.r_a[slots] += 1.0          # own outcome: returned
         pop.next_review[slots] = self.day + 1
         pop.gang[slots] = -1
-        pop.bilateral[slots] = False
         self.move(slots, MigrantState.RETURNED)
+        pop.bilateral[slots] = False   # after the move, which counts quota detention places
         key = "returns_bilateral" if bilateral else "returns"
         self.today[key] += slots.size * self.people_per_agent
 

@@ -159,6 +159,9 @@ class MigrantParams(_Section):
     return_penalty_gbp: float = P(
         3000.0, ge=0.0, le=100000.0, unit="GBP", source="assumption (detention, lost time)",
         doc="Loss from being returned to France, besides the fare.")
+    waiting_cost_gbp_per_day: float = P(
+        20.0, ge=0.0, le=10000.0, unit="GBP/day", source="assumption (living rough at the coast, evictions, time)",
+        doc="Cost of waiting at the coast, weighed against the legal route's expected wait.")
     risk_aversion_median: float = P(1.0, ge=0.0, le=20.0, unit="1", source="assumption",
                                     doc="Median of lognormal risk aversion a.")
     risk_aversion_sigma: float = P(0.5, ge=0.0, le=3.0, unit="1 (log sd)", source="assumption",

@@ -57,7 +57,7 @@ AT_COAST = (MigrantState.WAITING, MigrantState.BOOKED, MigrantState.RETURNED)
 _FLOAT_FIELDS = ("wealth", "valuation", "outside", "risk_aversion", "patience", "days_bad",
                  "s_a", "s_b", "r_a", "r_b", "death_belief")
 _INT_FIELDS = ("group", "attempts", "times_returned", "next_review", "gang", "since",
-               "belief_day", "due_day", "booked_day")
+               "belief_day", "decided_day", "due_day", "booked_day")
 _BOOL_FIELDS = ("adult", "applicant", "blocked", "bilateral")
 
 
@@ -140,7 +140,8 @@ class Migrant(mesa.Agent):
       enforcement against illegal working), ``O`` the outside option, ``d`` the believed
       death risk, ``a`` risk aversion and ``L`` the value of life;
     * net gain of the legal route (eligible: never returned, route open):
-      ``G_legal = q * (V - O)`` with ``q`` the believed admission chance;
+      ``G_legal = q * (V - O) - c_wait * w`` with ``q`` the expected admission chance,
+      ``w`` the expected days of waiting and ``c_wait`` the daily cost of waiting;
     * book with a gang (logit over affordable gangs with ``G_g > 0``) if that beats the
       legal route; apply to the legal route if it is the best positive option; else
       wait, and leave the route once the route has not been worth it for longer than
@@ -258,6 +259,7 @@ class Migrant(mesa.Agent):
         best_gain = np.full(n, -np.inf)
         choice = np.full(n, -1, dtype=np.int64)
         price_choice = np.zeros(n)
+        cheapest_worth_it = np.full(n, np.inf)   # lowest price of a gang worth booking
         if gangs:
             prices = np.array([g.price_gbp for g in gangs])
             rep = np.array([g.reputation for g in gangs])
@@ -279,19 +281,23 @@ class Migrant(mesa.Agent):
             choice = np.where(has, known[rows, pick], -1)
             best_gain = np.where(has, gain[rows, pick], np.max(np.where(gain > 0, gain, -np.inf), axis=1))
             price_choice = np.where(has, prices[known[rows, pick]], 0.0)
+            cheapest_worth_it = np.min(np.where(gain > 0, prices[known], np.inf), axis=1)
 
         # legal route
         legal_gain = np.full(n, -np.inf)
-        q = model.authority.believed_legal_admission_prob()
+        q, wait_days = model.authority.legal_route_outlook()
         if q > 0:
             eligible = (pop.times_returned[idx] == 0) & ~pop.applicant[idx]
-            legal_gain = np.where(eligible, q * (v_eff - pop.outside[idx]), -np.inf)
+            legal_gain = np.where(eligible, q * (v_eff - pop.outside[idx]) - mp.waiting_cost_gbp_per_day * wait_days,
+                                  -np.inf)
 
         book = (choice >= 0) & ~(legal_gain > best_gain)
         apply = ~book & (legal_gain > 0)
         worth_it = (best_gain > 0) | (legal_gain > 0) | pop.applicant[idx]
         interval = mp.review_interval_days
-        pop.days_bad[idx] = np.where(worth_it, 0.0, pop.days_bad[idx] + interval)
+        elapsed = np.maximum(today - pop.decided_day[idx], 1)
+        pop.decided_day[idx] = today
+        pop.days_bad[idx] = np.where(worth_it, 0.0, pop.days_bad[idx] + elapsed)
         leave = ~book & ~apply & ~worth_it & (pop.days_bad[idx] >= pop.patience[idx])
 
         if apply.any():
@@ -310,7 +316,14 @@ class Migrant(mesa.Agent):
             gids, counts = np.unique(choice[book], return_counts=True)
             for gi, c in zip(gids.tolist(), counts.tolist(), strict=True):
                 gangs[gi].sell_seats(c * model.people_per_agent)
-            pop.gang[b] = np.array([gangs[c].gang_index for c in choice[book]], dtype=np.int32)
+            pop.gang[b] = np.array([g.gang_index for g in gangs])[choice[book]]
         rest = ~book & ~apply & ~leave
         if rest.any():
-            pop.next_review[idx[rest]] = today + interval
+            # a person who wants a seat but cannot pay yet looks again when savings allow
+            # (at most 8 review intervals later); everyone else at the next periodic review
+            wait = np.full(n, float(interval))
+            saving = rest & np.isfinite(cheapest_worth_it) & ~(legal_gain > 0)
+            if saving.any() and mp.wealth_top_up_gbp_per_day > 0:
+                short = (cheapest_worth_it[saving] - pop.wealth[idx[saving]]) / mp.wealth_top_up_gbp_per_day
+                wait[saving] = np.clip(np.ceil(short), interval, 8 * interval)
+            pop.next_review[idx[rest]] = today + wait[rest].astype(np.int32)

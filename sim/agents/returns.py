@@ -76,20 +76,26 @@ class ReturnsAuthority(mesa.Agent):
             return lr.capacity_per_week
         return int(round(lr.ratio * self.returned_last_week * self.model.people_per_agent))
 
-    def believed_legal_admission_prob(self) -> float:
-        """What an applicant believes: places over the next months against the queue."""
+    def legal_route_outlook(self) -> tuple[float, float]:
+        """What a would-be applicant expects: (admission probability, days of waiting).
+
+        Places expected over the longest wait (``max_applicant_wait_days``) against the
+        queue of applicants already waiting, first come first served.
+        """
         if not self.legal_route_open:
-            return 0.0
+            return 0.0, 0.0
         lr = self.model.config.legal_route
-        weeks = lr.max_applicant_wait_days / 7.0
         if lr.mode == "fixed":
-            per_week = lr.capacity_per_week
+            per_week = float(lr.capacity_per_week)
         else:
             per_week = lr.ratio * max(self.returned_last_week * self.model.people_per_agent,
                                       0.5 * min(self.quota_per_week, 10**6))
-        applicants = self.model.counts[MigrantState.WAITING] * self.model.people_per_agent
-        queue = self.model.n_applicants * self.model.people_per_agent
-        return float(min(1.0, per_week * weeks / max(queue + 0.05 * applicants, 1.0)))
+        if per_week <= 0:
+            return 0.0, 0.0
+        queue = (self.model.n_applicants + 1) * self.model.people_per_agent
+        max_wait = float(lr.max_applicant_wait_days)
+        prob = min(1.0, per_week * max_wait / 7.0 / queue)
+        return prob, min(max_wait, 7.0 * queue / per_week)
 
     # -- daily ------------------------------------------------------------------------
     def step(self) -> None:
@@ -193,7 +199,7 @@ class ReturnsAuthority(mesa.Agent):
 
     def _admit_legal(self) -> None:
         model = self.model
-        if self.legal_allowance <= 0 or not self.legal_route_open:
+        if self.legal_allowance <= 0 or model.n_applicants == 0 or not self.legal_route_open:
             return
         pop = model.pop
         apps = np.flatnonzero(pop.applicant[: pop.size] & (pop.state[: pop.size] == MigrantState.WAITING))
