@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test bench lint clean golden
+.PHONY: run test bench lint clean golden readme
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -32,3 +32,8 @@ golden: $(STAMP)
 
 clean:
 	rm -rf $(VENV) outputs .pytest_cache
+
+# the README's figure and pasted output come from exactly this command
+readme: $(STAMP)
+	$(BIN)/channel-sim run baseline pilot_50 --out outputs
+	cp outputs/overview.png docs/figures/overview.png

@@ -1,0 +1,40 @@
+"""The README tells the truth: its pasted `make run` output is what the code prints today."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+from sim.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _makefile_run_args() -> list[str]:
+    text = (ROOT / "Makefile").read_text()
+    line = re.search(r"^run: .*\n\t\$\(BIN\)/channel-sim (.+)$", text, re.M)
+    assert line, "Makefile has no 'run' target calling channel-sim"
+    return shlex.split(line.group(1))
+
+
+def test_readme_make_run_output_is_current(tmp_path, capsys, monkeypatch):
+    args = _makefile_run_args()
+    assert args[:1] == ["run"]
+    monkeypatch.chdir(tmp_path)  # --out outputs is relative: write into the temp dir
+    assert main(args) == 0
+    printed = capsys.readouterr().out.strip()
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"<!-- BEGIN MAKE RUN OUTPUT -->\n```\n(.*?)\n```\n<!-- END MAKE RUN OUTPUT -->", readme, re.S)
+    assert block, "README lacks the make run output block"
+    assert printed == block.group(1).strip(), (
+        "README's pasted `make run` output is stale: run `make readme` and paste its output")
+    assert (tmp_path / "outputs" / "overview.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_readme_error_example_is_what_the_cli_prints(capsys):
+    readme = (ROOT / "README.md").read_text()
+    m = re.search(r"\$ channel-sim (.+)\n(channel-sim: error: .+)\n", readme)
+    assert m
+    assert main(shlex.split(m.group(1))) == 2
+    assert capsys.readouterr().err.strip() == m.group(2).strip()
