@@ -213,7 +213,8 @@ class BeliefParams(_Section):
 class GroupParams(_Section):
     """A nationality group."""
 
-    name: str = Field(..., min_length=1, max_length=40, description="Group name.")
+    name: str = Field(..., min_length=1, max_length=40, description="Group name.",
+                      json_schema_extra={"unit": "label", "source": "HO Irr_D02 nationality groups"})
     share: float = P(0.1, ge=0.0, le=1.0, unit="share of inflow", source="HO Irr_D02 nationality shares (approx.)",
                      doc="Share of the inflow to the coast.")
     asylum_grant_prob: float = P(0.7, ge=0.0, le=1.0, unit="probability", source="Migration Observatory; HO",
@@ -323,7 +324,8 @@ class PatrolParams(_Section):
 
     sectors: list[str] = Field(
         default_factory=lambda: ["dunkirk", "calais", "boulogne", "le_touquet", "somme"],
-        min_length=1, max_length=20, description="Coastal sectors (launch areas).")
+        min_length=1, max_length=20, description="Coastal sectors (launch areas), each with one patrol agent.",
+        json_schema_extra={"unit": "names", "source": "launch areas of the Nord, Pas-de-Calais and Somme coast (press)"})
     base_capacity_units: float = P(60.0, ge=0.0, le=10000.0, unit="patrol units",
                                    source="assumption (French deployment ~ 700-800 officers)",
                                    doc="Patrol capacity funded by France alone.")
@@ -430,8 +432,10 @@ class VerdictParams(_Section):
 class Config(_Section):
     """A complete scenario. Field defaults form the embedded default configuration."""
 
-    name: str = Field("default", min_length=1, max_length=80, description="Scenario name.")
-    description: str = Field("", max_length=2000, description="What the scenario is.")
+    name: str = Field("default", min_length=1, max_length=80, description="Scenario name.",
+                      json_schema_extra={"unit": "label", "source": "scenario file"})
+    description: str = Field("", max_length=2000, description="What the scenario is.",
+                             json_schema_extra={"unit": "text", "source": "scenario file"})
     start_date: dt.date = P(dt.date(2022, 1, 1), unit="date", source="HO data start for calibration",
                             doc="First simulated day.")
     end_date: dt.date = P(dt.date(2027, 12, 31), unit="date", source="issue 2", doc="Last simulated day.")

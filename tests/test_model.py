@@ -176,3 +176,33 @@ def test_repeated_runs_do_not_accumulate_models():
     gc.collect()
     assert len(getattr(mesa.Agent, "_ids", {})) <= before
     assert sum(isinstance(o, ChannelModel) for o in gc.get_objects()) <= models_before
+
+
+def test_ramp_up_raises_the_quota_while_it_is_used_and_never_past_its_ceiling():
+    cfg = short_config("pilot_50", **{"returns.quota_per_week": 10, "returns.challenge_block_share": 0.0,
+                                      "returns.ramp_up.enabled": True, "returns.ramp_up.every_weeks": 2,
+                                      "returns.ramp_up.step": 10, "returns.ramp_up.max_quota_per_week": 60})
+    ts = sim.run(cfg, seed=1).timeseries
+    quota = ts.loc[ts.index >= pd.Timestamp("2025-08-04"), "returns_quota_per_week"]
+    assert quota.iloc[0] == 10
+    assert quota.max() == 60
+    assert quota.is_monotonic_increasing
+    start = pd.Timestamp("2025-08-04")
+    policy = ts.loc[ts.index >= start]
+    week = (policy.index - start).days // 7
+    assert (policy.groupby(week)["returns"].sum() <= policy.groupby(week)["returns_quota_per_week"].max()).all()
+
+
+def test_super_individuals_keep_the_invariants_and_the_scale():
+    """people_per_agent=5: counts are in people; totals close to one agent per person."""
+    one = sim.run(short_config("baseline"), seed=1).summary["arrivals_uk"]
+    cfg = short_config("baseline", people_per_agent=5)
+    model = ChannelModel(cfg, rng=1)
+    model.run_model()
+    ts = model.datacollector.get_model_vars_dataframe()
+    stocks = ts[[c for c in ts.columns if c.startswith("n_")]].sum(axis=1)
+    assert (stocks == ts["cum_inflow"]).all()
+    assert (ts["cum_inflow"] % 5 == 0).all()
+    five = ts["arrivals_uk"].sum()
+    free_model(model)
+    assert 0.6 * one < five < 1.4 * one

@@ -264,10 +264,10 @@ class Migrant(mesa.Agent):
             prices = np.array([g.price_gbp for g in gangs])
             rep = np.array([g.reputation for g in gangs])
             retry = cfg.gangs.retry_promise_prob
-            weights = np.array([g.market_weight() for g in gangs])
-            weights = weights / weights.sum()
+            cum = np.cumsum([g.market_weight() for g in gangs])
             m = min(mp.known_gangs, len(gangs))
-            known = rng.choice(len(gangs), size=(n, m), p=weights)
+            # each person hears of m gangs, drawn by word of mouth (with replacement)
+            known = np.minimum(np.searchsorted(cum, rng.random((n, m)) * cum[-1], side="right"), len(gangs) - 1)
             s_g = np.clip(s[:, None] * rep[known] / max(rep.mean(), 1e-9), 0.0, 1.0)
             s_eff = 1.0 - (1.0 - s_g) ** (1.0 + retry)
             gain = s_eff * gain_if_across[:, None] - prices[known] - risk_cost[:, None]
