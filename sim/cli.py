@@ -132,9 +132,6 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"channel-sim: error: {exc}", file=sys.stderr)
         return 2
-    except ValueError as exc:
-        print(f"channel-sim: error: {exc}", file=sys.stderr)
-        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -27,7 +27,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 __all__ = [
     "Config",
@@ -45,6 +53,17 @@ MONTHS = 12
 
 class ConfigError(ValueError):
     """A configuration that cannot be used; the message names the field."""
+
+
+def _date_not_number(v: Any) -> Any:
+    # pydantic would read a number as seconds since 1970; a scenario date is a calendar date
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        raise ValueError("must be a calendar date written YYYY-MM-DD, not a number")
+    return v
+
+
+#: A calendar date (YYYY-MM-DD); numbers are refused.
+Date = Annotated[dt.date, BeforeValidator(_date_not_number)]
 
 
 def P(default: Any, *, unit: str, source: str, doc: str, ge: float | None = None,
@@ -221,7 +240,7 @@ class GroupParams(_Section):
                                  doc="Probability an asylum claim is granted.")
     covered_by_returns: bool = P(True, unit="flag", source="one in, one out terms (Le Monde; HO)",
                                  doc="Whether the one-in-one-out returns can cover this group.")
-    bilateral_returns_from: dt.date | None = P(
+    bilateral_returns_from: Date | None = P(
         None, unit="date", source="UK-Albania deal, Dec 2022 (HO)",
         doc="Start of a bilateral returns agreement covering the group (None: none).")
     bilateral_return_prob: float = P(
@@ -366,9 +385,9 @@ class ReturnsParams(_Section):
         0, description="Weekly returns quota (0: no policy; 'all': every eligible arrival).",
         json_schema_extra={"unit": "returns/week", "source": "Le Monde: about 50 a week reported",
                            "range": "[0, 100000] or 'all'"})
-    start_date: dt.date = P(dt.date(2025, 8, 4), unit="date", source="HO: in force 4-5 Aug 2025",
+    start_date: Date = P(dt.date(2025, 8, 4), unit="date", source="HO: in force 4-5 Aug 2025",
                             doc="First day of returns.")
-    announce_date: dt.date | None = P(dt.date(2025, 7, 10), unit="date", source="HO: announced 10 Jul 2025",
+    announce_date: Date | None = P(dt.date(2025, 7, 10), unit="date", source="HO: announced 10 Jul 2025",
                                       doc="Day the policy is announced (news); None: not announced.")
     challenge_block_share: float = P(0.4, ge=0.0, le=1.0, unit="share", source="assumption; early pilot returned few",
                                      doc="Share of selected people whose return is blocked by a legal challenge.")
@@ -399,11 +418,16 @@ class LegalRouteParams(_Section):
     mode: Literal["off", "matched", "fixed"] = P(
         "off", unit="choice", source="one in, one out terms",
         doc="'off'; 'matched': one admission per return (times ratio); 'fixed': capacity_per_week.")
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _unquoted_off(cls, v: Any) -> Any:
+        return "off" if v is False else v  # YAML 1.1 reads an unquoted `off` as False
+
     ratio: float = P(1.0, ge=0.0, le=10.0, unit="admissions per return", source="one in, one out terms",
                      doc="Admissions per return in 'matched' mode.")
     capacity_per_week: int = P(0, ge=0, le=100000, unit="admissions/week", source="assumption",
                                doc="Admissions per week in 'fixed' mode.")
-    start_date: dt.date = P(dt.date(2025, 8, 4), unit="date", source="HO", doc="First day the route is open.")
+    start_date: Date = P(dt.date(2025, 8, 4), unit="date", source="HO", doc="First day the route is open.")
     max_applicant_wait_days: int = P(120, ge=1, le=3650, unit="days", source="assumption",
                                      doc="Days an applicant waits before deciding again.")
 
@@ -436,9 +460,9 @@ class Config(_Section):
                       json_schema_extra={"unit": "label", "source": "scenario file"})
     description: str = Field("", max_length=2000, description="What the scenario is.",
                              json_schema_extra={"unit": "text", "source": "scenario file"})
-    start_date: dt.date = P(dt.date(2022, 1, 1), unit="date", source="HO data start for calibration",
+    start_date: Date = P(dt.date(2022, 1, 1), unit="date", source="HO data start for calibration",
                             doc="First simulated day.")
-    end_date: dt.date = P(dt.date(2027, 12, 31), unit="date", source="issue 2", doc="Last simulated day.")
+    end_date: Date = P(dt.date(2027, 12, 31), unit="date", source="issue 2", doc="Last simulated day.")
     people_per_agent: int = P(1, ge=1, le=1000, unit="people", source="design choice",
                               doc="People represented by one migrant agent (1 = one agent per person).")
     environment: EnvironmentParams = Field(default_factory=EnvironmentParams)
@@ -533,6 +557,9 @@ def _set_dotted(raw: dict[str, Any], dotted: str, value: Any) -> None:
             node = node[idx]
             model = _item_model(model)
             continue
+        if not isinstance(node, dict):
+            where = ".".join(parts[:depth])
+            raise ConfigError(f"override '{dotted}': field '{where}' is a value, not a section with fields")
         fields = model.model_fields if model is not None else {}
         if model is not None and part not in fields:
             where = ".".join(parts[:depth]) or "the top level"
@@ -620,7 +647,10 @@ def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
             raise ConfigError(f"{path}: field 'extends' must be a file name, got {parent!r}")
         ppath = (path.parent / parent) if not Path(parent).is_absolute() else Path(parent)
         if not ppath.is_file():
-            ppath = resolve_config_path(parent)
+            try:
+                ppath = resolve_config_path(parent)
+            except ConfigError as exc:
+                raise ConfigError(f"{path}: field 'extends': {exc}") from None
         data = _deep_merge(_read_yaml(ppath.resolve(), (*seen, path)), data)
     return data
 
@@ -656,7 +686,7 @@ def _format_errors(exc: ValidationError, source: str) -> str:
         rng = _range_of(err["loc"])
         if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than") and rng:
             msg = f"must be in {rng}"
-        elif rng and kind.endswith("_parsing") or kind.endswith("_type"):
+        elif rng and (kind.endswith("_parsing") or kind.endswith("_type")):
             msg = f"{msg}" + (f"; accepted range {rng}" if rng else "")
         got = err.get("input")
         if not isinstance(got, (dict, list)):
@@ -744,15 +774,22 @@ def load_config(path_or_mapping: str | Path | Mapping[str, Any] | Config | None 
         source = str(path)
     for key, value in (overrides or {}).items():
         if isinstance(value, str):
-            try:
-                value = yaml.safe_load(value)
-            except Exception:  # noqa: BLE001 - e.g. an impossible date: keep the text, validation names the field
-                pass
+            value = _parse_override_value(value)
         _set_dotted(raw, key, value)
     try:
         return Config.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_format_errors(exc, source)) from None
+
+
+def _parse_override_value(text: str) -> Any:
+    """Parse a command-line value as YAML, except YAML 1.1's on/off/yes/no booleans."""
+    if text.strip().lower() in ("on", "off", "yes", "no", "y", "n"):
+        return text.strip()
+    try:
+        return yaml.safe_load(text)
+    except Exception:  # noqa: BLE001 - e.g. an impossible date: keep the text, validation names the field
+        return text
 
 
 def parse_overrides(items: list[str] | None) -> dict[str, Any]:

@@ -38,6 +38,8 @@ def plot_overview(runs: Mapping[str, pd.DataFrame], *, since: str | None = None,
     since
         Optional first date shown (e.g. ``"2025-01-01"``).
     """
+    if since is not None and all(ts.index[-1] < pd.Timestamp(since) for ts in runs.values()):
+        since = None  # the runs end before `since`: show them whole
     ncols = 3
     nrows = -(-len(panels) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 3.0 * nrows), sharex=True, squeeze=False)

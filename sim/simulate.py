@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,7 +12,7 @@ import pandas as pd
 
 from sim.metrics import summarize
 from sim.model import ChannelModel, free_model
-from sim.params import Config, load_config
+from sim.params import Config, ConfigError, load_config
 
 __all__ = ["RunResult", "run"]
 
@@ -64,15 +65,14 @@ def run(config: Config | Any = None, *, seed: int | np.random.SeedSequence, year
     Raises
     ------
     sim.params.ConfigError
-        If the configuration is invalid.
+        If the configuration or ``years`` is invalid.
     """
     cfg = config if isinstance(config, Config) else load_config(config)
     if years is not None:
         if not 0 < years <= 60:
-            raise ValueError(f"years must be in (0, 60], got {years}")
-        end = cfg.start_date + pd.Timedelta(days=round(365.25 * years) - 1)
-        cfg = cfg.model_copy(update={"end_date": end.date() if hasattr(end, "date") else end})
-        Config.model_validate(cfg.model_dump())  # re-check consistency (end after start)
+            raise ConfigError(f"field 'years': must be in (0, 60], got {years}")
+        end = cfg.start_date + dt.timedelta(days=round(365.25 * years) - 1)
+        cfg = load_config(cfg, overrides={"end_date": end})
     t0 = time.perf_counter()
     model = ChannelModel(cfg, rng=seed)
     try:
