@@ -26,10 +26,7 @@ import numpy as np
 
 from sim.params import Config
 
-__all__ = ["Weather", "Inflow", "News", "sea_death_probability", "INCIDENT_KILL_SHARE"]
-
-#: Share of the people in a boat who die when an incident (a sinking) happens.
-INCIDENT_KILL_SHARE = 0.3
+__all__ = ["Weather", "Inflow", "News", "sea_death_probability"]
 
 
 class Weather:

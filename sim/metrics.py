@@ -9,7 +9,7 @@ run (``verdict.window_weeks``, 26 by default) the market is judged broken when
   gangs at the start.
 
 ``M`` is the continuous viability measure; when there is no revenue at all in the
-window, ``M`` is -1 (all costs, no income). Where a no-policy counterfactual run on the
+window, ``M`` is -1 if there were costs (all costs, no income) and 0 otherwise. Where a no-policy counterfactual run on the
 same seeds is supplied (``sim.run(..., counterfactual=...)``), the summary also gives
 ``arrivals_vs_counterfactual``, the ratio of arrivals in the policy period.
 """

@@ -29,7 +29,7 @@ from sim.agents.gang import SmugglingGang
 from sim.agents.migrant import AT_COAST, N_STATES, TERMINAL, Migrant, MigrantState, Population
 from sim.agents.patrol import BorderPatrol, total_capacity_units
 from sim.agents.returns import UNLIMITED, ReturnsAuthority
-from sim.environment import INCIDENT_KILL_SHARE, Inflow, News, Weather, sea_death_probability
+from sim.environment import Inflow, News, Weather, sea_death_probability
 from sim.metrics import DAILY_FLOWS, model_reporters
 from sim.params import Config, load_config
 
@@ -150,8 +150,9 @@ class ChannelModel(mesa.Model):
     def least_patrolled_sector(self) -> int:
         return int(np.argmin([p.share for p in self.patrols]))
 
-    def queue_of(self, gang_index: int) -> int:
-        return int(self._queues[gang_index]) if gang_index < len(self._queues) else 0
+    def backlog_of(self, gang_index: int) -> int:
+        """Agents booked with a gang before this week began and still waiting to launch."""
+        return int(self._backlog[gang_index]) if gang_index < len(self._backlog) else 0
 
     def _new_gang(self, boats: int) -> SmugglingGang:
         gp = self.config.gangs
@@ -341,7 +342,8 @@ class ChannelModel(mesa.Model):
         due = (pop.next_review[: pop.size] <= self.day) & ((st == MigrantState.WAITING) | (st == MigrantState.RETURNED))
         idx = np.flatnonzero(due)
         # applicants whose wait ran out decide again, no longer applying
-        lapsed = idx[pop.applicant[idx]]
+        lapsed = idx[pop.applicant[idx]
+                     & (self.day - pop.since[idx] >= self.config.legal_route.max_applicant_wait_days)]
         if lapsed.size:
             pop.applicant[lapsed] = False
             self.n_applicants -= lapsed.size
@@ -367,7 +369,8 @@ class ChannelModel(mesa.Model):
             q = starts[g.gang_index + 1] - starts[g.gang_index]
             if not g.active or q == 0:
                 continue
-            loads = g.plan_launches(int(q))
+            oldest = self.day - int(pop.booked_day[booked[starts[g.gang_index]]])
+            loads = g.plan_launches(int(q), oldest)
             pos = starts[g.gang_index]
             for load in loads:
                 pax.append(booked[pos:pos + load])
@@ -394,9 +397,10 @@ class ChannelModel(mesa.Model):
 
         # sea: individual risk plus rare incidents that kill a share of a boat
         risk = sea_death_probability(loads * ppa, self.weather.marginal, cfg)
-        share = cfg.environment.incident_share
-        incident = self.rngs.sea.random(n_boats) < np.minimum(1.0, share * risk / INCIDENT_KILL_SHARE)
-        p_die = np.where(incident, INCIDENT_KILL_SHARE, (1 - share) * risk)
+        share, kill = cfg.environment.incident_share, cfg.environment.incident_kill_share
+        p_incident = np.minimum(1.0, share * risk / kill) if kill > 0 else np.zeros(n_boats)
+        incident = self.rngs.sea.random(n_boats) < p_incident
+        p_die = np.where(incident, kill, (1 - share) * risk)
         p_die = np.where(prevented, 0.0, p_die)
         dies = self.rngs.sea.random(pax.size) < p_die[pax_boat]
         stopped = prevented[pax_boat]
@@ -440,7 +444,8 @@ class ChannelModel(mesa.Model):
         cfg = self.config
         pop = self.pop
         booked = pop.where(MigrantState.BOOKED)
-        self._queues = np.bincount(pop.gang[booked], minlength=len(self.gangs))
+        old = booked[pop.booked_day[booked] <= self.day - 7]
+        self._backlog = np.bincount(pop.gang[old], minlength=len(self.gangs))
         # boat price: yearly supply disruption, and dearer when many boats were seized lately
         seized = sum(p.prevented_week for p in self.patrols)
         self._seized_short += 0.25 * (seized - self._seized_short)
@@ -487,7 +492,7 @@ class ChannelModel(mesa.Model):
         active = self.active_gang_list()
         if len(active) >= gp.max_gangs:
             return
-        recent = [w for g in self.gangs for w in g.recent]
+        recent = [w for g in active for w in g.recent]
         revenue = sum(w["revenue"] for w in recent)
         profit = revenue - sum(w["cost"] for w in recent)
         margin = profit / revenue if revenue > 0 else -1.0

@@ -11,8 +11,7 @@ validates everything: an unknown key, a wrong type, a value out of range or an
 inconsistent combination raises :class:`ConfigError` with one message that names the
 field (and suggests the right spelling for a misspelt key).
 
-Sources are abbreviated: ``HO`` UK Home Office small-boat statistics (see
-``sim/data/README.md``); ``HoC`` House of Commons Library; ``IOM`` Missing Migrants
+Sources are abbreviated: ``HO`` UK Home Office small-boat statistics (ODD section 6); ``HoC`` House of Commons Library; ``IOM`` Missing Migrants
 Project; ``NCA`` National Crime Agency statements; ``assumption`` marks a value chosen
 by the modellers, to be calibrated (issue 4) within its range.
 """
@@ -125,6 +124,9 @@ class EnvironmentParams(_Section):
     marginal_weather_risk_factor: float = P(
         2.5, ge=1.0, le=10.0, unit="1", source="assumption",
         doc="Multiplier of sea risk on marginal-weather days.")
+    incident_kill_share: float = P(
+        0.3, ge=0.0, le=1.0, unit="share of a boat", source="IOM: incidents such as 2021-11-24 (27 dead) kill a large share",
+        doc="Share of the people in a boat who die when an incident (a sinking) happens.")
     incident_share: float = P(
         0.6, ge=0.0, le=1.0, unit="share of deaths", source="IOM: many deaths come in single incidents",
         doc="Share of expected deaths that come as one incident (heavy tail) rather than one by one.")
@@ -276,7 +278,7 @@ class GangParams(_Section):
                               doc="Sunk cost paid by an entrant.")
     initial_price_gbp: float = P(3000.0, ge=0.0, le=20000.0, unit="GBP/seat", source="NCA; press (GBP 1,500-6,000)",
                                  doc="Starting price per seat.")
-    price_min_gbp: float = P(1500.0, ge=0.0, le=20000.0, unit="GBP/seat", source="press: 2023 lows",
+    price_min_gbp: float = P(1500.0, gt=0.0, le=20000.0, unit="GBP/seat", source="press: 2023 lows",
                              doc="Lowest price a gang charges.")
     price_max_gbp: float = P(6000.0, ge=0.0, le=50000.0, unit="GBP/seat", source="press: late-2024 highs",
                              doc="Highest price a gang charges.")
@@ -311,6 +313,9 @@ class GangParams(_Section):
     people_per_boat_price_slope: float = P(
         12.0, ge=0.0, le=100.0, unit="people per log(boat price)", source="assumption (DESIGN 6b)",
         doc="Rise of the boat load per unit of log relative boat price (boats scarce -> fuller boats).")
+    max_fill_wait_days: int = P(5, ge=0, le=90, unit="days", source="assumption",
+                                doc="Days a gang keeps its earliest passenger waiting for a full boat before it "
+                                    "launches a smaller one.")
     max_launches_per_day: int = P(4, ge=1, le=100, unit="launches/day", source="assumption",
                                   doc="Most boats one gang launches on a day.")
     stock_weeks: float = P(1.5, ge=0.0, le=20.0, unit="weeks", source="assumption",

@@ -73,15 +73,21 @@ class SmugglingGang(mesa.Agent):
         return 0.5 + self.reputation
 
     # -- daily ------------------------------------------------------------------------
-    def plan_launches(self, queue: int) -> list[int]:
-        """Split ``queue`` booked agents into boat loads (agents per boat) for today."""
+    def plan_launches(self, queue: int, oldest_wait_days: int) -> list[int]:
+        """Split ``queue`` booked agents into boat loads (agents per boat) for today.
+
+        Boats go full (the target load); a smaller boat (at least the minimum load) goes
+        only once the earliest booked passenger has waited ``max_fill_wait_days``.
+        """
         p = self.model.config.gangs
         ppa = self.model.people_per_agent
         target = max(1, round(self.people_per_boat / ppa))
         lo = max(1, math.ceil(p.people_per_boat_min / ppa))
         hi = max(lo, p.people_per_boat_max // ppa)
-        # fill boats to the target load; a smaller boat goes only when the queue is short
-        n = min(self.boats, p.max_launches_per_day, max(queue // target, 1 if queue >= lo else 0))
+        n = queue // target
+        if n == 0 and queue >= lo and oldest_wait_days >= p.max_fill_wait_days:
+            n = 1
+        n = min(self.boats, p.max_launches_per_day, n)
         if n <= 0:
             return []
         base, extra = divmod(queue, n)
@@ -129,9 +135,10 @@ class SmugglingGang(mesa.Agent):
         seats_per_week = max(seats / len(self.recent), self.people_per_boat)
         unit_cost = (per_launch / self.people_per_boat) / max(1.0 - prevented_share * p.retry_promise_prob, 0.2) \
             + p.fixed_cost_per_week_gbp / seats_per_week
-        queue = model.queue_of(self.gang_index) * model.people_per_agent
+        # demand this week: seats sold, plus the backlog booked before the week and not yet launched
+        demand = wk["seats"] + model.backlog_of(self.gang_index) * model.people_per_agent
         capacity = max(self.people_per_boat * max(launches / len(self.recent), 1.0), 1.0)
-        pressure = float(np.clip((queue + wk["seats"]) / capacity - 1.0, -0.5, 1.0))
+        pressure = float(np.clip(demand / capacity - 1.0, -0.5, 1.0))
         target = unit_cost * p.target_markup * (1.0 + 0.5 * pressure)
         step = float(np.clip(target / self.price_gbp - 1.0, -p.price_adjust_rate, p.price_adjust_rate))
         self.price_gbp = float(np.clip(self.price_gbp * (1.0 + step), p.price_min_gbp, p.price_max_gbp))
@@ -144,7 +151,7 @@ class SmugglingGang(mesa.Agent):
                 self.sector = model.least_patrolled_sector()
 
         # investment: keep stock_weeks of expected launches, as cash allows
-        expected = max(launches / len(self.recent), (queue + wk["seats"]) / self.people_per_boat)
+        expected = max(launches / len(self.recent), demand / self.people_per_boat)
         want = math.ceil(p.stock_weeks * expected) - self.boats
         if want > 0 and model.boat_price_gbp > 0:
             afford = int(max(self.cash_gbp, 0.0) // model.boat_price_gbp)

@@ -124,7 +124,7 @@ class ReturnsAuthority(mesa.Agent):
                 self.weeks_quota_filled = 0
         self.returned_this_week = 0
         self.remaining_this_week = self._quota_in_agents()
-        self.legal_allowance = self.weekly_legal_capacity()
+        self.legal_allowance = self.weekly_legal_capacity() // model.people_per_agent  # in agents
 
     def _quota_in_agents(self) -> int:
         if self.quota_per_week >= UNLIMITED:
@@ -185,7 +185,6 @@ class ReturnsAuthority(mesa.Agent):
         overdue = stay[(day - pop.since[stay]) >= cfg.max_detention_days]
         released = np.concatenate([released, overdue])
         if released.size:
-            pop.since[released] = pop.since[released]  # arrival day is kept for the return window
             model.move(released, MigrantState.IN_UK, keep_since=True)
             model.today["released_from_detention"] += released.size * model.people_per_agent
         if go.size:
