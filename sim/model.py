@@ -214,17 +214,20 @@ class ChannelModel(mesa.Model):
             return
         pop = self.pop
         old = pop.state[slots]
+        any_detained = self.counts[MigrantState.DETAINED] > 0
         self.counts -= np.bincount(old, minlength=N_STATES)
         self.counts[new] += slots.size
         if new == MigrantState.DETAINED:
             self.n_quota_detained += int((~pop.bilateral[slots]).sum())
-        was_det = old == MigrantState.DETAINED
-        if was_det.any():
-            self.n_quota_detained -= int((~pop.bilateral[slots[was_det]]).sum())
-        leaving_applicants = pop.applicant[slots]
-        if leaving_applicants.any():
-            self.n_applicants -= int(leaving_applicants.sum())
-            pop.applicant[slots] = False
+        if any_detained:
+            was_det = old == MigrantState.DETAINED
+            if was_det.any():
+                self.n_quota_detained -= int((~pop.bilateral[slots[was_det]]).sum())
+        if self.n_applicants:
+            leaving_applicants = pop.applicant[slots]
+            if leaving_applicants.any():
+                self.n_applicants -= int(leaving_applicants.sum())
+                pop.applicant[slots] = False
         pop.state[slots] = new
         if new in TERMINAL or new == MigrantState.IN_UK:
             self._to_retire.append(slots)
