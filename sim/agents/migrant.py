@@ -248,15 +248,18 @@ class Migrant(mesa.Agent):
         today = model.day
         n = idx.size
 
-        s = pop.s_a[idx] / (pop.s_a[idx] + pop.s_b[idx])
-        r = pop.r_a[idx] / (pop.r_a[idx] + pop.r_b[idx])
+        s_a, r_a = pop.s_a[idx], pop.r_a[idx]
+        s = s_a / (s_a + pop.s_b[idx])
+        r = r_a / (r_a + pop.r_b[idx])
+        wealth, outside = pop.wealth[idx], pop.outside[idx]
         grant = model.group_grant[pop.group[idx]]
         v_eff = pop.valuation[idx] * (grant + (1 - grant) * mp.refused_stay_value_share)
         v_eff *= 1.0 - cfg.uk.illegal_working_enforcement * cfg.uk.enforcement_valuation_effect
-        gain_if_across = (1 - r) * (v_eff - pop.outside[idx]) - r * mp.return_penalty_gbp
+        surplus = v_eff - outside
+        gain_if_across = (1 - r) * surplus - r * mp.return_penalty_gbp
         risk_cost = pop.risk_aversion[idx] * pop.death_belief[idx] * mp.value_of_life_gbp
 
-        best_gain = np.full(n, -np.inf)
+        best_gain = np.full(n, -np.inf)      # gain of the chosen gang, else the best positive one
         choice = np.full(n, -1, dtype=np.int64)
         price_choice = np.zeros(n)
         cheapest_worth_it = np.full(n, np.inf)   # lowest price of a gang worth booking
@@ -268,28 +271,29 @@ class Migrant(mesa.Agent):
             m = min(mp.known_gangs, len(gangs))
             # each person hears of m gangs, drawn by word of mouth (with replacement)
             known = np.minimum(np.searchsorted(cum, rng.random((n, m)) * cum[-1], side="right"), len(gangs) - 1)
-            s_g = np.clip(s[:, None] * rep[known] / max(rep.mean(), 1e-9), 0.0, 1.0)
+            price_known = prices[known]
+            s_g = np.minimum(s[:, None] * (rep / max(rep.mean(), 1e-9))[known], 1.0)
             s_eff = 1.0 - (1.0 - s_g) ** (1.0 + retry)
-            gain = s_eff * gain_if_across[:, None] - prices[known] - risk_cost[:, None]
-            affordable = pop.wealth[idx][:, None] >= prices[known]
-            usable = affordable & (gain > 0)
+            gain = s_eff * gain_if_across[:, None] - price_known - risk_cost[:, None]
+            positive = gain > 0
+            usable = positive & (wealth[:, None] >= price_known)
             # logit choice among usable known gangs (Gumbel trick: argmax of gain/scale + noise)
             util = np.where(usable, gain / mp.choice_scale_gbp + rng.gumbel(size=gain.shape), -np.inf)
             pick = np.argmax(util, axis=1)
             rows = np.arange(n)
             has = usable[rows, pick]
             choice = np.where(has, known[rows, pick], -1)
-            best_gain = np.where(has, gain[rows, pick], np.max(np.where(gain > 0, gain, -np.inf), axis=1))
-            price_choice = np.where(has, prices[known[rows, pick]], 0.0)
-            cheapest_worth_it = np.min(np.where(gain > 0, prices[known], np.inf), axis=1)
+            gain_pos = np.where(positive, gain, -np.inf)
+            best_gain = np.where(has, gain[rows, pick], gain_pos.max(axis=1))
+            price_choice = np.where(has, price_known[rows, pick], 0.0)
+            cheapest_worth_it = np.where(positive, price_known, np.inf).min(axis=1)
 
         # legal route
         legal_gain = np.full(n, -np.inf)
         q, wait_days = model.authority.legal_route_outlook()
         if q > 0:
             eligible = (pop.times_returned[idx] == 0) & ~pop.applicant[idx]
-            legal_gain = np.where(eligible, q * (v_eff - pop.outside[idx]) - mp.waiting_cost_gbp_per_day * wait_days,
-                                  -np.inf)
+            legal_gain = np.where(eligible, q * surplus - mp.waiting_cost_gbp_per_day * wait_days, -np.inf)
 
         book = (choice >= 0) & ~(legal_gain > best_gain)
         apply = ~book & (legal_gain > 0)
@@ -297,8 +301,9 @@ class Migrant(mesa.Agent):
         interval = mp.review_interval_days
         elapsed = np.maximum(today - pop.decided_day[idx], 1)
         pop.decided_day[idx] = today
-        pop.days_bad[idx] = np.where(worth_it, 0.0, pop.days_bad[idx] + elapsed)
-        leave = ~book & ~apply & ~worth_it & (pop.days_bad[idx] >= pop.patience[idx])
+        days_bad = np.where(worth_it, 0.0, pop.days_bad[idx] + elapsed)
+        pop.days_bad[idx] = days_bad
+        leave = ~book & ~apply & ~worth_it & (days_bad >= pop.patience[idx])
 
         if apply.any():
             a = idx[apply]
@@ -310,12 +315,11 @@ class Migrant(mesa.Agent):
         if book.any():
             b = idx[book]
             pop.wealth[b] -= price_choice[book]
-            pop.gang[b] = choice[book]
             pop.booked_day[b] = today
             model.move(b, MigrantState.BOOKED)
-            gids, counts = np.unique(choice[book], return_counts=True)
-            for gi, c in zip(gids.tolist(), counts.tolist(), strict=True):
-                gangs[gi].sell_seats(c * model.people_per_agent)
+            sold = np.bincount(choice[book], minlength=len(gangs))
+            for gi in np.flatnonzero(sold).tolist():
+                gangs[gi].sell_seats(int(sold[gi]) * model.people_per_agent)
             pop.gang[b] = np.array([g.gang_index for g in gangs])[choice[book]]
         rest = ~book & ~apply & ~leave
         if rest.any():
@@ -324,6 +328,6 @@ class Migrant(mesa.Agent):
             wait = np.full(n, float(interval))
             saving = rest & np.isfinite(cheapest_worth_it) & ~(legal_gain > 0)
             if saving.any() and mp.wealth_top_up_gbp_per_day > 0:
-                short = (cheapest_worth_it[saving] - pop.wealth[idx[saving]]) / mp.wealth_top_up_gbp_per_day
+                short = (cheapest_worth_it[saving] - wealth[saving]) / mp.wealth_top_up_gbp_per_day
                 wait[saving] = np.clip(np.ceil(short), interval, 8 * interval)
             pop.next_review[idx[rest]] = today + wait[rest].astype(np.int32)
