@@ -510,9 +510,6 @@ class Config(_Section):
         lr = self.legal_route
         if lr.mode == "fixed" and lr.capacity_per_week == 0:
             problems.append(("legal_route.capacity_per_week", "must be > 0 when legal_route.mode is 'fixed'"))
-        if lr.mode == "matched" and self.returns.quota_per_week == 0 and not self.returns.ramp_up.enabled:
-            problems.append(("legal_route.mode", "'matched' admits one per return, but returns.quota_per_week is 0: "
-                             "set a quota or use mode 'fixed'"))
         r = self.returns
         if r.ramp_up.enabled:
             if r.quota_per_week == "all":

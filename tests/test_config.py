@@ -165,9 +165,6 @@ BAD: list[Bad] = [
         ("'patrols.sectors'", "unique")),
     Bad("legal-fixed-capacity-0", {"legal_route": {"mode": "fixed", "capacity_per_week": 0}},
         ("'legal_route.capacity_per_week'", "'fixed'")),
-    Bad("legal-matched-quota-0",
-        {"legal_route": {"mode": "matched"}, "returns": {"quota_per_week": 0}},
-        ("'legal_route.mode'", "returns.quota_per_week")),
     Bad("ramp-max-below-quota",
         {"returns": {"quota_per_week": 100,
                      "ramp_up": {"enabled": True, "max_quota_per_week": 50}}},
@@ -473,3 +470,9 @@ def test_parameter_table_quota_row_and_sections() -> None:
     assert returns and all(r["path"].startswith("returns.") for r in returns)
     assert "returns.ramp_up.max_quota_per_week" in {r["path"] for r in returns}
     assert parameter_table("no_such_section") == []
+
+
+def test_matched_legal_route_with_no_quota_is_allowed_and_admits_no_one() -> None:
+    """A quota sweep from 0 on the pilot: matched mode with quota 0 simply admits no one."""
+    cfg = load_config("pilot_50", {"returns.quota_per_week": 0})
+    assert cfg.legal_route.mode == "matched"

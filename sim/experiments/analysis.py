@@ -1,0 +1,247 @@
+"""Analysis of experiment stores: means with confidence intervals, paired comparisons.
+
+``sim.compare(["baseline", "pilot_50"], replications=10, seed=1)`` runs each scenario on
+the same seeds (common random numbers) and returns, for the summary measures, each
+scenario's mean with a 95% confidence interval (Student t over replications) and the
+paired difference against the first scenario (the mean of per-replication differences,
+with its t interval). Because replication ``j`` of every scenario shares its random
+streams, paired intervals are much narrower than the intervals of the separate means.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.experiments.designs import scenarios
+from sim.experiments.engine import Experiment, OutputSpec, run_experiment
+from sim.experiments.store import ExperimentStore
+
+__all__ = ["compare", "Comparison", "mean_ci", "paired_differences", "unpaired_differences",
+           "COMPARE_MEASURES", "load_store", "point_table", "format_comparison"]
+
+#: Summary measures a comparison reports (name -> label).
+COMPARE_MEASURES: dict[str, str] = {
+    "arrivals_uk_policy_period": "arrivals since the policy start",
+    "returns": "returns (quota)",
+    "arrivals_per_return": "arrivals per return",
+    "prevented_share": "prevented share of people launched",
+    "deaths": "deaths at sea",
+    "left_route": "left the route (to other EU states)",
+    "legal_admissions": "admitted by the legal route",
+    "repeat_arrivals": "repeat arrivals (returned before)",
+    "mean_price_gbp": "mean price per seat, last 26 weeks (GBP)",
+    "market_profit_margin": "market profit margin, last 26 weeks",
+    "active_gangs_end": "active gangs at the end",
+    "business_model_broken": "share of runs with the business model broken",
+    "policy_cost_gbp": "cost of returns (GBP)",
+}
+
+
+def mean_ci(values: Sequence[float] | np.ndarray, level: float = 0.95) -> tuple[float, float, float, int]:
+    """(mean, lower, upper, n) with a Student-t interval; NaNs are dropped."""
+    from scipy import stats
+
+    x = np.asarray(values, dtype=float)
+    x = x[~np.isnan(x)]
+    n = x.size
+    if n == 0:
+        return float("nan"), float("nan"), float("nan"), 0
+    m = float(x.mean())
+    if n == 1:
+        return m, float("nan"), float("nan"), 1
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * x.std(ddof=1) / np.sqrt(n))
+    return m, m - half, m + half, n
+
+
+def paired_differences(wide: pd.DataFrame, reference: str, level: float = 0.95) -> pd.DataFrame:
+    """Per-replication differences of each column against ``reference``, with t intervals.
+
+    ``wide`` has one row per replication and one column per scenario.
+    """
+    rows = []
+    for col in wide.columns:
+        if col == reference:
+            continue
+        m, lo, hi, n = mean_ci((wide[col] - wide[reference]).to_numpy(), level)
+        rows.append({"scenario": col, "difference": m, "lower": lo, "upper": hi, "n": n})
+    return pd.DataFrame(rows)
+
+
+def unpaired_differences(wide: pd.DataFrame, reference: str, level: float = 0.95) -> pd.DataFrame:
+    """Welch intervals for the difference of means, ignoring the pairing (for contrast)."""
+    from scipy import stats
+
+    rows = []
+    a = wide[reference].dropna().to_numpy(dtype=float)
+    for col in wide.columns:
+        if col == reference:
+            continue
+        b = wide[col].dropna().to_numpy(dtype=float)
+        d = b.mean() - a.mean()
+        va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+        se = np.sqrt(va + vb)
+        dof = (va + vb) ** 2 / ((va**2 / (a.size - 1)) + (vb**2 / (b.size - 1))) if se > 0 else 1.0
+        half = float(stats.t.ppf(0.5 + level / 2, dof) * se)
+        rows.append({"scenario": col, "difference": d, "lower": d - half, "upper": d + half})
+    return pd.DataFrame(rows)
+
+
+def load_store(path: str | Path) -> ExperimentStore:
+    store = ExperimentStore(path)
+    if not store.exists():
+        raise FileNotFoundError(f"{path} is not an experiment store (no manifest.json)")
+    return store
+
+
+def _with_design(store: ExperimentStore) -> pd.DataFrame:
+    """Summaries joined with each run's point, replication, scenario and parameters."""
+    import json
+
+    runs = store.runs()
+    summ = store.summaries()
+    if not len(summ):
+        return pd.DataFrame()
+    params = pd.DataFrame([json.loads(p) for p in runs["params"]], index=runs.index)
+    meta = pd.concat([runs[["run_id", "point", "replication", "scenario"]], params], axis=1)
+    return meta.merge(summ, on="run_id", how="inner", suffixes=("", "_summary"))
+
+
+def point_table(store: ExperimentStore, measures: Sequence[str] | None = None) -> pd.DataFrame:
+    """Mean and 95% interval of each measure at each design point."""
+    df = _with_design(store)
+    if not len(df):
+        return df
+    manifest = store.read_manifest()
+    factors = [c for c in manifest["design"]["columns"] if c in df.columns]
+    measures = [m for m in (measures or list(COMPARE_MEASURES)) if m in df.columns]
+    rows = []
+    for point, g in df.groupby("point", sort=True):
+        row: dict[str, Any] = {"point": point, **{f: g[f].iloc[0] for f in factors}}
+        for m in measures:
+            mean, lo, hi, n = mean_ci(g[m].astype(float).to_numpy())
+            row[m] = mean
+            row[f"{m}_lower"], row[f"{m}_upper"] = lo, hi
+        row["replications"] = len(g)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+@dataclass
+class Comparison:
+    """The result of :func:`compare`."""
+
+    table: pd.DataFrame         # one row per (scenario, measure): mean, lower, upper, n
+    differences: pd.DataFrame   # one row per (scenario, measure) against the first scenario
+    store: ExperimentStore
+    scenarios: list[str]
+
+    def wide(self, measure: str) -> pd.DataFrame:
+        """Replications x scenarios for one measure."""
+        df = _with_design(self.store)
+        return df.pivot(index="replication", columns="scenario", values=measure)[self.scenarios].astype(float)
+
+    def timeseries_bands(self, variable: str = "arrivals_uk") -> pd.DataFrame:
+        """Mean and 95% band over replications of a time-series variable, by scenario."""
+        runs = self.store.runs(columns=["run_id", "scenario"])
+        ts = self.store.timeseries([variable]).merge(runs, on="run_id")
+        rows = []
+        for (scen, date), g in ts.groupby(["scenario", "date"], sort=True):
+            m, lo, hi, n = mean_ci(g["value"].to_numpy())
+            rows.append({"scenario": scen, "date": date, "mean": m, "lower": lo, "upper": hi})
+        return pd.DataFrame(rows)
+
+
+def compare(configs: Sequence[str], *, replications: int = 10, seed: int = 1,
+            overrides: Mapping[str, Any] | None = None, out: str | Path | None = None,
+            executor: str = "process", workers: int | None = None, progress: bool = False,
+            measures: Sequence[str] | None = None, frequency: str = "monthly") -> Comparison:
+    """Run scenarios on common random numbers and compare them with the first.
+
+    Parameters
+    ----------
+    configs
+        Scenario names or YAML paths; the first is the reference.
+    replications
+        Runs per scenario (replication ``j`` uses the same seeds in every scenario).
+    seed
+        Root seed of the comparison.
+    overrides
+        Fields set in every scenario (e.g. ``{"start_date": "2025-01-01"}``).
+    out
+        Store directory (a temporary one if None); rerunning with the same arguments resumes.
+
+    Returns
+    -------
+    Comparison
+    """
+    names = [str(c) for c in configs]
+    if len(names) < 1:
+        raise ValueError("compare needs at least one scenario")
+    if replications < 2:
+        raise ValueError(f"replications must be >= 2 for confidence intervals, got {replications}")
+    exp = Experiment(design=scenarios(names, replications), base=None, overrides=dict(overrides or {}),
+                     seed=seed, outputs=OutputSpec(frequency=frequency), name="compare")
+    path = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="channel-compare-"))
+    store = run_experiment(exp, path, executor=executor, workers=workers, progress=progress)
+    df = _with_design(store)
+    measures = [m for m in (measures or list(COMPARE_MEASURES)) if m in df.columns]
+    rows, diffs = [], []
+    for m in measures:
+        wide = df.pivot(index="replication", columns="scenario", values=m).reindex(columns=names).astype(float)
+        for s in names:
+            mean, lo, hi, n = mean_ci(wide[s].to_numpy())
+            rows.append({"scenario": s, "measure": m, "mean": mean, "lower": lo, "upper": hi, "n": n})
+        if len(names) > 1:
+            d = paired_differences(wide, names[0])
+            d.insert(1, "measure", m)
+            diffs.append(d)
+    differences = pd.concat(diffs, ignore_index=True) if diffs else pd.DataFrame()
+    return Comparison(pd.DataFrame(rows), differences, store, names)
+
+
+def _fmt(m: str, v: float) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return "-"
+    if m in ("prevented_share", "market_profit_margin", "business_model_broken"):
+        return f"{v:.1%}"
+    if m == "arrivals_per_return":
+        return f"{v:,.1f}"
+    return f"{v:,.0f}"
+
+
+def format_comparison(c: Comparison) -> str:
+    """Plain-text tables: means [95% CI] by scenario, then paired differences."""
+    names = c.scenarios
+    labels = {m: COMPARE_MEASURES.get(m, m) for m in c.table["measure"].unique()}
+    lw = max(len(v) for v in labels.values()) + 2
+    cells: dict[tuple[str, str], str] = {}
+    for r in c.table.itertuples(index=False):
+        ci = "" if np.isnan(r.lower) else f" [{_fmt(r.measure, r.lower)}, {_fmt(r.measure, r.upper)}]"
+        cells[(r.measure, r.scenario)] = _fmt(r.measure, r.mean) + ci
+    w = max(14, *(len(v) + 2 for v in cells.values()), *(len(n) + 2 for n in names))
+    n_reps = int(c.table["n"].max()) if len(c.table) else 0
+    out = [f"means over {n_reps} replications with 95% confidence intervals (common random numbers)",
+           " " * lw + "".join(f"{n:>{w}}" for n in names)]
+    for m, label in labels.items():
+        out.append(f"{label:<{lw}}" + "".join(f"{cells.get((m, n), '-'):>{w}}" for n in names))
+    if len(c.differences):
+        out += ["", f"paired differences against {names[0]} (mean [95% CI] of per-replication differences)",
+                " " * lw + "".join(f"{n:>{w}}" for n in names[1:])]
+        dc = {(r.measure, r.scenario): f"{_sign(r.measure, r.difference)}"
+              + ("" if np.isnan(r.lower) else f" [{_sign(r.measure, r.lower)}, {_sign(r.measure, r.upper)}]")
+              for r in c.differences.itertuples(index=False)}
+        for m, label in labels.items():
+            out.append(f"{label:<{lw}}" + "".join(f"{dc.get((m, n), '-'):>{w}}" for n in names[1:]))
+    return "\n".join(out)
+
+
+def _sign(m: str, v: float) -> str:
+    s = _fmt(m, v)
+    return s if s.startswith("-") or s == "-" else "+" + s

@@ -1,0 +1,42 @@
+"""Test functions with known answers, runnable through the experiment engine.
+
+A test function has the engine's contract ``f(params: dict, seed) -> dict``; the
+engine runs it when an experiment's ``model`` is ``"sim.experiments.testfunctions:NAME"``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+__all__ = ["ishigami", "ISHIGAMI_FIRST_ORDER", "ISHIGAMI_TOTAL", "ishigami_indices", "noisy_linear"]
+
+
+def ishigami(params: dict[str, float], seed: Any = None, a: float = 7.0, b: float = 0.1) -> dict[str, float]:
+    """Ishigami function of x1, x2, x3 in [-pi, pi] (Ishigami and Homma 1990)."""
+    x1, x2, x3 = params["x1"], params["x2"], params["x3"]
+    return {"y": math.sin(x1) + a * math.sin(x2) ** 2 + b * x3**4 * math.sin(x1)}
+
+
+def ishigami_indices(a: float = 7.0, b: float = 0.1) -> tuple[dict[str, float], dict[str, float]]:
+    """Analytic first-order and total Sobol indices of the Ishigami function."""
+    v1 = 0.5 * (1 + b * math.pi**4 / 5) ** 2
+    v2 = a**2 / 8
+    v13 = b**2 * math.pi**8 * (1 / 18 - 1 / 50)
+    var = v1 + v2 + v13
+    first = {"x1": v1 / var, "x2": v2 / var, "x3": 0.0}
+    total = {"x1": (v1 + v13) / var, "x2": v2 / var, "x3": v13 / var}
+    return first, total
+
+
+ISHIGAMI_FIRST_ORDER, ISHIGAMI_TOTAL = ishigami_indices()
+
+
+def noisy_linear(params: dict[str, float], seed: Any) -> dict[str, float]:
+    """y = x + noise(seed): replications differ, the same seed gives the same y."""
+    rng = np.random.default_rng(seed)
+    if params.get("fail"):
+        raise RuntimeError(f"asked to fail at x={params.get('x')}")
+    return {"y": float(params.get("x", 0.0)) + float(rng.normal())}
