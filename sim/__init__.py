@@ -6,11 +6,13 @@ Common tasks are one call each::
     cfg = sim.load_config("pilot_50")          # a shipped scenario, or a path
     res = sim.run(cfg, seed=1)                 # res.timeseries, res.summary
     model = sim.ChannelModel(cfg, rng=1)       # the Mesa model; model.step() is one day
+    cmp = sim.compare(["baseline", "pilot_50"], replications=10, seed=1)   # paired, with CIs
 """
 
+from sim.experiments.analysis import compare
 from sim.model import ChannelModel
 from sim.params import Config, ConfigError, load_config
 from sim.simulate import RunResult, run
 
-__all__ = ["ChannelModel", "Config", "ConfigError", "RunResult", "load_config", "run", "__version__"]
+__all__ = ["ChannelModel", "Config", "ConfigError", "RunResult", "compare", "load_config", "run", "__version__"]
 __version__ = "0.1.0"

@@ -1,8 +1,12 @@
-"""The command line: ``channel-sim run``, ``channel-sim params``, ``channel-sim check``.
+"""The command line: ``channel-sim run | compare | sweep | analyze | export | params | check``.
 
 Examples::
 
-    channel-sim run baseline pilot_50                 # side-by-side summary, figures in outputs/
+    channel-sim compare baseline pilot_50 quota_200 --replications 10   # means, CIs, paired differences
+    channel-sim sweep configs/sweeps/quota_vs_interception.yaml --executor dask --workers 4
+    channel-sim analyze outputs/sweeps/quota_vs_interception
+    channel-sim export outputs/sweeps/quota_vs_interception --csv
+    channel-sim run baseline pilot_50                 # one seed each, side by side, figures in outputs/
     channel-sim run configs/pilot_50.yaml --seed 3 --years 2 --set returns.quota_per_week=200
     channel-sim params returns                        # the parameter table of a section
     channel-sim check my_scenario.yaml                # validate only
@@ -101,6 +105,90 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _executor_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--executor", choices=("serial", "process", "dask"), default="process",
+                   help="serial, local processes (default), or a Dask cluster")
+    p.add_argument("--workers", type=int, default=None, help="processes or Dask workers (default: all cores)")
+    p.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler (implies --executor dask)")
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from sim.experiments.engine import load_sweep, run_experiment
+
+    exp = load_sweep(args.sweep, replications=args.replications)
+    out = Path(args.out) if args.out else Path("outputs") / "sweeps" / exp.name
+    executor = "dask" if args.scheduler else args.executor
+    print(f"{exp.name}: {exp.design.n_points} points x {exp.design.replications} replications = "
+          f"{exp.design.n_runs} runs ({exp.design.kind} design) -> {out}", file=sys.stderr)
+    run_experiment(exp, out, executor=executor, workers=args.workers, scheduler=args.scheduler,
+                   retry_failed=args.retry_failed, progress=not args.quiet, command_line=["channel-sim", *sys.argv[1:]])
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from sim.experiments.analysis import compare, format_comparison
+    from sim.plots import save_comparison_figures
+
+    overrides = parse_overrides(args.set)
+    for c in args.configs:  # validate every scenario before running anything
+        load_config(c, overrides=overrides)
+    out = Path(args.out)
+    t0 = time.perf_counter()
+    executor = "dask" if args.scheduler else args.executor
+    result = compare(args.configs, replications=args.replications, seed=args.seed, overrides=overrides,
+                     out=out / "store", executor=executor, workers=args.workers, progress=not args.quiet)
+    print(format_comparison(result))
+    verdict = result.table[result.table["measure"] == "business_model_broken"]
+    if len(verdict):
+        broken = ", ".join(f"{r.scenario} {r.mean:.0%}" for r in verdict.itertuples(index=False))
+        print(f"\nbusiness model broken (share of {args.replications} runs): {broken}")
+    for p in save_comparison_figures(result, out):
+        print(f"figure: {p}")
+    print(f"({len(args.configs) * args.replications} runs, seed {args.seed}, "
+          f"{time.perf_counter() - t0:.0f} s; store: {out / 'store'})", file=sys.stderr)
+    return 0
+
+
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from sim.experiments.analysis import load_store, point_table
+
+    store = load_store(args.dir)
+    manifest = store.read_manifest()
+    runs = store.runs(columns=["run_id", "status"])
+    n_ok = int((runs["status"] == "ok").sum()) if len(runs) else 0
+    print(f"{manifest.get('name')}: {manifest['design']['kind']} design, {len(runs)} of {manifest['n_runs']} runs "
+          f"in the store ({n_ok} ok, {len(runs) - n_ok} failed); root seed {manifest['seed']}")
+    table = point_table(store)
+    if len(table):
+        cols = [c for c in table.columns if not c.endswith(("_lower", "_upper"))]
+        with pd.option_context("display.width", 200, "display.max_columns", 30, "display.max_rows", 200):
+            print(table[cols].round(3).to_string(index=False))
+    kind = manifest["design"]["kind"]
+    if kind in ("sobol", "morris"):
+        from sim.experiments import sensitivity
+
+        fn = sensitivity.sobol_indices if kind == "sobol" else sensitivity.morris_indices
+        print(fn(store, args.outputs).round(3).to_string(index=False))
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from sim.experiments.analysis import load_store
+
+    store = load_store(args.dir)
+    out = Path(args.out) if args.out else Path(args.dir) / "csv"
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, df in (("runs", store.runs()), ("summaries", store.summaries()), ("timeseries", store.timeseries())):
+        path = out / f"{name}.csv"
+        df.to_csv(path, index=False)
+        written.append(f"{path} ({len(df):,} rows)")
+    print("\n".join(written))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="channel-sim", description="Agent-based model of the Channel small-boat market.")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -118,6 +206,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("section", nargs="?", default=None, help="e.g. returns, gangs, migrants")
     p.set_defaults(func=_cmd_params)
 
+    s = sub.add_parser("sweep", help="run (or resume) a parameter sweep from a sweep file into a Parquet store")
+    s.add_argument("sweep", help="sweep file, e.g. configs/sweeps/quota_vs_interception.yaml")
+    s.add_argument("--out", default=None, help="store directory (default outputs/sweeps/NAME)")
+    s.add_argument("--replications", type=int, default=None, help="override the file's replications")
+    s.add_argument("--retry-failed", action="store_true", help="rerun runs that failed before")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    _executor_args(s)
+    s.set_defaults(func=_cmd_sweep)
+
+    cp = sub.add_parser("compare", help="compare scenarios on common random numbers, with confidence intervals")
+    cp.add_argument("configs", nargs="+", help="scenarios; the first is the reference")
+    cp.add_argument("--replications", type=int, default=10, help="runs per scenario (default 10)")
+    cp.add_argument("--seed", type=int, default=1, help="root seed (default 1)")
+    cp.add_argument("--set", action="append", metavar="NAME=VALUE", help="override a field in every scenario")
+    cp.add_argument("--out", default="outputs/compare", help="directory for the store and figures")
+    cp.add_argument("--quiet", action="store_true", help="no progress bar")
+    _executor_args(cp)
+    cp.set_defaults(func=_cmd_compare)
+
+    a = sub.add_parser("analyze", help="summarise an experiment store (and sensitivity indices for Sobol/Morris)")
+    a.add_argument("dir")
+    a.add_argument("--outputs", nargs="+", default=["arrivals_uk_policy_period", "market_profit_margin"],
+                   help="summary measures for sensitivity indices")
+    a.set_defaults(func=_cmd_analyze)
+
+    e = sub.add_parser("export", help="write an experiment store's tables as CSV (for spreadsheets)")
+    e.add_argument("dir")
+    e.add_argument("--csv", action="store_true", help="CSV format (the only one; for clarity)")
+    e.add_argument("--out", default=None, help="directory (default DIR/csv)")
+    e.set_defaults(func=_cmd_export)
+
     c = sub.add_parser("check", help="validate a scenario file")
     c.add_argument("config")
     c.add_argument("--set", action="append", metavar="NAME=VALUE")
@@ -129,9 +248,14 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except ConfigError as exc:
+    except (ConfigError, FileNotFoundError) as exc:
         print(f"channel-sim: error: {exc}", file=sys.stderr)
         return 2
+    except ValueError as exc:  # bad experiment arguments (design, executor, replications)
+        if getattr(args, "func", None) in (_cmd_sweep, _cmd_compare, _cmd_analyze):
+            print(f"channel-sim: error: {exc}", file=sys.stderr)
+            return 2
+        raise
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,7 +11,8 @@ matplotlib.use("Agg", force=False)
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-__all__ = ["plot_overview", "save_figures", "OVERVIEW_PANELS"]
+__all__ = ["plot_overview", "save_figures", "OVERVIEW_PANELS", "plot_comparison_bands", "plot_paired_differences",
+           "save_comparison_figures"]
 
 #: (column, title, how to aggregate by month)
 OVERVIEW_PANELS: tuple[tuple[str, str, str], ...] = (
@@ -81,3 +82,71 @@ def save_figures(runs: Mapping[str, pd.DataFrame], out_dir: str | Path, *, since
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return [path]
+
+
+#: Time-series panels of a comparison (variable, title); monthly values from the store.
+COMPARISON_PANELS: tuple[tuple[str, str], ...] = (
+    ("arrivals_uk", "Arrivals in the UK (people/month)"),
+    ("returns", "Returns to France (people/month)"),
+    ("mean_price_gbp", "Mean price per seat (GBP)"),
+    ("gang_profit_gbp", "Gangs' profit (GBP/month)"),
+    ("active_gangs", "Active gangs"),
+    ("waiting_at_coast", "People at the French coast"),
+)
+
+
+def plot_comparison_bands(comparison, *, since: str | None = "2024-01-01",
+                          panels: Sequence[tuple[str, str]] = COMPARISON_PANELS) -> plt.Figure:
+    """Mean and 95% band over replications of monthly series, one line per scenario."""
+    ncols = 3
+    nrows = -(-len(panels) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 3.0 * nrows), sharex=True, squeeze=False)
+    for ax, (var, title) in zip(axes.flat, panels, strict=False):
+        bands = comparison.timeseries_bands(var)
+        for name in comparison.scenarios:
+            b = bands[bands["scenario"] == name].set_index("date").sort_index()
+            if since is not None and (b.index >= pd.Timestamp(since)).any():
+                b = b[b.index >= pd.Timestamp(since)]
+            (line,) = ax.plot(b.index, b["mean"], lw=1.4, label=name)
+            ax.fill_between(b.index, b["lower"], b["upper"], color=line.get_color(), alpha=0.2, lw=0)
+        ax.set_title(title, fontsize=10)
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_visible(False)
+    axes.flat[0].legend(fontsize=8)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return fig
+
+
+def plot_paired_differences(comparison, measures: Sequence[str] = ("arrivals_uk_policy_period", "deaths",
+                                                                   "left_route", "market_profit_margin")) -> plt.Figure:
+    """Paired differences against the reference scenario, with 95% intervals (one panel each)."""
+    d = comparison.differences
+    measures = [m for m in measures if m in set(d["measure"])] if len(d) else []
+    fig, axes = plt.subplots(1, max(len(measures), 1), figsize=(4.2 * max(len(measures), 1), 2.8), squeeze=False)
+    for ax, m in zip(axes.flat, measures, strict=False):
+        sub = d[d["measure"] == m]
+        y = range(len(sub))
+        ax.errorbar(sub["difference"], y, xerr=[sub["difference"] - sub["lower"], sub["upper"] - sub["difference"]],
+                    fmt="o", capsize=3)
+        ax.axvline(0, color="grey", lw=0.8)
+        ax.set_yticks(list(y), sub["scenario"])
+        ax.set_title(f"{m}\nminus {comparison.scenarios[0]}", fontsize=9)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def save_comparison_figures(comparison, out_dir: str | Path) -> list[Path]:
+    """Write the comparison figures (PNG) to ``out_dir``; return the paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, fig in (("comparison_timeseries.png", plot_comparison_bands(comparison)),
+                      ("comparison_differences.png", plot_paired_differences(comparison))):
+        path = out / name
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        paths.append(path)
+    return paths

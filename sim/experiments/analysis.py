@@ -213,6 +213,8 @@ def _fmt(m: str, v: float) -> str:
         return f"{v:.1%}"
     if m == "arrivals_per_return":
         return f"{v:,.1f}"
+    if m.endswith("_gbp") and abs(v) >= 1e6:
+        return f"{v / 1e6:,.1f}m"
     return f"{v:,.0f}"
 
 
@@ -225,7 +227,10 @@ def format_comparison(c: Comparison) -> str:
     for r in c.table.itertuples(index=False):
         ci = "" if np.isnan(r.lower) else f" [{_fmt(r.measure, r.lower)}, {_fmt(r.measure, r.upper)}]"
         cells[(r.measure, r.scenario)] = _fmt(r.measure, r.mean) + ci
-    w = max(14, *(len(v) + 2 for v in cells.values()), *(len(n) + 2 for n in names))
+    dc = {(r.measure, r.scenario): f"{_sign(r.measure, r.difference)}"
+          + ("" if np.isnan(r.lower) else f" [{_sign(r.measure, r.lower)}, {_sign(r.measure, r.upper)}]")
+          for r in c.differences.itertuples(index=False)} if len(c.differences) else {}
+    w = max(14, *(len(v) + 2 for v in (*cells.values(), *dc.values())), *(len(n) + 2 for n in names))
     n_reps = int(c.table["n"].max()) if len(c.table) else 0
     out = [f"means over {n_reps} replications with 95% confidence intervals (common random numbers)",
            " " * lw + "".join(f"{n:>{w}}" for n in names)]
@@ -234,9 +239,6 @@ def format_comparison(c: Comparison) -> str:
     if len(c.differences):
         out += ["", f"paired differences against {names[0]} (mean [95% CI] of per-replication differences)",
                 " " * lw + "".join(f"{n:>{w}}" for n in names[1:])]
-        dc = {(r.measure, r.scenario): f"{_sign(r.measure, r.difference)}"
-              + ("" if np.isnan(r.lower) else f" [{_sign(r.measure, r.lower)}, {_sign(r.measure, r.upper)}]")
-              for r in c.differences.itertuples(index=False)}
         for m, label in labels.items():
             out.append(f"{label:<{lw}}" + "".join(f"{dc.get((m, n), '-'):>{w}}" for n in names[1:]))
     return "\n".join(out)

@@ -226,19 +226,23 @@ def design_from_spec(spec: Mapping[str, Any], replications: int, default_seed: i
     seed = int(opts.pop("seed", default_seed))
     try:
         if kind == "grid":
-            return grid(opts.pop("factors"), replications)
-        if kind == "list":
-            return listed(opts.pop("points"), replications)
-        if kind == "scenarios":
-            return scenarios(opts.pop("scenarios"), replications)
-        if kind == "lhs":
-            return latin_hypercube(opts.pop("bounds"), int(opts.pop("n")), seed, replications)
-        if kind == "sobol":
-            return sobol(opts.pop("bounds"), int(opts.pop("n")), seed, replications,
-                         bool(opts.pop("calc_second_order", False)))
-        if kind == "morris":
-            return morris(opts.pop("bounds"), int(opts.pop("trajectories")), seed, int(opts.pop("levels", 4)),
-                          replications)
+            design = grid(opts.pop("factors"), replications)
+        elif kind == "list":
+            design = listed(opts.pop("points"), replications)
+        elif kind == "scenarios":
+            design = scenarios(opts.pop("scenarios"), replications)
+        elif kind == "lhs":
+            design = latin_hypercube(opts.pop("bounds"), int(opts.pop("n")), seed, replications)
+        elif kind == "sobol":
+            design = sobol(opts.pop("bounds"), int(opts.pop("n")), seed, replications,
+                           bool(opts.pop("calc_second_order", False)))
+        elif kind == "morris":
+            design = morris(opts.pop("bounds"), int(opts.pop("trajectories")), seed, int(opts.pop("levels", 4)),
+                            replications)
+        else:
+            raise ValueError(f"design: kind must be one of {KINDS}, got {kind!r}")
     except KeyError as exc:
         raise ValueError(f"design of kind '{kind}' needs the field {exc}") from None
-    raise ValueError(f"design: kind must be one of {KINDS}, got {kind!r}")
+    if opts:
+        raise ValueError(f"design of kind '{kind}': unknown field(s) {sorted(opts)}")
+    return design

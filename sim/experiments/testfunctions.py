@@ -7,6 +7,8 @@ engine runs it when an experiment's ``model`` is ``"sim.experiments.testfunction
 from __future__ import annotations
 
 import math
+import os
+import time
 from typing import Any
 
 import numpy as np
@@ -35,8 +37,15 @@ ISHIGAMI_FIRST_ORDER, ISHIGAMI_TOTAL = ishigami_indices()
 
 
 def noisy_linear(params: dict[str, float], seed: Any) -> dict[str, float]:
-    """y = x + noise(seed): replications differ, the same seed gives the same y."""
+    """y = x + noise(seed): replications differ, the same seed gives the same y.
+
+    For tests of the engine: ``fail`` makes the run raise (unless the environment
+    variable ``NOISY_LINEAR_HEALED`` is set, to test retries); ``sleep`` (seconds) slows
+    it down (to kill a sweep mid-way).
+    """
     rng = np.random.default_rng(seed)
-    if params.get("fail"):
+    if params.get("sleep"):
+        time.sleep(float(params["sleep"]))
+    if params.get("fail") and not os.environ.get("NOISY_LINEAR_HEALED"):
         raise RuntimeError(f"asked to fail at x={params.get('x')}")
     return {"y": float(params.get("x", 0.0)) + float(rng.normal())}

@@ -1,0 +1,314 @@
+"""The experiment engine: designs, seeds, executors, the store, faults, resume, comparisons."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim
+from sim.cli import main as cli_main
+from sim.experiments import (
+    Design,
+    Experiment,
+    ExperimentStore,
+    OutputSpec,
+    StoreMismatchError,
+    compare,
+    grid,
+    latin_hypercube,
+    listed,
+    morris,
+    replication_seed,
+    run_experiment,
+    scenarios,
+    sobol,
+)
+from sim.experiments.analysis import unpaired_differences
+from sim.experiments.designs import design_from_spec, expand_range
+from sim.params import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+NOISY = "sim.experiments.testfunctions:noisy_linear"
+#: A short pilot scenario: half a year with the policy active from its second month.
+SHORT = {"start_date": "2025-07-01", "end_date": "2025-12-31"}
+
+
+# ----------------------------------------------------------------------------- designs
+def test_grid_is_the_full_factorial_of_lists_and_ranges():
+    d = grid({"returns.quota_per_week": [0, 50, 200],
+              "patrols.uk_payment_gbp_per_year": {"start": 0, "stop": 300e6, "step": 100e6}}, replications=4)
+    assert d.n_points == 3 * 4 and d.n_runs == 48
+    assert sorted(d.points["returns.quota_per_week"].unique()) == [0, 50, 200]
+    assert sorted(d.points["patrols.uk_payment_gbp_per_year"].unique()) == [0, 1e8, 2e8, 3e8]
+    assert not d.points.duplicated().any()
+
+
+def test_ranges_include_stop_and_keep_integers():
+    assert expand_range({"start": 0, "stop": 100, "step": 25}) == [0, 25, 50, 75, 100]
+    assert all(isinstance(v, int) for v in expand_range({"start": 0, "stop": 100, "step": 25}))
+    assert expand_range({"start": 0.1, "stop": 0.3, "step": 0.1}) == [0.1, 0.2, 0.3]
+    with pytest.raises(ValueError, match="step"):
+        expand_range({"start": 0, "stop": 10, "step": -1})
+    with pytest.raises(ValueError, match="start, stop and step"):
+        expand_range({"start": 0, "stop": 10})
+
+
+def test_listed_points_keep_missing_fields_empty():
+    d = listed([{"returns.quota_per_week": 50}, {"returns.quota_per_week": 200, "uk.illegal_working_enforcement": 0.5}])
+    assert d.n_points == 2 and list(d.points.columns) == ["returns.quota_per_week", "uk.illegal_working_enforcement"]
+    assert d.points.iloc[0].isna()["uk.illegal_working_enforcement"]
+
+
+def test_latin_hypercube_has_one_point_per_stratum_and_stays_in_bounds():
+    bounds = {"a": [0, 10], "b": [100, 200]}
+    d = latin_hypercube(bounds, n=20, seed=3)
+    assert d.n_points == 20
+    for name, (lo, hi) in bounds.items():
+        x = d.points[name].to_numpy()
+        assert ((x >= lo) & (x <= hi)).all()
+        strata = np.floor((x - lo) / (hi - lo) * 20).astype(int)
+        assert sorted(strata) == list(range(20))
+    pd.testing.assert_frame_equal(d.points, latin_hypercube(bounds, n=20, seed=3).points)
+
+
+def test_sobol_and_morris_designs_have_salib_sizes_and_levels():
+    bounds = {"a": [0, 1], "b": [-2, 2], "c": [5, 6]}
+    s = sobol(bounds, n=64, seed=1)
+    assert s.n_points == 64 * (3 + 2) and s.problem["names"] == ["a", "b", "c"]
+    assert s.points["b"].between(-2, 2).all()
+    s2 = sobol(bounds, n=64, seed=1, calc_second_order=True)
+    assert s2.n_points == 64 * (2 * 3 + 2)
+    m = morris(bounds, trajectories=10, seed=1, levels=4)
+    assert m.n_points == 10 * (3 + 1)
+    assert set(np.round(m.points["a"] * 3, 9)) <= {0.0, 1.0, 2.0, 3.0}
+    with pytest.raises(ValueError, match="power of 2"):
+        sobol(bounds, n=60, seed=1)
+
+
+def test_design_round_trips_through_plain_data():
+    for d in (grid({"x": [1, 2]}, 3), scenarios(["baseline", "pilot_50"], 2), sobol({"a": [0, 1]}, 8, seed=2)):
+        back = Design.from_dict(json.loads(json.dumps(d.to_dict())))
+        pd.testing.assert_frame_equal(back.points, d.points, check_dtype=False)
+        assert (back.kind, back.replications, back.problem) == (d.kind, d.replications, d.problem)
+
+
+def test_design_spec_errors_are_clear():
+    with pytest.raises(ValueError, match="kind must be one of"):
+        design_from_spec({"kind": "random"}, 1, 1)
+    with pytest.raises(ValueError, match="needs the field 'factors'"):
+        design_from_spec({"kind": "grid"}, 1, 1)
+    with pytest.raises(ValueError, match="unknown field"):
+        design_from_spec({"kind": "grid", "factors": {"x": [1]}, "levelz": 3}, 1, 1)
+
+
+# ----------------------------------------------------------------------------- seeds
+def test_replications_share_seeds_across_points_and_each_run_records_its_seed(tmp_path):
+    assert replication_seed(11, 2).generate_state(4).tolist() == \
+        np.random.SeedSequence(11).spawn(3)[2].generate_state(4).tolist()
+    exp = Experiment(listed([{"x": 0.0}, {"x": 10.0}], replications=3), base=None, model=NOISY, seed=11,
+                     outputs=OutputSpec(frequency="end"))
+    store = run_experiment(exp, tmp_path / "s", executor="serial", progress=False)
+    runs = store.runs()
+    assert set(runs["seed_entropy"]) == {"11"}
+    assert runs.groupby("replication")["spawn_key"].nunique().eq(1).all()
+    y = store.summaries().set_index("run_id")["y"]
+    # common random numbers: point 1 - point 0 = 10 exactly, replication by replication
+    for j in range(3):
+        assert y[f"p00001-r{j:03d}"] - y[f"p00000-r{j:03d}"] == pytest.approx(10.0)
+    assert y["p00000-r000"] != y["p00000-r001"]
+
+
+def test_a_single_run_is_reproducible_alone_from_its_record(tmp_path):
+    exp = Experiment(grid({"returns.quota_per_week": [100]}, replications=2), base="pilot_50", overrides=SHORT,
+                     seed=5, outputs=OutputSpec(frequency="end"))
+    store = run_experiment(exp, tmp_path / "s", executor="serial", progress=False)
+    rec = store.runs().iloc[1]
+    cfg = sim.load_config("pilot_50", {**SHORT, **json.loads(rec["params"])})
+    seed = np.random.SeedSequence(int(rec["seed_entropy"]), spawn_key=tuple(json.loads(rec["spawn_key"])))
+    alone = sim.run(cfg, seed=seed).summary
+    stored = store.summaries().set_index("run_id").loc[rec["run_id"]]
+    assert alone["arrivals_uk"] == stored["arrivals_uk"]
+    assert alone["returns"] == stored["returns"]
+
+
+# ----------------------------------------------------------------------------- executors
+def _comparable(store: ExperimentStore) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    runs = store.runs().drop(columns=["wall_seconds", "finished_at", "host", "pid"])
+    return runs, store.summaries(), store.timeseries()
+
+
+def test_serial_process_and_dask_executors_give_identical_stores(tmp_path):
+    exp = Experiment(grid({"returns.quota_per_week": [0, 300]}, replications=2), base="pilot_50", overrides=SHORT,
+                     seed=3, outputs=OutputSpec(frequency="weekly"))
+    stores = {
+        "serial": run_experiment(exp, tmp_path / "serial", executor="serial", progress=False),
+        "process": run_experiment(exp, tmp_path / "process", executor="process", workers=2, progress=False),
+        "dask": run_experiment(exp, tmp_path / "dask", executor="dask", workers=2, progress=False),
+    }
+    ref = _comparable(stores["serial"])
+    assert len(ref[1]) == 4 and len(ref[2]) > 0
+    for name in ("process", "dask"):
+        got = _comparable(stores[name])
+        for a, b in zip(ref, got, strict=True):
+            pd.testing.assert_frame_equal(a, b, obj=name)
+    assert ref[1].set_index("run_id").loc["p00001-r000", "returns"] > 0
+
+
+# ----------------------------------------------------------------------------- faults
+def test_a_failing_run_is_recorded_and_the_others_finish_then_retry_reruns_it(tmp_path, monkeypatch):
+    exp = Experiment(listed([{"x": 1.0}, {"x": 2.0, "fail": True}, {"x": 3.0}], replications=2), base=None,
+                     model=NOISY, seed=1, outputs=OutputSpec(frequency="end"))
+    store = run_experiment(exp, tmp_path / "s", executor="serial", progress=False, chunk_size=2)
+    runs = store.runs().set_index("run_id")
+    assert (runs["status"] == "failed").sum() == 2
+    failed = runs.loc["p00001-r000"]
+    assert "RuntimeError: asked to fail" in failed["error"] and "Traceback" in failed["traceback"]
+    assert len(store.summaries()) == 4
+    # rerunning without --retry-failed skips everything
+    run_experiment(exp, tmp_path / "s", executor="serial", progress=False)
+    assert len(store.runs()) == 6
+    monkeypatch.setenv("NOISY_LINEAR_HEALED", "1")
+    run_experiment(exp, tmp_path / "s", executor="serial", progress=False, retry_failed=True)
+    runs = store.runs()
+    assert len(runs) == 6 and runs["run_id"].is_unique and (runs["status"] == "ok").all()
+    assert store.summaries()["run_id"].is_unique and len(store.summaries()) == 6
+
+
+def test_sigkill_mid_sweep_then_resume_gives_every_run_exactly_once(tmp_path):
+    out = tmp_path / "store"
+    script = tmp_path / "sweep.py"
+    script.write_text(textwrap.dedent(f"""
+        from sim.experiments import Experiment, OutputSpec, listed, run_experiment
+
+        def experiment():
+            return Experiment(listed([{{"x": float(i), "sleep": 0.05}} for i in range(60)]), base=None,
+                              model="{NOISY}", seed=2, outputs=OutputSpec(frequency="end"))
+
+        if __name__ == "__main__":
+            run_experiment(experiment(), {str(out)!r}, executor="serial", progress=False, chunk_size=3)
+    """))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, str(script)], env=env)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and len(list((out / "runs").glob("chunk-*.parquet"))) < 4:
+            time.sleep(0.05)
+        assert proc.poll() is None, "the sweep finished before it could be killed"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    before = len(ExperimentStore(out).runs())
+    assert 0 < before < 60
+    # a half-written chunk from the killed process is cleaned up on resume
+    (out / "summaries" / "chunk-999999-deadbeef.parquet").write_bytes(b"not parquet")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import sweep  # type: ignore[import-not-found]
+    finally:
+        sys.path.remove(str(tmp_path))
+    store = run_experiment(sweep.experiment(), out, executor="serial", progress=False)
+    runs = store.runs()
+    assert len(runs) == 60 and runs["run_id"].is_unique
+    assert set(runs["run_id"]) == {f"p{i:05d}-r000" for i in range(60)}
+    assert len(store.summaries()) == 60 and store.summaries()["run_id"].is_unique
+    assert len(store.read_manifest()["resumed"]) == 1
+
+
+def test_a_changed_design_against_an_existing_store_is_refused(tmp_path):
+    base = dict(base=None, model=NOISY, seed=1, outputs=OutputSpec(frequency="end"))
+    run_experiment(Experiment(listed([{"x": 1.0}], 2), **base), tmp_path / "s", executor="serial", progress=False)
+    with pytest.raises(StoreMismatchError, match="design"):
+        run_experiment(Experiment(listed([{"x": 2.0}], 2), **base), tmp_path / "s", executor="serial", progress=False)
+    with pytest.raises(StoreMismatchError, match="seed"):
+        run_experiment(Experiment(listed([{"x": 1.0}], 2), **{**base, "seed": 9}), tmp_path / "s",
+                       executor="serial", progress=False)
+    assert len(ExperimentStore(tmp_path / "s").runs()) == 2  # nothing already computed is lost
+
+
+def test_an_invalid_design_point_is_refused_before_anything_runs(tmp_path):
+    exp = Experiment(grid({"returns.quota_per_week": [50, -5]}), base="pilot_50", overrides=SHORT)
+    with pytest.raises(ConfigError, match=r"design point 1 .*returns.quota_per_week"):
+        run_experiment(exp, tmp_path / "s", executor="serial", progress=False)
+    assert not (tmp_path / "s" / "manifest.json").exists()
+
+
+def test_manifest_records_design_seed_versions_and_command(tmp_path):
+    exp = Experiment(grid({"returns.quota_per_week": [0, 100]}), base="pilot_50", overrides=SHORT, seed=4,
+                     outputs=OutputSpec(frequency="end"))
+    store = run_experiment(exp, tmp_path / "s", executor="serial", progress=False, command_line=["test"])
+    m = store.read_manifest()
+    assert m["seed"] == 4 and m["n_runs"] == 2 and m["design"]["kind"] == "grid"
+    assert m["base_config"]["returns"]["quota_per_week"] == 50
+    assert {"mesa", "numpy", "pandas", "pyarrow"} <= set(m["package_versions"])
+    assert m["command_line"] == ["test"] and "git_revision" in m
+
+
+# ----------------------------------------------------------------------------- analysis
+def test_paired_interval_is_narrower_than_the_unpaired_one_on_the_same_runs(tmp_path):
+    cmp = compare(["baseline", "pilot_50"], replications=5, seed=2, overrides={"start_date": "2025-01-01",
+                  "end_date": "2026-06-30"}, out=tmp_path / "c", executor="process", workers=2)
+    wide = cmp.wide("arrivals_uk_policy_period")
+    paired = cmp.differences.set_index("measure").loc["arrivals_uk_policy_period"]
+    unpaired = unpaired_differences(wide, "baseline").iloc[0]
+    assert paired["upper"] - paired["lower"] < unpaired["upper"] - unpaired["lower"]
+    assert paired["difference"] == pytest.approx(unpaired["difference"])
+    table = cmp.table.set_index(["scenario", "measure"])
+    assert table.loc[("baseline", "returns"), "mean"] == 0
+    assert table.loc[("pilot_50", "returns"), "mean"] > 0
+    bands = cmp.timeseries_bands("arrivals_uk")
+    assert set(bands["scenario"]) == {"baseline", "pilot_50"} and (bands["lower"] <= bands["upper"]).all()
+
+
+def test_cli_sweep_analyze_and_export(tmp_path, capsys):
+    sweep = tmp_path / "tiny.yaml"
+    sweep.write_text(textwrap.dedent("""
+        name: tiny
+        base: pilot_50
+        overrides: {start_date: 2025-07-01, end_date: 2025-12-31}
+        seed: 3
+        replications: 2
+        design:
+          kind: grid
+          factors:
+            returns.quota_per_week: [0, 200]
+        outputs: {frequency: monthly, variables: [arrivals_uk, returns]}
+    """))
+    out = tmp_path / "store"
+    assert cli_main(["sweep", str(sweep), "--executor", "serial", "--out", str(out), "--quiet"]) == 0
+    assert cli_main(["analyze", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "grid design, 4 of 4 runs" in text and "returns.quota_per_week" in text
+    assert cli_main(["export", str(out), "--csv"]) == 0
+    ts = pd.read_csv(out / "csv" / "timeseries.csv")
+    assert set(ts["variable"]) == {"arrivals_uk", "returns"} and ts["run_id"].nunique() == 4
+    # a misspelt field in a sweep file is a clear error, exit 2
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nbase: pilot_50\ndesign: {kind: grid, factors: {returns.quota_per_wek: [1]}}\n")
+    assert cli_main(["sweep", str(bad), "--executor", "serial", "--out", str(tmp_path / "b"), "--quiet"]) == 2
+    assert "did you mean 'quota_per_week'" in capsys.readouterr().err
+
+
+def test_monthly_output_aggregates_flows_by_sum_and_levels_by_mean(tmp_path):
+    exp = Experiment(grid({"returns.quota_per_week": [100]}), base="pilot_50", overrides=SHORT, seed=1,
+                     outputs=OutputSpec(frequency="monthly", variables=("arrivals_uk", "active_gangs",
+                                                                        "mean_price_gbp")))
+    store = run_experiment(exp, tmp_path / "s", executor="serial", progress=False)
+    ts = store.timeseries().pivot(index="date", columns="variable", values="value")
+    daily = sim.run(sim.load_config("pilot_50", {**SHORT, "returns.quota_per_week": 100}),
+                    seed=replication_seed(1, 0)).timeseries
+    assert ts["arrivals_uk"].sum() == daily["arrivals_uk"].sum()
+    assert ts["active_gangs"].iloc[-1] == daily["active_gangs"].iloc[-1]
+    assert math.isclose(ts["mean_price_gbp"].iloc[0], daily["mean_price_gbp"]["2025-07"].mean())
