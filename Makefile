@@ -1,13 +1,14 @@
 # make run   - create .venv, install, run the baseline and the one-in-one-out pilot
 # make test  - create .venv, install, run the whole test suite
 # make bench - speed and memory benchmarks (figures printed, no pass/fail)
+# make app   - serve the interactive dashboard on http://127.0.0.1:8765/
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test bench lint clean golden readme
+.PHONY: run test bench lint clean golden readme app
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -19,7 +20,12 @@ run: $(STAMP)
 	$(BIN)/channel-sim run baseline pilot_50 --out outputs
 
 test: $(STAMP)
+	bash scripts/ensure_chromium.sh
 	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) tests
+
+# the interactive dashboard on http://127.0.0.1:8765/
+app: $(STAMP)
+	$(BIN)/channel-sim app
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_model.py

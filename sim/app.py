@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import warnings
 import zlib
 from collections.abc import Callable
+from html import escape
 from typing import Any
 
 import matplotlib
@@ -39,6 +41,10 @@ import pandas as pd  # noqa: E402
 import solara  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+# Mesa 3.3's ComponentsView trips solara's rules-of-hooks check (a false alarm, fixed in Mesa 3.5)
+warnings.filterwarnings("ignore", message=r"(?s).*ComponentsView: `use_state` found despite early return",
+                        category=UserWarning)
 from mesa.visualization import SolaraViz  # noqa: E402
 
 from sim.agents.migrant import MigrantState  # noqa: E402
@@ -88,18 +94,18 @@ def model_params() -> dict[str, dict[str, Any]]:
     """SolaraViz inputs (Mesa's dict form, understood by Mesa 3.3 and 3.5)."""
     d = DEFAULTS
     return {
-        "quota_per_week": {"type": "SliderInt", "label": "Returns quota (people/week)", "value": d["quota_per_week"],
+        "quota_per_week": {"type": "SliderInt", "label": "Returns quota /week", "value": d["quota_per_week"],
                            "min": 0, "max": 1000, "step": 10},
-        "returns_start_day": {"type": "SliderInt", "label": "Returns start (days after 2025-01-01)",
+        "returns_start_day": {"type": "SliderInt", "label": "Returns start (days after 1 Jan)",
                               "value": d["returns_start_day"], "min": 0, "max": 364, "step": 1},
-        "legal_route": {"type": "Select", "label": "Legal route", "value": d["legal_route"],
+        "legal_route": {"type": "Select", "label": "Legal route (matched: one per return)", "value": d["legal_route"],
                         "values": list(LEGAL_ROUTE_MODES)},
-        "legal_capacity_per_week": {"type": "SliderInt", "label": "Legal route places/week (fixed mode)",
+        "legal_capacity_per_week": {"type": "SliderInt", "label": "Legal places/week (fixed)",
                                     "value": d["legal_capacity_per_week"], "min": 0, "max": 1000, "step": 10},
-        "uk_payment_gbp_m": {"type": "SliderInt", "label": "UK payment to France (GBP m/year)",
+        "uk_payment_gbp_m": {"type": "SliderInt", "label": "UK payment (GBP m/yr)",
                              "value": d["uk_payment_gbp_m"], "min": 0, "max": 1000, "step": 10},
         "at_sea_interception": {"type": "Checkbox", "label": "At-sea interception", "value": d["at_sea_interception"]},
-        "illegal_working_enforcement": {"type": "SliderFloat", "label": "Enforcement against illegal working (0-1)",
+        "illegal_working_enforcement": {"type": "SliderFloat", "label": "Illegal-work enforcement",
                                         "value": d["illegal_working_enforcement"], "min": 0.0, "max": 1.0,
                                         "step": 0.05},
         "seed": {"type": "InputText", "label": "Random seed", "value": d["seed"]},
@@ -167,7 +173,7 @@ class DashboardModel(ChannelModel):
                                                legal_capacity_per_week, uk_payment_gbp_m, at_sea_interception,
                                                illegal_working_enforcement)
         self.seed_used = parse_seed(seed)
-        if str(seed).strip() != str(self.seed_used):
+        if not re.fullmatch(r"\d{1,18}", str(seed).strip()):
             notes.append(f"seed {str(seed).strip()!r} is not a whole number: using {self.seed_used}")
         self.dashboard_notes = notes
         self.dashboard_inputs = {
@@ -240,8 +246,9 @@ def verdict_now(model: ChannelModel, ts: pd.DataFrame | None = None) -> dict[str
         series = verdict_series(ts, v.window_weeks, v.profit_margin_threshold, v.gang_share_threshold,
                                 model.initial_gangs)
         broken = bool(series.iloc[-1])
-        if series.any():
-            broken_since = pd.Timestamp(series.idxmax()).date()
+        after = series[series.index >= pd.Timestamp(model.config.returns.start_date)]  # as summarize() does
+        if after.any():
+            broken_since = pd.Timestamp(after.idxmax()).date()
     return {"days": days, "weeks": days / 7.0, "window_weeks": v.window_weeks, "full_window": full,
             "revenue_gbp": revenue, "profit_gbp": profit, "margin": margin, "active_gangs": active,
             "initial_gangs": model.initial_gangs, "gang_floor": gang_floor,
@@ -284,7 +291,7 @@ def _week(ts: pd.DataFrame, col: str) -> pd.Series:
 
 
 def draw_arrivals(model: DashboardModel) -> Figure:
-    fig = Figure(figsize=(6.4, 3.0))
+    fig = Figure(figsize=(6.4, 3.4))
     ax = fig.subplots()
     ax.set_title("Arrivals and returns (people in the past 7 days)", fontsize=10)
     ts = model.timeseries()
@@ -303,7 +310,7 @@ def draw_arrivals(model: DashboardModel) -> Figure:
 
 
 def draw_price(model: DashboardModel) -> Figure:
-    fig = Figure(figsize=(6.4, 3.0))
+    fig = Figure(figsize=(6.4, 3.4))
     ax = fig.subplots()
     ax.set_title("Mean price per seat (GBP)", fontsize=10)
     ts = model.timeseries()
@@ -318,7 +325,7 @@ def draw_price(model: DashboardModel) -> Figure:
 
 
 def draw_gangs(model: DashboardModel) -> Figure:
-    fig = Figure(figsize=(6.4, 3.0))
+    fig = Figure(figsize=(6.4, 3.4))
     ax = fig.subplots()
     ax.set_title("Gangs: profit (GBP m, past 7 days) and active gangs", fontsize=10)
     ts = model.timeseries()
@@ -341,7 +348,7 @@ def draw_gangs(model: DashboardModel) -> Figure:
 
 
 def draw_coast_series(model: DashboardModel) -> Figure:
-    fig = Figure(figsize=(6.4, 3.0))
+    fig = Figure(figsize=(6.4, 3.4))
     ax = fig.subplots()
     ax.set_title("At the French coast, and who left the route", fontsize=10)
     ts = model.timeseries()
@@ -373,7 +380,7 @@ def draw_coast(model: DashboardModel) -> Figure:
     prevented = getattr(model, "sector_prevented_today", np.zeros(n, dtype=np.int64))
     x = np.arange(n)
 
-    fig = Figure(figsize=(7.6, 5.0))
+    fig = Figure(figsize=(6.6, 4.7))
     outer = fig.add_gridspec(2, 1, height_ratios=[3.3, 0.7], hspace=0.32)
     inner = outer[0].subgridspec(2, 1, height_ratios=[1.2, 2.0], hspace=0.0)
     sea, land, bar = fig.add_subplot(inner[0]), fig.add_subplot(inner[1]), fig.add_subplot(outer[1])
@@ -462,9 +469,7 @@ def draw_coast(model: DashboardModel) -> Figure:
 
 
 def CoastPicture(model: DashboardModel) -> Any:  # noqa: N802 - a Solara component
-    with solara.Card("The coast today", margin=0) as card:
-        _image(model, draw_coast)
-    return card
+    return _image(model, draw_coast)
 
 
 def ArrivalsChart(model: DashboardModel) -> Any:  # noqa: N802
@@ -483,8 +488,12 @@ def CoastSeriesChart(model: DashboardModel) -> Any:  # noqa: N802
     return _image(model, draw_coast_series)
 
 
-def status_markdown(model: DashboardModel) -> str:
-    """The day, the policy in force and the business-model verdict, as Markdown."""
+def status_html(model: DashboardModel) -> str:
+    """The day, the policy in force and the business-model verdict, as HTML.
+
+    (Plain HTML rather than ``solara.Markdown``, which fetches a maths renderer from a
+    CDN when shown: the dashboard must work offline.)
+    """
     cfg = model.config
     r, lr, pp = cfg.returns, cfg.legal_route, cfg.patrols
     ts = model.timeseries()
@@ -492,54 +501,54 @@ def status_markdown(model: DashboardModel) -> str:
     quota = "every eligible arrival" if r.quota_per_week == "all" else f"{r.quota_per_week:,}/week"
     legal = {"off": "off", "matched": f"one admission per return (x{lr.ratio:g})",
              "fixed": f"{lr.capacity_per_week:,} places/week"}[lr.mode]
-    lines = [
-        f"### Day {model.day} — {last:%d %b %Y}" if model.day else "### Day 0 — not started",
-        "",
-        f"**Policy (seed {model.seed_used}):** returns quota **{quota}** from {r.start_date:%d %b %Y} "
-        f"(announced {r.announce_date:%d %b %Y}); legal route {legal}; UK payment "
-        f"GBP {pp.uk_payment_gbp_per_year / 1e6:,.0f}m/year = **{model.patrol_capacity_units:.0f} patrol units**; "
-        f"at-sea interception {'on' if pp.at_sea_interception else 'off'}; "
-        f"illegal-working enforcement {cfg.uk.illegal_working_enforcement:.2f}.",
+    day = f"Day {model.day} — {last:%d %b %Y}" if model.day else "Day 0 — not started"
+    parts = [
+        f'<h3 id="cs-day" style="margin:0 0 6px 0">{escape(day)}</h3>',
+        f'<p id="cs-policy" style="margin:0 0 6px 0"><b>In force</b> (seed {model.seed_used}): returns quota '
+        f"<b>{escape(quota)}</b> from {r.start_date:%d %b %Y} (announced {r.announce_date:%d %b %Y}); "
+        f"legal route {escape(legal)}; UK payment GBP {pp.uk_payment_gbp_per_year / 1e6:,.0f}m/year = "
+        f"<b>{model.patrol_capacity_units:.0f} patrol units</b>; at-sea interception "
+        f"{'on' if pp.at_sea_interception else 'off'}; illegal-working enforcement "
+        f"{cfg.uk.illegal_working_enforcement:.2f}.</p>",
     ]
-    for note in getattr(model, "dashboard_notes", []):
-        lines.append(f"\n*Note: {note}.*")
+    parts += [f'<p style="margin:0 0 6px 0"><i>Note: {escape(n)}.</i></p>' for n in getattr(model, "dashboard_notes", [])]
     if model.day == 0:
-        lines += ["", "Changed inputs take effect on **Reset**; **Step** advances by the render interval (days)."]
-        return "\n".join(lines)
+        parts.append('<p id="cs-verdict" style="margin:0">Changed inputs take effect on <b>Reset</b>; '
+                     "<b>Step</b> advances by the render interval (days).</p>")
+        return "\n".join(parts)
     since = ts.index >= pd.Timestamp(r.start_date)
     arrivals, returns = float(ts["arrivals_uk"].sum()), float(ts["returns"].sum())
     arr_policy = float(ts.loc[since, "arrivals_uk"].sum())
-    per_return = f"{arr_policy / returns:,.1f}" if returns else "-"
-    lines += [
-        "",
-        f"So far: **{arrivals:,.0f}** arrivals in the UK, **{returns:,.0f}** returns "
-        f"({per_return} arrivals per return since the start), "
-        f"{float(ts['legal_admissions'].sum()):,.0f} legal admissions, {float(ts['deaths'].sum()):,.0f} deaths at sea, "
-        f"{float(ts['left_route'].sum()):,.0f} left the route.",
-    ]
+    per_return = (f"{arr_policy / returns:,.1f} arrivals per return since returns began" if returns
+                  else "no return yet")
+    parts.append(
+        f'<p id="cs-totals" style="margin:0 0 6px 0">So far: <b>{arrivals:,.0f}</b> arrivals in the UK, '
+        f"<b>{returns:,.0f}</b> returns ({per_return}), "
+        f"{float(ts['legal_admissions'].sum()):,.0f} legal admissions, "
+        f"{float(ts['deaths'].sum()):,.0f} deaths at sea, {float(ts['left_route'].sum()):,.0f} left the route.</p>")
     v = verdict_now(model, ts)
     span = (f"last {v['window_weeks']} weeks" if v["full_window"]
             else f"{v['weeks']:.1f} weeks so far, of the {v['window_weeks']} the verdict needs")
     verdict = "BROKEN" if v["broken"] else "NOT BROKEN"
+    colour = "#2e7d32" if v["broken"] else "#c62828"
     provisional = "" if v["full_window"] else " (provisional)"
-    lines += [
-        "",
-        "#### Smugglers' business model",
-        f"- market profit margin ({span}): **{v['margin']:.1%}** "
-        f"(broken at or below {v['margin_threshold']:.0%})",
-        f"- active gangs: **{v['active_gangs']}** of {v['initial_gangs']} at the start "
-        f"(broken at {v['gang_floor']:.0f} or fewer)",
-        f"- verdict{provisional}: **business model {verdict}**"
-        + (f", broken since {v['broken_since']:%d %b %Y}" if v["broken_since"] else ""),
-    ]
-    return "\n".join(lines)
+    since_txt = f", broken since {v['broken_since']:%d %b %Y}" if v["broken_since"] else ""
+    parts.append(
+        '<div id="cs-verdict"><b>Smugglers\' business model</b><ul style="margin:2px 0 0 0">'
+        f"<li>market profit margin ({escape(span)}): <b>{v['margin']:.1%}</b> "
+        f"(broken at or below {v['margin_threshold']:.0%})</li>"
+        f"<li>active gangs: <b>{v['active_gangs']}</b> of {v['initial_gangs']} at the start "
+        f"(broken at {v['gang_floor']:.0f} or fewer)</li></ul>"
+        f'<p style="margin:4px 0 0 0">Verdict{provisional}: <span style="color:white;background:{colour};'
+        f'padding:2px 8px;border-radius:4px;font-weight:bold">business model {verdict}</span>{since_txt}</p></div>')
+    return "\n".join(parts)
 
 
 def StatusPanel(model: DashboardModel) -> Any:  # noqa: N802
     deps = [id(model), model.day]
-    text = solara.use_memo(lambda: status_markdown(model), deps)
+    html = solara.use_memo(lambda: status_html(model), deps)
     with solara.Card("Policy and verdict", margin=0) as card:
-        solara.Markdown(text)
+        solara.HTML(tag="div", unsafe_innerHTML=html, style="font-size: 14px; line-height: 1.4")
     return card
 
 

@@ -105,6 +105,26 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_app(args: argparse.Namespace) -> int:
+    """Serve the interactive dashboard (sim/app.py) with ``solara run``; Ctrl-C stops it."""
+    import importlib.util
+    import subprocess
+
+    if importlib.util.find_spec("solara") is None:
+        print("channel-sim: error: the dashboard needs the viz extra: pip install -e '.[viz]'", file=sys.stderr)
+        return 2
+    app = Path(__file__).resolve().parent / "app.py"
+    cmd = [sys.executable, "-m", "solara", "run", str(app), "--host", args.host, "--port", str(args.port),
+           "--open" if args.open else "--no-open"]
+    if not args.dev:
+        cmd.append("--production")
+    print(f"channel-sim: dashboard on http://{args.host}:{args.port}/ (Ctrl-C stops it)", file=sys.stderr)
+    try:
+        return subprocess.call(cmd)
+    except KeyboardInterrupt:
+        return 130
+
+
 def _executor_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--executor", choices=("serial", "process", "dask"), default="process",
                    help="serial, local processes (default), or a Dask cluster")
@@ -236,6 +256,13 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--csv", action="store_true", help="CSV format (the only one; for clarity)")
     e.add_argument("--out", default=None, help="directory (default DIR/csv)")
     e.set_defaults(func=_cmd_export)
+
+    d = sub.add_parser("app", help="serve the interactive dashboard in the browser (needs the viz extra)")
+    d.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    d.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    d.add_argument("--open", action="store_true", help="also open a browser window")
+    d.add_argument("--dev", action="store_true", help="solara's development mode: reload when the code changes")
+    d.set_defaults(func=_cmd_app)
 
     c = sub.add_parser("check", help="validate a scenario file")
     c.add_argument("config")

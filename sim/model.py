@@ -180,6 +180,7 @@ class ChannelModel(mesa.Model):
         pop.risk_aversion[slots] = mp.risk_aversion_median * np.exp(mp.risk_aversion_sigma * rng.standard_normal(n))
         pop.patience[slots] = rng.exponential(mp.patience_mean_days, n)
         pop.adult[slots] = rng.random(n) < mp.adult_share
+        pop.legal_eligible[slots] = rng.random(n) < cfg.legal_route.eligible_share
         pop.due_day[slots] = self.day + rng.poisson(cfg.environment.travel_days_mean, n)
         # beliefs: the newcomer's prior is what is publicly heard about the route now
         S = b.prior_strength

@@ -433,6 +433,10 @@ class LegalRouteParams(_Section):
     capacity_per_week: int = P(0, ge=0, le=100000, unit="admissions/week", source="assumption",
                                doc="Admissions per week in 'fixed' mode.")
     start_date: Date = P(dt.date(2025, 8, 4), unit="date", source="HO", doc="First day the route is open.")
+    eligible_share: float = P(
+        0.3, ge=0.0, le=1.0, unit="share of people", source="assumption; HO: the route is for people meeting its "
+        "criteria (e.g. family ties in the UK, nationalities), never for returnees",
+        doc="Share of people who meet the legal route's criteria (drawn once per person).")
     max_applicant_wait_days: int = P(120, ge=1, le=3650, unit="days", source="assumption",
                                      doc="Days an applicant waits before deciding again.")
 

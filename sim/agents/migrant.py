@@ -58,7 +58,7 @@ _FLOAT_FIELDS = ("wealth", "valuation", "outside", "risk_aversion", "patience", 
                  "s_a", "s_b", "r_a", "r_b", "death_belief")
 _INT_FIELDS = ("group", "attempts", "times_returned", "next_review", "gang", "since",
                "belief_day", "decided_day", "due_day", "booked_day")
-_BOOL_FIELDS = ("adult", "applicant", "blocked", "bilateral")
+_BOOL_FIELDS = ("adult", "legal_eligible", "applicant", "blocked", "bilateral")
 
 
 class Population:
@@ -139,7 +139,8 @@ class Migrant(mesa.Agent):
       ``V`` the valuation of the UK (lowered by a low asylum grant chance and by
       enforcement against illegal working), ``O`` the outside option, ``d`` the believed
       death risk, ``a`` risk aversion and ``L`` the value of life;
-    * net gain of the legal route (eligible: never returned, route open):
+    * net gain of the legal route (eligible: meets the route's criteria, never returned,
+      route open):
       ``G_legal = q * (V - O) - c_wait * w`` with ``q`` the expected admission chance,
       ``w`` the expected days of waiting and ``c_wait`` the daily cost of waiting;
     * book with a gang (logit over affordable gangs with ``G_g > 0``) if that beats the
@@ -292,7 +293,7 @@ class Migrant(mesa.Agent):
         legal_gain = np.full(n, -np.inf)
         q, wait_days = model.authority.legal_route_outlook()
         if q > 0:
-            eligible = (pop.times_returned[idx] == 0) & ~pop.applicant[idx]
+            eligible = pop.legal_eligible[idx] & (pop.times_returned[idx] == 0) & ~pop.applicant[idx]
             legal_gain = np.where(eligible, q * surplus - mp.waiting_cost_gbp_per_day * wait_days, -np.inf)
 
         book = (choice >= 0) & ~(legal_gain > best_gain)

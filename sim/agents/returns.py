@@ -49,6 +49,7 @@ class ReturnsAuthority(mesa.Agent):
         self.remaining_this_week = 0
         self.returned_this_week = 0
         self.returned_last_week = 0
+        self.returns_ewma: float | None = None  # smoothed returns per week (people), once returns run
         self.weeks_quota_filled = 0
         self.legal_allowance = 0
         self.cost_gbp = 0.0
@@ -76,6 +77,17 @@ class ReturnsAuthority(mesa.Agent):
             return lr.capacity_per_week
         return int(round(lr.ratio * self.returned_last_week * self.model.people_per_agent))
 
+    def expected_returns_per_week(self) -> float:
+        """Returns a week the public expects (people): recent returns once the policy runs,
+        before that what the quota can take of eligible arrivals (after legal challenges)."""
+        if self.returns_ewma is not None:
+            return self.returns_ewma
+        model = self.model
+        cfg = model.config
+        arrivals = 7.0 * float(model.news._arrived[self.group_covered].sum()) * model.people_per_agent
+        eligible = arrivals * cfg.migrants.adult_share * (1.0 - cfg.returns.challenge_block_share)
+        return float(min(self.quota_per_week, eligible)) if self.quota_per_week > 0 else 0.0
+
     def legal_route_outlook(self) -> tuple[float, float]:
         """What a would-be applicant expects: (admission probability, days of waiting).
 
@@ -88,8 +100,7 @@ class ReturnsAuthority(mesa.Agent):
         if lr.mode == "fixed":
             per_week = float(lr.capacity_per_week)
         else:
-            per_week = lr.ratio * max(self.returned_last_week * self.model.people_per_agent,
-                                      0.5 * min(self.quota_per_week, 10**6))
+            per_week = lr.ratio * self.expected_returns_per_week()
         if per_week <= 0:
             return 0.0, 0.0
         queue = (self.model.n_applicants + 1) * self.model.people_per_agent
@@ -112,6 +123,12 @@ class ReturnsAuthority(mesa.Agent):
         rp = model.config.returns.ramp_up
         if self.model.day > self.start_day:
             self.returned_last_week = self.returned_this_week
+            last = self.returned_last_week * model.people_per_agent
+            if self.returns_ewma is None:
+                if last > 0 or model.day >= self.start_day + 7 + model.config.returns.processing_delay_days:
+                    self.returns_ewma = float(last)
+            else:
+                self.returns_ewma += 0.25 * (last - self.returns_ewma)
             if self.quota_per_week < UNLIMITED and self.returned_this_week * model.people_per_agent >= self.quota_per_week:
                 self.weeks_quota_filled += 1
             week_no = (model.day - self.start_day) // 7
