@@ -29,6 +29,7 @@ app: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_model.py
+	$(BIN)/python benchmarks/bench_experiments.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check sim tests benchmarks

@@ -20,10 +20,14 @@ from sim.experiments.engine import (
     replication_seed,
     run_experiment,
 )
+from sim.experiments.phase import phase_diagram, plot_phase
+from sim.experiments.sensitivity import morris_indices, plot_indices, sobol_indices
 from sim.experiments.store import ExperimentStore, StoreMismatchError
+from sim.experiments.threshold import ThresholdResult, format_threshold, threshold_quota
 
 __all__ = [
     "Comparison", "Design", "Experiment", "ExperimentStore", "OutputSpec", "StoreMismatchError", "compare",
     "execute_task", "format_comparison", "grid", "latin_hypercube", "listed", "load_sweep", "mean_ci", "morris",
-    "point_table", "replication_seed", "run_experiment", "scenarios", "sobol",
+    "point_table", "replication_seed", "run_experiment", "scenarios", "sobol", "sobol_indices", "morris_indices",
+    "plot_indices", "phase_diagram", "plot_phase", "threshold_quota", "format_threshold", "ThresholdResult",
 ]

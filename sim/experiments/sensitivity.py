@@ -43,18 +43,22 @@ def _manifest_design(store: ExperimentStore, kind: str) -> dict[str, Any]:
     design = store.read_manifest().get("design") or {}
     got = design.get("kind")
     if got != kind:
-        maker = {"sobol": "sobol() (sweep design kind 'sobol')",
-                 "morris": "morris() (sweep design kind 'morris')"}[kind]
+        maker = {
+            "sobol": "sobol() (sweep design kind 'sobol')",
+            "morris": "morris() (sweep design kind 'morris')",
+        }[kind]
         raise SensitivityError(
-            f"{store.path} holds a '{got}' design; {kind.capitalize()} indices need a design made by "
-            f"{maker}, whose sample keeps the SALib problem for the analysis")
+            f"{store.path} holds a '{got}' design; {kind.capitalize()} indices need a design "
+            f"made by {maker}, whose sample keeps the SALib problem for the analysis"
+        )
     if not design.get("problem"):
         raise SensitivityError(f"{store.path}: the manifest's design has no SALib problem")
     return design
 
 
-def design_outputs(store: ExperimentStore, outputs: Sequence[str], kind: str | None = None
-                   ) -> tuple[dict[str, Any], pd.DataFrame]:
+def design_outputs(
+    store: ExperimentStore, outputs: Sequence[str], kind: str | None = None
+) -> tuple[dict[str, Any], pd.DataFrame]:
     """The design and each output averaged over replications, one row per design point.
 
     Parameters
@@ -85,19 +89,27 @@ def design_outputs(store: ExperimentStore, outputs: Sequence[str], kind: str | N
     outputs = list(outputs)
     if not outputs:
         raise SensitivityError("give at least one output (a column of the store's summaries)")
-    design = (_manifest_design(store, kind) if kind is not None
-              else (store.read_manifest().get("design") or {}))
+    design = (
+        _manifest_design(store, kind)
+        if kind is not None
+        else (store.read_manifest().get("design") or {})
+    )
     n_points = len(design.get("points") or [])
     runs = store.runs(columns=["run_id", "point", "replication", "status"])
     summ = store.summaries()
-    available = sorted(c for c in summ.columns
-                       if c != "run_id" and (pd.api.types.is_numeric_dtype(summ[c])
-                                             or pd.api.types.is_bool_dtype(summ[c])))
+    available = sorted(
+        c
+        for c in summ.columns
+        if c != "run_id"
+        and (pd.api.types.is_numeric_dtype(summ[c]) or pd.api.types.is_bool_dtype(summ[c]))
+    )
     for name in outputs:
         if name not in summ.columns or name not in available:
             what = "not numeric" if name in summ.columns else "not in the store's summaries"
-            raise SensitivityError(f"output '{name}' is {what}; available outputs: "
-                                   f"{', '.join(available) or 'none (no successful runs)'}")
+            raise SensitivityError(
+                f"output '{name}' is {what}; available outputs: "
+                f"{', '.join(available) or 'none (no successful runs)'}"
+            )
     df = runs.merge(summ[["run_id", *outputs]], on="run_id", how="inner")
     missing = sorted(set(range(n_points)) - set(df["point"].astype(int)))
     if missing:
@@ -106,15 +118,18 @@ def design_outputs(store: ExperimentStore, outputs: Sequence[str], kind: str | N
         raise SensitivityError(
             f"{store.path}: {len(missing)} of {n_points} design points have no successful run "
             f"(points {shown}; {failed} failed runs in the store); finish the sweep (rerun it to "
-            "resume, with retry_failed=True for failed runs) before the analysis")
+            "resume, with retry_failed=True for failed runs) before the analysis"
+        )
     values = df[outputs].astype(float)
     values.insert(0, "point", df["point"].astype(int).to_numpy())
     y = values.groupby("point", sort=True).mean().reindex(range(n_points))
     for name in outputs:
         bad = y.index[~np.isfinite(y[name].to_numpy())].tolist()
         if bad:
-            raise SensitivityError(f"output '{name}' is not finite (NaN or infinite) at {len(bad)} "
-                                   f"design points (first: {bad[:5]}); choose another output")
+            raise SensitivityError(
+                f"output '{name}' is not finite (NaN or infinite) at {len(bad)} "
+                f"design points (first: {bad[:5]}); choose another output"
+            )
     return design, y
 
 
@@ -122,8 +137,14 @@ def _seed(seed: int | None, design: dict[str, Any]) -> int | None:
     return int(seed) if seed is not None else (design.get("options") or {}).get("seed")
 
 
-def sobol_indices(store: ExperimentStore, outputs: Sequence[str], *, seed: int | None = None,
-                  num_resamples: int = 100, conf_level: float = 0.95) -> pd.DataFrame:
+def sobol_indices(
+    store: ExperimentStore,
+    outputs: Sequence[str],
+    *,
+    seed: int | None = None,
+    num_resamples: int = 100,
+    conf_level: float = 0.95,
+) -> pd.DataFrame:
     """Sobol first-order, total (and second-order) indices of each output.
 
     Parameters
@@ -159,16 +180,29 @@ def sobol_indices(store: ExperimentStore, outputs: Sequence[str], *, seed: int |
     d = len(names)
     step = 2 * d + 2 if second else d + 2
     if len(y) % step:
-        raise SensitivityError(f"{store.path}: {len(y)} design points is not a multiple of {step}, "
-                               "as a Sobol' sample of this problem must be")
+        raise SensitivityError(
+            f"{store.path}: {len(y)} design points is not a multiple of {step}, "
+            "as a Sobol' sample of this problem must be"
+        )
     rows = []
     for name in y.columns:
-        si = sobol_analyze.analyze(problem, y[name].to_numpy(), calc_second_order=second,
-                                   num_resamples=num_resamples, conf_level=conf_level,
-                                   seed=_seed(seed, design))
+        si = sobol_analyze.analyze(
+            problem,
+            y[name].to_numpy(),
+            calc_second_order=second,
+            num_resamples=num_resamples,
+            conf_level=conf_level,
+            seed=_seed(seed, design),
+        )
         for i, p in enumerate(names):
-            row: dict[str, Any] = {"output": name, "parameter": p, "S1": si["S1"][i],
-                                   "S1_conf": si["S1_conf"][i], "ST": si["ST"][i], "ST_conf": si["ST_conf"][i]}
+            row: dict[str, Any] = {
+                "output": name,
+                "parameter": p,
+                "S1": si["S1"][i],
+                "S1_conf": si["S1_conf"][i],
+                "ST": si["ST"][i],
+                "ST_conf": si["ST_conf"][i],
+            }
             if second:
                 s2 = np.asarray(si["S2"], dtype=float)
                 c2 = np.asarray(si["S2_conf"], dtype=float)
@@ -180,8 +214,14 @@ def sobol_indices(store: ExperimentStore, outputs: Sequence[str], *, seed: int |
     return pd.DataFrame(rows)
 
 
-def morris_indices(store: ExperimentStore, outputs: Sequence[str], *, seed: int | None = None,
-                   num_resamples: int = 1000, conf_level: float = 0.95) -> pd.DataFrame:
+def morris_indices(
+    store: ExperimentStore,
+    outputs: Sequence[str],
+    *,
+    seed: int | None = None,
+    num_resamples: int = 1000,
+    conf_level: float = 0.95,
+) -> pd.DataFrame:
     """Morris elementary-effect statistics of each output.
 
     The elementary effects are differences of the output divided by the Morris step in
@@ -219,21 +259,38 @@ def morris_indices(store: ExperimentStore, outputs: Sequence[str], *, seed: int 
     x = pd.DataFrame(design["points"], columns=design["columns"])[names].to_numpy(dtype=float)
     levels = int((design.get("options") or {}).get("levels", 4))
     if len(y) % (len(names) + 1):
-        raise SensitivityError(f"{store.path}: {len(y)} design points is not a whole number of "
-                               f"Morris trajectories of {len(names) + 1} points")
+        raise SensitivityError(
+            f"{store.path}: {len(y)} design points is not a whole number of "
+            f"Morris trajectories of {len(names) + 1} points"
+        )
     rows = []
     for name in y.columns:
-        si = morris_analyze.analyze(problem, x, y[name].to_numpy(), num_resamples=num_resamples,
-                                    conf_level=conf_level, num_levels=levels, seed=_seed(seed, design))
+        si = morris_analyze.analyze(
+            problem,
+            x,
+            y[name].to_numpy(),
+            num_resamples=num_resamples,
+            conf_level=conf_level,
+            num_levels=levels,
+            seed=_seed(seed, design),
+        )
         for i, p in enumerate(names):
-            rows.append({"output": name, "parameter": p, "mu": float(si["mu"][i]),
-                         "mu_star": float(si["mu_star"][i]), "sigma": float(si["sigma"][i]),
-                         "mu_star_conf": float(si["mu_star_conf"][i])})
+            rows.append(
+                {
+                    "output": name,
+                    "parameter": p,
+                    "mu": float(si["mu"][i]),
+                    "mu_star": float(si["mu_star"][i]),
+                    "sigma": float(si["sigma"][i]),
+                    "mu_star_conf": float(si["mu_star_conf"][i]),
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def plot_indices(df: pd.DataFrame, output: str | None = None, *, title: str | None = None,
-                 ax: Any = None) -> Any:
+def plot_indices(
+    df: pd.DataFrame, output: str | None = None, *, title: str | None = None, ax: Any = None
+) -> Any:
     """Bar chart of sensitivity indices per parameter, with error bars.
 
     For a Sobol table, S1 and ST side by side with their confidence intervals; for a
@@ -266,11 +323,16 @@ def plot_indices(df: pd.DataFrame, output: str | None = None, *, title: str | No
         bars = [("S1", "S1_conf", "first order S1"), ("ST", "ST_conf", "total ST")]
         method, ylabel = "Sobol indices", "index (share of output variance)"
     elif {"mu_star", "sigma"} <= set(df.columns):
-        bars = [("mu_star", "mu_star_conf", "mu* (mean |elementary effect|)"), ("sigma", None, "sigma")]
+        bars = [
+            ("mu_star", "mu_star_conf", "mu* (mean |elementary effect|)"),
+            ("sigma", None, "sigma"),
+        ]
         method, ylabel = "Morris screening", "elementary effect (output units)"
     else:
-        raise ValueError("plot_indices needs a table from sobol_indices (S1, ST) or morris_indices "
-                         f"(mu_star, sigma); got columns {list(df.columns)}")
+        raise ValueError(
+            "plot_indices needs a table from sobol_indices (S1, ST) or morris_indices "
+            f"(mu_star, sigma); got columns {list(df.columns)}"
+        )
     outputs = list(dict.fromkeys(df["output"])) if "output" in df.columns else [None]
     if output is None:
         if len(outputs) > 1:
@@ -288,8 +350,14 @@ def plot_indices(df: pd.DataFrame, output: str | None = None, *, title: str | No
     width = 0.38
     for k, (col, conf, label) in enumerate(bars):
         err = sub[conf].to_numpy(dtype=float) if conf else None
-        ax.bar(xs + (k - 0.5) * width, sub[col].to_numpy(dtype=float), width, yerr=err, capsize=3,
-               label=label)
+        ax.bar(
+            xs + (k - 0.5) * width,
+            sub[col].to_numpy(dtype=float),
+            width,
+            yerr=err,
+            capsize=3,
+            label=label,
+        )
     ax.axhline(0, color="0.3", lw=0.8)
     ax.set_xticks(xs, [p.replace(".", ".\n", 1) for p in params], fontsize=8)
     ax.set_xlabel("parameter")

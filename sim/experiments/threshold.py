@@ -26,8 +26,9 @@ run again with the same arguments resumes from the runs already done.
 median with a distribution-free **order-statistic** interval (ranks from the Binomial(n,
 1/2) distribution; censored values count as larger than every finite one, so the
 median and its interval stay valid under censoring as long as they fall on finite
-values). Thresholds are on a grid of step ``tolerance``, so each is resolved to that
-step; intervals describe variation over seeds, not the grid's resolution.
+values). Thresholds are on a grid of step ``tolerance`` and rounded *up* to it (an upward
+bias below ``tolerance``, about ``tolerance / 2`` on average); the intervals describe
+variation over seeds, not the grid's resolution.
 """
 
 from __future__ import annotations
@@ -49,7 +50,13 @@ from sim.experiments.engine import Experiment, OutputSpec, run_experiment
 from sim.experiments.store import ExperimentStore
 from sim.params import ConfigError, load_config
 
-__all__ = ["ThresholdResult", "threshold_quota", "format_threshold", "median_order_ci", "candidate_grid"]
+__all__ = [
+    "ThresholdResult",
+    "threshold_quota",
+    "format_threshold",
+    "median_order_ci",
+    "candidate_grid",
+]
 
 QUOTA = "returns.quota_per_week"
 VERDICT = "business_model_broken"
@@ -185,12 +192,16 @@ class _SearchExperiment(Experiment):
         if self.model != "channel":
             return
         base = self.base_config_dict()
-        points = range(self.design.n_points) if self.selected is None else {p for p, _ in self.selected}
+        points = (
+            range(self.design.n_points) if self.selected is None else {p for p, _ in self.selected}
+        )
         for value in sorted({int(self.design.points.iloc[p, 0]) for p in points}):
             try:
                 load_config(base, overrides={self.design.factors[0]: value})
             except ConfigError as exc:
-                raise ConfigError(f"threshold search at {self.design.factors[0]} = {value}: {exc}") from None
+                raise ConfigError(
+                    f"threshold search at {self.design.factors[0]} = {value}: {exc}"
+                ) from None
 
     def fingerprint_data(self) -> dict[str, Any]:
         return {**super().fingerprint_data(), "search": dict(self.search)}
@@ -202,23 +213,40 @@ def _verdicts(store: ExperimentStore, run_ids: list[str], verdict: str) -> dict[
     failed = runs[runs["status"] != "ok"]
     if len(failed):
         first = failed.iloc[0]
-        raise RuntimeError(f"{len(failed)} run(s) of the threshold search failed (first: {first['run_id']}: "
-                           f"{first['error']}); see the runs table of {store.path}")
+        raise RuntimeError(
+            f"{len(failed)} run(s) of the threshold search failed (first: {first['run_id']}: "
+            f"{first['error']}); see the runs table of {store.path}"
+        )
     summ = store.summaries()
     if verdict not in summ.columns:
         raise KeyError(f"the model's summary has no '{verdict}'; it has {sorted(summ.columns)}")
     got = summ[summ["run_id"].isin(run_ids)].set_index("run_id")[verdict]
     missing = sorted(set(run_ids) - set(got.index))
     if missing:
-        raise RuntimeError(f"runs {missing[:5]} of the threshold search are missing from {store.path}")
+        raise RuntimeError(
+            f"runs {missing[:5]} of the threshold search are missing from {store.path}"
+        )
     return {rid: bool(v) for rid, v in got.items()}
 
 
-def threshold_quota(base: str | Mapping[str, Any] | None = "pilot_50", *, replications: int = 10,
-                    seed: int = 1, overrides: Mapping[str, Any] | None = None, lo: int = 0, hi: int = 2000,
-                    tolerance: int = 25, executor: str = "process", workers: int | None = None,
-                    out: str | Path | None = None, factor: str = QUOTA, verdict: str = VERDICT,
-                    model: str = "channel", level: float = 0.95, progress: bool = False) -> ThresholdResult:
+def threshold_quota(
+    base: str | Mapping[str, Any] | None = "pilot_50",
+    *,
+    replications: int = 10,
+    seed: int = 1,
+    overrides: Mapping[str, Any] | None = None,
+    lo: int = 0,
+    hi: int = 2000,
+    tolerance: int = 25,
+    executor: str = "process",
+    workers: int | None = None,
+    out: str | Path | None = None,
+    factor: str = QUOTA,
+    verdict: str = VERDICT,
+    model: str = "channel",
+    level: float = 0.95,
+    progress: bool = False,
+) -> ThresholdResult:
     """Find, per seed, the smallest weekly quota at which the business model breaks.
 
     Parameters
@@ -270,66 +298,88 @@ def threshold_quota(base: str | Mapping[str, Any] | None = "pilot_50", *, replic
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level}")
     values = candidate_grid(lo, hi, tolerance)
-    search = {"kind": "bisection", "factor": factor, "verdict": verdict, "lo": int(lo), "hi": int(hi),
-              "tolerance": int(tolerance)}
-    exp = _SearchExperiment(design=grid({factor: values}, replications), base=base,
-                            overrides=dict(overrides or {}), seed=int(seed), outputs=OutputSpec(frequency="end"),
-                            model=model, name=f"threshold_{factor.rsplit('.', 1)[-1]}", search=search)
+    search = {
+        "kind": "bisection",
+        "factor": factor,
+        "verdict": verdict,
+        "lo": int(lo),
+        "hi": int(hi),
+        "tolerance": int(tolerance),
+    }
+    exp = _SearchExperiment(
+        design=grid({factor: values}, replications),
+        base=base,
+        overrides=dict(overrides or {}),
+        seed=int(seed),
+        outputs=OutputSpec(frequency="end"),
+        model=model,
+        name=f"threshold_{factor.rsplit('.', 1)[-1]}",
+        search=search,
+    )
     exp.validate()
     path = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="channel-threshold-"))
     last = len(values) - 1
-    # per replication: indices (a, b) with not broken at a and broken at b, once known
-    low: dict[int, int | None] = {}
-    high: dict[int, int | None] = {}
+    low: dict[int, int | None] = {}  # replication -> index of the largest value seen not broken
+    high: dict[int, int | None] = {}  # ... and of the smallest value seen broken
     evaluations: list[dict[str, Any]] = []
-    store: ExperimentStore | None = None
+    store = ExperimentStore(path)
 
     def evaluate(cells: list[tuple[int, int]], rnd: int) -> dict[tuple[int, int], bool]:
         nonlocal store
-        store = run_experiment(dataclasses.replace(exp, selected=frozenset(cells)), path, executor=executor,
-                               workers=workers, progress=progress)
-        ids = {c: f"p{c[0]:05d}-r{c[1]:03d}" for c in cells}
+        batch = dataclasses.replace(exp, selected=frozenset(cells))
+        store = run_experiment(batch, path, executor=executor, workers=workers, progress=progress)
+        ids = {(t["point"], t["replication"]): t["run_id"] for t in batch.tasks()}
         got = _verdicts(store, list(ids.values()), verdict)
         out_: dict[tuple[int, int], bool] = {}
         for (p, j), rid in ids.items():
             out_[(p, j)] = got[rid]
-            evaluations.append({"round": rnd, "replication": j, "value": values[p], "broken": got[rid],
-                                "run_id": rid})
+            evaluations.append(
+                {
+                    "round": rnd,
+                    "replication": j,
+                    "value": values[p],
+                    "broken": got[rid],
+                    "run_id": rid,
+                }
+            )
         return out_
 
     reps = list(range(replications))
     first = evaluate([(0, j) for j in reps] + [(last, j) for j in reps], 0)
-    searching: list[int] = []
+    bracket: dict[int, tuple[int, int]] = {}  # replication -> (not broken at a, broken at b)
     for j in reps:
         if first[(0, j)]:
             low[j], high[j] = None, 0
         elif not first[(last, j)]:
             low[j], high[j] = last, None
         else:
-            low[j], high[j] = 0, last
-            searching.append(j)
+            bracket[j] = (0, last)
     rnd = 0
-    while searching:
-        rnd += 1
-        mids = {j: (low[j] + high[j]) // 2 for j in searching if high[j] - low[j] > 1}  # type: ignore[operator]
+    while bracket:
+        mids = {j: (a + b) // 2 for j, (a, b) in bracket.items() if b - a > 1}
+        for j in set(bracket) - set(mids):
+            low[j], high[j] = bracket.pop(j)
         if not mids:
             break
+        rnd += 1
         got = evaluate([(m, j) for j, m in mids.items()], rnd)
         for j, m in mids.items():
-            if got[(m, j)]:
-                high[j] = m
-            else:
-                low[j] = m
-        searching = [j for j in mids if high[j] - low[j] > 1]  # type: ignore[operator]
+            a, b = bracket[j]
+            bracket[j] = (a, m) if got[(m, j)] else (m, b)
 
     ev = pd.DataFrame(evaluations, columns=["round", "replication", "value", "broken", "run_id"])
     rows = []
     for j in reps:
         censored = high[j] is None
-        rows.append({"replication": j,
-                     "threshold": float("nan") if censored else float(values[high[j]]),
-                     "lower": float("nan") if low[j] is None else float(values[low[j]]),
-                     "censored": censored, "runs": int((ev["replication"] == j).sum())})
+        rows.append(
+            {
+                "replication": j,
+                "threshold": float("nan") if censored else float(values[high[j]]),
+                "lower": float("nan") if low[j] is None else float(values[low[j]]),
+                "censored": censored,
+                "runs": int((ev["replication"] == j).sum()),
+            }
+        )
     per = pd.DataFrame(rows)
     finite = per.loc[~per["censored"], "threshold"].to_numpy(dtype=float)
     m, mlo, mhi, n_mean = mean_ci(finite, level)
@@ -339,20 +389,41 @@ def threshold_quota(base: str | Mapping[str, Any] | None = "pilot_50", *, replic
     notes = []
     n_cens = int(per["censored"].sum())
     if n_cens:
-        notes.append(f"{n_cens} of {replications} replications censored (not broken at {hi}); the mean is over "
-                     "the uncensored ones only and biased low")
+        notes.append(
+            f"{n_cens} of {replications} replications censored (not broken at {hi}); the mean "
+            "is over the uncensored ones only and biased low"
+        )
     n_at_lo = int((per["threshold"] == lo).sum())
     if n_at_lo:
         notes.append(f"{n_at_lo} replications already broken at lo = {lo}")
     if cov < level:
-        notes.append(f"{replications} replications are too few for a {level:.0%} order-statistic interval "
-                     f"of the median; [min, max] covers {cov:.1%}")
-    assert store is not None
-    return ThresholdResult(factor=factor, lo=int(lo), hi=int(hi), tolerance=int(tolerance), per_replication=per,
-                           evaluations=ev, mean=m, mean_lower=mlo, mean_upper=mhi, n_mean=n_mean, median=med,
-                           median_lower=qlo, median_upper=qhi, median_coverage=cov, n_censored=n_cens,
-                           n_runs=len(ev), rounds=int(ev["round"].max()) + 1, level=level, seed=int(seed),
-                           store=store, notes=notes)
+        notes.append(
+            f"{replications} replications are too few for a {level:.0%} order-statistic interval "
+            f"of the median; [min, max] covers {cov:.1%}"
+        )
+    return ThresholdResult(
+        factor=factor,
+        lo=int(lo),
+        hi=int(hi),
+        tolerance=int(tolerance),
+        per_replication=per,
+        evaluations=ev,
+        mean=m,
+        mean_lower=mlo,
+        mean_upper=mhi,
+        n_mean=n_mean,
+        median=med,
+        median_lower=qlo,
+        median_upper=qhi,
+        median_coverage=cov,
+        n_censored=n_cens,
+        n_runs=len(ev),
+        rounds=int(ev["round"].max()) + 1,
+        level=level,
+        seed=int(seed),
+        store=store,
+        notes=notes,
+    )
 
 
 def _num(v: float, hi: int) -> str:
@@ -374,8 +445,9 @@ def format_threshold(result: ThresholdResult) -> str:
     r = result
     lines = [
         f"smallest {r.factor} at which the business model breaks",
-        f"search: bisection on {r.lo}..{r.hi} in steps of {r.tolerance}; {r.replications} replications "
-        f"(root seed {r.seed}), {r.n_runs} runs in {r.rounds} rounds; store {r.store.path}",
+        f"search: bisection on {r.lo}..{r.hi} in steps of {r.tolerance}; "
+        f"{r.replications} replications (root seed {r.seed}), {r.n_runs} runs in {r.rounds} "
+        f"rounds; store {r.store.path}",
         "",
         f"{'replication':>11}  {'threshold':>10}  {'bracket':>16}  {'runs':>4}",
     ]
@@ -388,13 +460,18 @@ def format_threshold(result: ThresholdResult) -> str:
             thr, br = f"{row.threshold:,.0f}", f"({row.lower:,.0f}, {row.threshold:,.0f}]"
         lines.append(f"{row.replication:>11}  {thr:>10}  {br:>16}  {row.runs:>4}")
     pct = f"{r.level:.0%}"
-    mean_ci_txt = ("" if math.isnan(r.mean_lower)
-                   else f" [{_num(r.mean_lower, r.hi)}, {_num(r.mean_upper, r.hi)}]")
+    mean_ci_txt = (
+        ""
+        if math.isnan(r.mean_lower)
+        else f" [{_num(r.mean_lower, r.hi)}, {_num(r.mean_upper, r.hi)}]"
+    )
     cov_txt = f"{r.median_coverage:.1%} coverage" if not math.isnan(r.median_coverage) else ""
     lines += [
         "",
-        f"mean   {_num(r.mean, r.hi)}{mean_ci_txt}  ({pct} t interval over {r.n_mean} uncensored replications)",
-        f"median {_num(r.median, r.hi)} [{_num(r.median_lower, r.hi)}, {_num(r.median_upper, r.hi)}]  "
+        f"mean   {_num(r.mean, r.hi)}{mean_ci_txt}  "
+        f"({pct} t interval over {r.n_mean} uncensored replications)",
+        f"median {_num(r.median, r.hi)} "
+        f"[{_num(r.median_lower, r.hi)}, {_num(r.median_upper, r.hi)}]  "
         f"(order-statistic interval, {cov_txt})",
         f"censored (not broken at {r.hi}): {r.n_censored} of {r.replications}",
     ]
@@ -412,5 +489,8 @@ def _synthetic_verdict(params: Mapping[str, Any], seed: Any) -> dict[str, Any]:
     rng = np.random.default_rng(seed)
     true = 300.0 + 60.0 * float(rng.standard_normal())
     quota = float(params.get(QUOTA, 0))
-    return {VERDICT: bool(quota > true), "true_threshold": true,
-            "market_profit_margin": float(np.tanh((true - quota) / 200.0))}
+    return {
+        VERDICT: bool(quota > true),
+        "true_threshold": true,
+        "market_profit_margin": float(np.tanh((true - quota) / 200.0)),
+    }
