@@ -1,4 +1,4 @@
-# make run   - create .venv, install, run the baseline and the one-in-one-out pilot
+# make run   - create .venv, install, run the policy comparison (5 scenarios x 8 replications)
 # make test  - create .venv, install, run the whole test suite
 # make bench - speed and memory benchmarks (figures printed, no pass/fail)
 # make app   - serve the interactive dashboard on http://127.0.0.1:8765/
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/channel-sim run baseline pilot_50 --out outputs
+	$(BIN)/channel-sim compare baseline pilot_50 quota_200 quota_all legal_route_only --replications 8 --out outputs
 
 test: $(STAMP)
 	bash scripts/ensure_chromium.sh
@@ -42,5 +42,5 @@ clean:
 
 # the README's figure and pasted output come from exactly this command
 readme: $(STAMP)
-	$(BIN)/channel-sim run baseline pilot_50 --out outputs
-	cp outputs/overview.png docs/figures/overview.png
+	$(BIN)/channel-sim compare baseline pilot_50 quota_200 quota_all legal_route_only --replications 8 --out outputs
+	cp outputs/comparison_timeseries.png outputs/comparison_differences.png docs/figures/

@@ -20,7 +20,7 @@ def _makefile_run_args() -> list[str]:
 
 def test_readme_make_run_output_is_current(tmp_path, capsys, monkeypatch):
     args = _makefile_run_args()
-    assert args[:1] == ["run"]
+    assert args[:1] == ["compare"]
     monkeypatch.chdir(tmp_path)  # --out outputs is relative: write into the temp dir
     assert main(args) == 0
     printed = capsys.readouterr().out.strip()
@@ -29,7 +29,8 @@ def test_readme_make_run_output_is_current(tmp_path, capsys, monkeypatch):
     assert block, "README lacks the make run output block"
     assert printed == block.group(1).strip(), (
         "README's pasted `make run` output is stale: run `make readme` and paste its output")
-    assert (tmp_path / "outputs" / "overview.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for fig in ("comparison_timeseries.png", "comparison_differences.png"):
+        assert (tmp_path / "outputs" / fig).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_readme_error_example_is_what_the_cli_prints(capsys):
