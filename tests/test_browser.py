@@ -130,6 +130,21 @@ def browser():
         finally:
             b.close()
 
+def _snapshot(page, picture, attempts: int = 8) -> bytes:
+    """A picture's pixels. The app re-renders its images while it updates, so an image
+    can be replaced between being found and being captured: wait and try again."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    for k in range(attempts):
+        try:
+            return picture.screenshot(timeout=UI_TIMEOUT_MS)
+        except PlaywrightError:
+            if k == attempts - 1:
+                raise
+            page.wait_for_timeout(250)
+    raise AssertionError("unreachable")
+
+
 
 def test_dashboard_in_chromium(request, tmp_path):
     _check_requirements()  # in the test itself, so that a missing browser is a failed test under CI
@@ -160,7 +175,7 @@ def test_dashboard_in_chromium(request, tmp_path):
     expect(pictures).to_have_count(5)
     for i in range(5):
         expect(pictures.nth(i)).to_be_visible()
-    before = [pictures.nth(i).screenshot() for i in range(5)]
+    before = [_snapshot(page, pictures.nth(i)) for i in range(5)]
 
     # move the quota slider to 200 (step 10) with the keyboard, as a person could
     quota.focus()
@@ -181,7 +196,7 @@ def test_dashboard_in_chromium(request, tmp_path):
     expect(page.locator("#cs-verdict")).to_contain_text(re.compile(r"business model (NOT )?BROKEN"))
     expect(page.locator("#cs-totals")).to_contain_text("arrivals in the UK")
 
-    after = [pictures.nth(i).screenshot() for i in range(5)]
+    after = [_snapshot(page, pictures.nth(i)) for i in range(5)]
     unchanged = [i for i in range(5) if before[i] == after[i]]
     assert not unchanged, f"pictures {unchanged} did not change after stepping"
     shot = tmp_path / "dashboard.png"
