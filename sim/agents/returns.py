@@ -58,6 +58,11 @@ class ReturnsAuthority(mesa.Agent):
                                        for g in cfg.groups])
         self.bilateral_prob = np.array([g.bilateral_return_prob for g in cfg.groups])
 
+    def __repr__(self) -> str:
+        quota = "all" if self.quota_per_week >= UNLIMITED else self.quota_per_week
+        return (f"ReturnsAuthority(quota_per_week={quota}, start_day={self.start_day}, "
+                f"returned_last_week={self.returned_last_week}, cost_gbp={self.cost_gbp:.0f})")
+
     # -- state of the policy ------------------------------------------------------------
     @property
     def policy_active(self) -> bool:
