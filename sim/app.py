@@ -286,17 +286,26 @@ def _empty(ax: Any) -> None:
     ax.set_yticks([])
 
 
+def _series_chart(model: DashboardModel, title: str) -> tuple[Figure, Any, pd.DataFrame | None]:
+    """A chart's figure, axes and time series; the series is None (and the axes say so)
+    before the first step."""
+    fig = Figure(figsize=(6.4, 3.4))
+    ax = fig.subplots()
+    ax.set_title(title, fontsize=10)
+    ts = model.timeseries()
+    if ts.empty:
+        _empty(ax)
+        return fig, ax, None
+    return fig, ax, ts
+
+
 def _week(ts: pd.DataFrame, col: str) -> pd.Series:
     return ts[col].rolling(7, min_periods=1).sum()
 
 
 def draw_arrivals(model: DashboardModel) -> Figure:
-    fig = Figure(figsize=(6.4, 3.4))
-    ax = fig.subplots()
-    ax.set_title("Arrivals and returns (people in the past 7 days)", fontsize=10)
-    ts = model.timeseries()
-    if ts.empty:
-        _empty(ax)
+    fig, ax, ts = _series_chart(model, "Arrivals and returns (people in the past 7 days)")
+    if ts is None:
         return fig
     ax.plot(ts.index, _week(ts, "arrivals_uk"), color="#1f77b4", label="arrivals in the UK")
     ax.plot(ts.index, _week(ts, "returns"), color="#d62728", label="returns to France")
@@ -310,12 +319,8 @@ def draw_arrivals(model: DashboardModel) -> Figure:
 
 
 def draw_price(model: DashboardModel) -> Figure:
-    fig = Figure(figsize=(6.4, 3.4))
-    ax = fig.subplots()
-    ax.set_title("Mean price per seat (GBP)", fontsize=10)
-    ts = model.timeseries()
-    if ts.empty:
-        _empty(ax)
+    fig, ax, ts = _series_chart(model, "Mean price per seat (GBP)")
+    if ts is None:
         return fig
     ax.plot(ts.index, ts["mean_price_gbp"], color="#9467bd")
     lo, hi = model.config.gangs.price_min_gbp, model.config.gangs.price_max_gbp
@@ -325,12 +330,8 @@ def draw_price(model: DashboardModel) -> Figure:
 
 
 def draw_gangs(model: DashboardModel) -> Figure:
-    fig = Figure(figsize=(6.4, 3.4))
-    ax = fig.subplots()
-    ax.set_title("Gangs: profit (GBP m, past 7 days) and active gangs", fontsize=10)
-    ts = model.timeseries()
-    if ts.empty:
-        _empty(ax)
+    fig, ax, ts = _series_chart(model, "Gangs: profit (GBP m, past 7 days) and active gangs")
+    if ts is None:
         return fig
     profit = _week(ts, "gang_profit_gbp") / 1e6
     ax.plot(ts.index, profit, color="#8c564b", label="profit, all gangs")
@@ -348,12 +349,8 @@ def draw_gangs(model: DashboardModel) -> Figure:
 
 
 def draw_coast_series(model: DashboardModel) -> Figure:
-    fig = Figure(figsize=(6.4, 3.4))
-    ax = fig.subplots()
-    ax.set_title("At the French coast, and who left the route", fontsize=10)
-    ts = model.timeseries()
-    if ts.empty:
-        _empty(ax)
+    fig, ax, ts = _series_chart(model, "At the French coast, and who left the route")
+    if ts is None:
         return fig
     ax.plot(ts.index, ts["waiting_at_coast"], color="#ff7f0e", label="at the coast (waiting, booked, returned)")
     ax.plot(ts.index, _week(ts, "left_route"), color="#7f7f7f", label="left the route (past 7 days)")
