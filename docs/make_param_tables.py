@@ -81,7 +81,8 @@ def render_tables() -> str:
         "at a); an empty range means the value is a date, flag, choice, list or mapping "
         "checked by its own validator. Sources: HO UK Home Office small-boat statistics; HoC "
         "House of Commons Library; IOM Missing Migrants Project; NCA National Crime Agency; "
-        "\"assumption\" marks a value chosen by the modellers, to be calibrated (issue 4)._",
+        "\"assumption\" marks a value chosen by the modellers; \"calibrated\" a value fitted by ABC-SMC to the "
+        "2022-2025 patterns (ODD 6.1; docs/calibration), with its prior range._",
         "",
     ]
     for i, section in enumerate(order, start=1):

@@ -1,4 +1,4 @@
-"""The command line: ``channel-sim run | compare | sweep | analyze | export | params | check``.
+"""The command line: ``channel-sim run | compare | sweep | analyze | export | params | check | calibrate | validate``.
 
 Examples::
 
@@ -10,6 +10,8 @@ Examples::
     channel-sim run configs/pilot_50.yaml --seed 3 --years 2 --set returns.quota_per_week=200
     channel-sim params returns                        # the parameter table of a section
     channel-sim check my_scenario.yaml                # validate only
+    channel-sim calibrate --budget 800                # ABC-SMC against the Home Office series
+    channel-sim validate --out docs/validation        # report: simulated against observed, every target
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sim.params import ConfigError, load_config, parameter_table, parse_overrides
+from sim.params import CONFIG_DIR, ConfigError, load_config, parameter_table, parse_overrides
 
 __all__ = ["main", "format_summary_table", "SUMMARY_ROWS"]
 
@@ -209,6 +211,49 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from sim.calibration.abc import calibrate, load_calibration_spec
+
+    spec = load_calibration_spec(args.spec, budget=args.budget, particles=args.particles,
+                                 replications=args.replications, seed=args.seed)
+    out = Path(args.out) if args.out else Path("outputs") / "calibration" / spec.name
+    print(f"calibrating {spec.name}: {len(spec.parameters)} parameters, {spec.particles} particles x "
+          f"{spec.replications} replications, budget {spec.budget} runs -> {out}", file=sys.stderr)
+    executor = "dask" if args.scheduler else args.executor
+    result = calibrate(spec, out, executor=executor, workers=args.workers, scheduler=args.scheduler,
+                       progress=not args.quiet)
+    table = result.summary_table()
+    with_prior = table.assign(prior=[f"[{a:g}, {b:g}]" for a, b in zip(table.prior_low, table.prior_high, strict=True)])
+    print(with_prior[["parameter", "prior", "mean", "sd", "q05", "q95", "chosen"]].to_string(
+        index=False, float_format=lambda x: f"{x:.4g}"))
+    print(f"\n{result.runs} runs, {len(result.epsilons)} generations, thresholds "
+          f"{', '.join(f'{e:.3f}' for e in result.epsilons)}; {result.wall_seconds / 60:.1f} min "
+          "(this invocation; finished runs already in the folder are not rerun)")
+    print(f"chosen configuration ({result.chosen_from}): {out / 'calibrated.yaml'}; "
+          f"particles: {out / 'particles.parquet'}")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from sim.calibration.report import validate, write_report
+
+    overrides = parse_overrides(args.set)
+    cfg = load_config(args.config, overrides=overrides)
+    out = Path(args.out)
+    t0 = time.perf_counter()
+    v = validate(cfg.model_dump(mode="json"), out=Path(args.store) if args.store else out.parent / f".{out.name}-runs",
+                 replications=args.replications, seed=args.seed,
+                 executor="dask" if args.scheduler else args.executor, workers=args.workers,
+                 scheduler=args.scheduler, progress=not args.quiet)
+    path = write_report(v, out, calibration=args.calibration)
+    table = v.table()
+    for r in table.itertuples(index=False):
+        print(f"{'met ' if r.met else 'MISS'}  {r.target:<30} error {r.error:5.2f}  observed {r.observed}")
+    print(f"{int(table['met'].sum())} of {len(table)} targets met; report: {path} "
+          f"({time.perf_counter() - t0:.0f} s)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="channel-sim", description="Agent-based model of the Channel small-boat market.")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -264,6 +309,30 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--dev", action="store_true", help="solara's development mode: reload when the code changes")
     d.set_defaults(func=_cmd_app)
 
+    cal = sub.add_parser("calibrate", help="calibrate to the Home Office series and published figures (ABC-SMC)")
+    cal.add_argument("--spec", default=str(CONFIG_DIR / "calibration" / "baseline.yaml"),
+                     help="calibration file (default configs/calibration/baseline.yaml)")
+    cal.add_argument("--budget", type=int, default=None, help="total runs (default: the file's)")
+    cal.add_argument("--particles", type=int, default=None, help="population size (default: the file's)")
+    cal.add_argument("--replications", type=int, default=None, help="runs per candidate (default: the file's)")
+    cal.add_argument("--seed", type=int, default=None, help="root seed (default: the file's)")
+    cal.add_argument("--out", default=None, help="output folder (default outputs/calibration/NAME)")
+    cal.add_argument("--quiet", action="store_true", help="no progress bar")
+    _executor_args(cal)
+    cal.set_defaults(func=_cmd_calibrate)
+
+    v = sub.add_parser("validate", help="report simulated against observed for every calibration target")
+    v.add_argument("--config", default="baseline", help="scenario to validate (default baseline)")
+    v.add_argument("--set", action="append", metavar="NAME=VALUE", help="override a field")
+    v.add_argument("--replications", type=int, default=8, help="runs (default 8)")
+    v.add_argument("--seed", type=int, default=20250731, help="root seed (default 20250731)")
+    v.add_argument("--out", default="outputs/validation", help="report folder (default outputs/validation)")
+    v.add_argument("--store", default=None, help="store for the runs (default: a hidden folder beside --out)")
+    v.add_argument("--calibration", default=None, help="calibration folder whose summary.json to include")
+    v.add_argument("--quiet", action="store_true", help="no progress bar")
+    _executor_args(v)
+    v.set_defaults(func=_cmd_validate)
+
     c = sub.add_parser("check", help="validate a scenario file")
     c.add_argument("config")
     c.add_argument("--set", action="append", metavar="NAME=VALUE")
@@ -279,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"channel-sim: error: {exc}", file=sys.stderr)
         return 2
     except ValueError as exc:  # bad experiment arguments (design, executor, replications)
-        if getattr(args, "func", None) in (_cmd_sweep, _cmd_compare, _cmd_analyze):
+        if getattr(args, "func", None) in (_cmd_sweep, _cmd_compare, _cmd_analyze, _cmd_calibrate, _cmd_validate):
             print(f"channel-sim: error: {exc}", file=sys.stderr)
             return 2
         raise

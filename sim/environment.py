@@ -57,6 +57,7 @@ class Inflow:
         self.season = season / season.mean()
         self.base = env.base_inflow_per_day
         self.years = dict(env.inflow_year_multiplier)
+        self.last_year = max(self.years) if self.years else None
         self.shares = np.array([g.share for g in config.groups])
         self.sensitivity = env.upstream_sensitivity
         self.lag = env.upstream_lag_days
@@ -64,11 +65,19 @@ class Inflow:
         self.rng = rng
         self.people_per_agent = config.people_per_agent
 
+    def year_multiplier(self, year: int) -> float:
+        """The year's multiplier: listed, else the last listed year's after it, else 1."""
+        if year in self.years:
+            return self.years[year]
+        if self.last_year is not None and year > self.last_year:
+            return self.years[self.last_year]
+        return 1.0
+
     def step(self, date: dt.date, believed_return: np.ndarray) -> np.ndarray:
         """Agents setting out today, by group (Poisson), after the upstream response."""
         target = np.exp(-self.sensitivity * believed_return)
         self.upstream += (target - self.upstream) / self.lag
-        mean = (self.base * self.season[date.month - 1] * self.years.get(date.year, 1.0)
+        mean = (self.base * self.season[date.month - 1] * self.year_multiplier(date.year)
                 * self.shares * self.upstream / self.people_per_agent)
         return self.rng.poisson(mean)
 

@@ -105,7 +105,8 @@ class ChannelModel(mesa.Model):
         # gangs
         gp = cfg.gangs
         self.boat_price_gbp = gp.boat_price_gbp * self._boat_year_multiplier(self.date.year)
-        self._seized_short = self._seized_long = 1.0
+        self._seized_short: float | None = None
+        self._seized_long: float | None = None
         self.gangs: list[SmugglingGang] = []
         self.initial_gangs = gp.initial_gangs
         self.total_initial_cash_gbp = 0.0
@@ -452,9 +453,14 @@ class ChannelModel(mesa.Model):
         self._backlog = np.bincount(pop.gang[old], minlength=len(self.gangs))
         # boat price: yearly supply disruption, and dearer when many boats were seized lately
         seized = sum(p.prevented_week for p in self.patrols)
-        self._seized_short += 0.25 * (seized - self._seized_short)
-        self._seized_long += (1 / 52) * (seized - self._seized_long)
-        excess = max(0.0, self._seized_short / max(self._seized_long, 1e-9) - 1.0)
+        if self._seized_long is None:  # both averages start at the first week with seizures
+            if seized > 0:
+                self._seized_short = self._seized_long = float(seized)
+            excess = 0.0
+        else:
+            self._seized_short += 0.25 * (seized - self._seized_short)
+            self._seized_long += (1 / 52) * (seized - self._seized_long)
+            excess = max(0.0, self._seized_short / max(self._seized_long, 1.0) - 1.0)
         self.boat_price_gbp = (cfg.gangs.boat_price_gbp * self._boat_year_multiplier(self.date.year)
                                * (1.0 + cfg.gangs.boat_price_seizure_elasticity * excess))
         for g in self.gangs:

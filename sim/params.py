@@ -13,7 +13,7 @@ field (and suggests the right spelling for a misspelt key).
 
 Sources are abbreviated: ``HO`` UK Home Office small-boat statistics (ODD section 6); ``HoC`` House of Commons Library; ``IOM`` Missing Migrants
 Project; ``NCA`` National Crime Agency statements; ``assumption`` marks a value chosen
-by the modellers, to be calibrated (issue 4) within its range.
+by the modellers; "calibrated" marks a value fitted by ABC-SMC (docs/calibration).
 """
 
 from __future__ import annotations
@@ -91,15 +91,17 @@ class EnvironmentParams(_Section):
         0.30, ge=0.0, le=1.0, unit="share of crossable days", source="assumption",
         doc="Share of crossable days with marginal weather (higher sea risk).")
     base_inflow_per_day: float = P(
-        150.0, ge=0.0, le=5000.0, unit="people/day", source="assumption, calibrated to HO yearly arrivals",
+        171.0, ge=0.0, le=5000.0, unit="people/day", source="calibrated: ABC-SMC 2022-2025, docs/calibration (prior 130-260; HO 2022 arrivals)",
         doc="Mean daily arrivals of new people at the northern French coast before seasonality.")
     inflow_seasonality: list[float] = P(
         [0.45, 0.40, 0.55, 0.75, 1.05, 1.15, 1.25, 1.55, 1.50, 1.35, 1.05, 0.60],
         unit="relative weight", source="HO daily series 2022-2024: mean arrivals by month (shape)",
         doc="Relative inflow by month, January..December; rescaled to mean 1.")
     inflow_year_multiplier: dict[int, float] = P(
-        {}, unit="1", source="assumption, calibrated (issue 4)",
-        doc="Optional multiplier of the inflow by calendar year (missing years: 1).")
+        {2023: 0.753, 2024: 1.03, 2025: 1.55}, unit="1",
+        source="calibrated: ABC-SMC 2022-2025, docs/calibration (prior 0.5-1.1, 0.6-1.3, 1.0-2.4; HO yearly arrivals)",
+        doc="Multiplier of the inflow by calendar year; a year after the last listed keeps the last "
+            "listed value, any other missing year is 1.")
     travel_days_mean: float = P(
         5.0, ge=0.0, le=120.0, unit="days", source="assumption",
         doc="Mean days from setting out (entering the model) to reaching the coast.")
@@ -107,7 +109,7 @@ class EnvironmentParams(_Section):
         1500, ge=0, le=100000, unit="people", source="assumption (camps near Calais and Dunkirk hold a few thousand)",
         doc="People waiting at the coast on the first day.")
     upstream_sensitivity: float = P(
-        1.5, ge=0.0, le=10.0, unit="1", source="assumption",
+        4.65, ge=0.0, le=10.0, unit="1", source="calibrated: ABC-SMC 2022-2025, docs/calibration (prior 0.5-6; the Albania case)",
         doc="How strongly news of returns deters people upstream: inflow x exp(-s * believed return prob).")
     upstream_lag_days: float = P(
         60.0, ge=1.0, le=365.0, unit="days", source="assumption (weeks to months, DESIGN 6b)",
@@ -306,17 +308,25 @@ class GangParams(_Section):
                                doc="Cost to the gang of one arrest (replacement, legal).")
     people_per_boat_min: int = P(15, ge=1, le=200, unit="people/boat", source="HO 2022 boats",
                                  doc="Fewest people a gang launches a boat with.")
-    people_per_boat_base: float = P(42.0, ge=1.0, le=200.0, unit="people/boat", source="HO: 41 per boat in 2022",
+    people_per_boat_base: float = P(44.2, ge=1.0, le=200.0, unit="people/boat",
+                                    source="calibrated: ABC-SMC 2022-2025, docs/calibration (prior 20-50; HO people per boat)",
                                     doc="Boat load when boats cost their base price.")
     people_per_boat_max: int = P(80, ge=1, le=200, unit="people/boat", source="HO: record loads of 70-80",
                                  doc="Most people a gang puts on one boat.")
     people_per_boat_price_slope: float = P(
-        12.0, ge=0.0, le=100.0, unit="people per log(boat price)", source="assumption (DESIGN 6b)",
+        21.9, ge=0.0, le=100.0, unit="people per log(boat price)",
+        source="calibrated: ABC-SMC 2022-2025, docs/calibration (prior 0-30; HO people per boat 41 to 59)",
         doc="Rise of the boat load per unit of log relative boat price (boats scarce -> fuller boats).")
-    max_fill_wait_days: int = P(5, ge=0, le=90, unit="days", source="assumption",
+    max_fill_wait_days: int = P(8, ge=0, le=90, unit="days", source="calibrated: ABC-SMC 2022-2025, docs/calibration (prior 2-14)",
                                 doc="Days a gang keeps its earliest passenger waiting for a full boat before it "
                                     "launches a smaller one.")
-    max_launches_per_day: int = P(4, ge=1, le=100, unit="launches/day", source="assumption",
+    min_fill_share: float = P(0.458, ge=0.0, le=1.0, unit="share of the target load",
+                              source="calibrated: ABC-SMC 2022-2025, docs/calibration (prior 0-1; HO people per boat)",
+                              doc="Smallest part of its target load a gang launches a boat with after "
+                                  "max_fill_wait_days (0: any load from the minimum); past three times that "
+                                  "wait, any load from the minimum goes.")
+    max_launches_per_day: int = P(2, ge=1, le=100, unit="launches/day",
+                                  source="calibrated: ABC-SMC 2022-2025, docs/calibration (prior 1-4; HO busiest days)",
                                   doc="Most boats one gang launches on a day.")
     stock_weeks: float = P(1.5, ge=0.0, le=20.0, unit="weeks", source="assumption",
                            doc="Weeks of expected launches a gang keeps boats for.")
@@ -358,7 +368,8 @@ class PatrolParams(_Section):
         doc="UK payment to France for border security.")
     gbp_per_unit_per_year: float = P(4e6, gt=0.0, le=1e9, unit="GBP per unit-year", source="assumption",
                                      doc="Cost of one patrol unit for a year.")
-    prevention_max: float = P(0.75, ge=0.0, le=1.0, unit="probability", source="assumption; HO 38-55% prevented",
+    prevention_max: float = P(0.741, ge=0.0, le=1.0, unit="probability",
+                              source="calibrated: ABC-SMC 2022-2025, docs/calibration (prior 0.5-0.9; HO 38-55% prevented)",
                               doc="Highest achievable probability of preventing a launch.")
     prevention_k: float = P(0.2, ge=0.0, le=100.0, unit="launches per unit", source="assumption",
                             doc="Effectiveness k in p = p_max (1 - exp(-k capacity/launches)).")

@@ -13,7 +13,7 @@ nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
 NB_DIR = Path(__file__).resolve().parents[1] / "notebooks"
-NOTEBOOKS = ["01_quickstart", "02_one_in_one_out", "03_parameter_sweeps", "04_sensitivity"]
+NOTEBOOKS = ["01_quickstart", "02_one_in_one_out", "03_parameter_sweeps", "04_sensitivity", "05_calibration"]
 CELL_TIMEOUT = 300  # seconds per cell (small mode takes a few seconds per cell)
 
 

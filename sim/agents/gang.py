@@ -76,22 +76,26 @@ class SmugglingGang(mesa.Agent):
     def plan_launches(self, queue: int, oldest_wait_days: int) -> list[int]:
         """Split ``queue`` booked agents into boat loads (agents per boat) for today.
 
-        Boats go full (the target load); a smaller boat (at least the minimum load) goes
-        only once the earliest booked passenger has waited ``max_fill_wait_days``.
+        Boats go full: each carries the target load, and whoever does not make a full
+        boat stays booked for the next crossable day. With fewer people booked than one
+        full boat, one smaller boat takes them all once the earliest booked passenger has
+        waited ``max_fill_wait_days``, if they are at least ``min_fill_share`` of the target
+        load (and the minimum load), or once that passenger has waited three times as
+        long, if they are at least the minimum load.
         """
         p = self.model.config.gangs
         ppa = self.model.people_per_agent
         target = max(1, round(self.people_per_boat / ppa))
         lo = max(1, math.ceil(p.people_per_boat_min / ppa))
         hi = max(lo, p.people_per_boat_max // ppa)
-        n = queue // target
-        if n == 0 and queue >= lo and oldest_wait_days >= p.max_fill_wait_days:
-            n = 1
-        n = min(self.boats, p.max_launches_per_day, n)
-        if n <= 0:
-            return []
-        base, extra = divmod(queue, n)
-        return [min(hi, base + (1 if i < extra else 0)) for i in range(n)]
+        early = max(lo, math.ceil(p.min_fill_share * self.people_per_boat / ppa))
+        if queue >= target:
+            n = min(self.boats, p.max_launches_per_day, queue // target)
+            return [min(hi, target)] * n
+        if self.boats > 0 and ((queue >= early and oldest_wait_days >= p.max_fill_wait_days)
+                               or (queue >= lo and oldest_wait_days >= 3 * p.max_fill_wait_days)):
+            return [min(hi, queue)]
+        return []
 
     def record_launch(self, prevented: bool, arrested: bool) -> None:
         """Pay for one launch and learn from its outcome."""

@@ -71,17 +71,28 @@ def replication_seed(root: int, replication: int) -> np.random.SeedSequence:
 
 @dataclass(frozen=True)
 class OutputSpec:
-    """What each run keeps: time-series variables at a frequency, and the summary."""
+    """What each run keeps: time-series variables at a frequency, and the summary.
+
+    ``statistics`` optionally names a function ``"module:function"``,
+    ``f(daily_timeseries, config) -> dict[str, float]``, computed in the worker on the
+    full daily series; its values join the run's summary as ``stat:<name>`` columns
+    (the calibration's target statistics use this:
+    ``"sim.calibration.targets:run_statistics"``).
+    """
 
     frequency: str = "monthly"
     variables: tuple[str, ...] = DEFAULT_VARIABLES
+    statistics: str | None = None
 
     def __post_init__(self) -> None:
         if self.frequency not in FREQUENCIES:
             raise ValueError(f"outputs.frequency must be one of {list(FREQUENCIES)}, got {self.frequency!r}")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"frequency": self.frequency, "variables": list(self.variables)}
+        out: dict[str, Any] = {"frequency": self.frequency, "variables": list(self.variables)}
+        if self.statistics:
+            out["statistics"] = self.statistics
+        return out
 
 
 @dataclass(frozen=True)
@@ -157,7 +168,7 @@ def _coerce(path: str, value: Any) -> Any:
     """Round sampled values of whole-number fields (e.g. a Latin hypercube over a quota)."""
     try:
         default = _default_at(path.split("."))
-    except (AttributeError, IndexError, ValueError, TypeError):
+    except (AttributeError, IndexError, KeyError, ValueError, TypeError):
         return value  # unknown field: validation names it
     if isinstance(default, int) and not isinstance(default, bool) and isinstance(value, float):
         return int(round(value))
@@ -201,6 +212,9 @@ def _run_channel(task: Mapping[str, Any], seed: np.random.SeedSequence) -> tuple
     summary = dict(res.summary)
     summary.pop("seed", None)
     out = task["outputs"]
+    if out.get("statistics"):
+        fn = _import_function(out["statistics"])
+        summary.update({f"stat:{k}": float(v) for k, v in fn(res.timeseries, cfg).items()})
     freq = FREQUENCIES[out["frequency"]]
     if freq is None:
         return summary, None
@@ -217,12 +231,17 @@ def _run_channel(task: Mapping[str, Any], seed: np.random.SeedSequence) -> tuple
     return summary, long
 
 
-def _run_function(target: str, params: Mapping[str, Any], seed: np.random.SeedSequence) -> dict[str, Any]:
+def _import_function(target: str) -> Any:
     import importlib
 
     module, _, name = target.partition(":")
-    fn = getattr(importlib.import_module(module), name)
-    return dict(fn(dict(params), seed))
+    if not module or not name:
+        raise ValueError(f"expected 'module:function', got {target!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+def _run_function(target: str, params: Mapping[str, Any], seed: np.random.SeedSequence) -> dict[str, Any]:
+    return dict(_import_function(target)(dict(params), seed))
 
 
 # ----------------------------------------------------------------------------- executors
@@ -482,7 +501,7 @@ def load_sweep(path: str | Path, *, replications: int | None = None) -> Experime
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"{path}: {exc}") from None
     if isinstance(outputs.variables, list):
-        outputs = OutputSpec(outputs.frequency, tuple(outputs.variables))
+        outputs = OutputSpec(outputs.frequency, tuple(outputs.variables), outputs.statistics)
     return Experiment(design=design, base=spec.get("base", "baseline"), overrides=spec.get("overrides") or {},
                       seed=seed, outputs=outputs, model=spec.get("model", "channel"),
                       name=str(spec.get("name", p.stem)))

@@ -1,0 +1,401 @@
+"""Calibration targets: each pattern of DESIGN section 5, defined once.
+
+A :class:`Target` has a name, a *statistic* computed from a daily observation frame, an
+observed value (computed by the same statistic from the Home Office series, or a band
+from the published figures), a tolerance and a source. Its :meth:`Target.error` is
+the simulated value's miss in units of the tolerance: a target is *met* when the error
+is at most 1.
+
+The observation frame has one row per day and the columns of the Home Office series,
+``people`` (arrivals) and ``boats`` (boats arriving); a simulated run adds what only
+the model records (``people_launched``, ``people_prevented``, ``deaths``, ``price_gbp``
+and ``people_<group>`` arrivals by nationality group): see :func:`observation_frame`.
+
+Vector targets (monthly arrivals, the crossing-day share by month, people per boat by
+year) reduce their elements to one error by a root mean square, so one month far off
+counts, but no single month decides.
+
+The calibration distance (:func:`distance`) is the root mean square of the targets'
+errors, so it is about 1 when targets miss by their tolerance on average.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.calibration.data import load_daily, load_published
+
+__all__ = ["Target", "TargetSet", "default_targets", "observation_frame", "run_statistics",
+           "distance", "CALIBRATION_START", "CALIBRATION_END", "ALBANIA_GROUP"]
+
+#: The calibration period: the Home Office series from 2022 to the pilot's announcement.
+CALIBRATION_START = "2022-01-01"
+CALIBRATION_END = "2025-07-31"
+#: The group of the natural experiment (the UK-Albania returns deal of December 2022).
+ALBANIA_GROUP = "albanian"
+
+Statistic = Callable[[pd.DataFrame], pd.Series]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One pattern to reproduce.
+
+    Attributes
+    ----------
+    name, description
+        Identifier and plain-words meaning.
+    statistic
+        ``f(frame) -> pd.Series`` computed from a daily observation frame (one element
+        for a scalar target, labelled ``value``).
+    observed
+        The observed value(s) (a Series like the statistic's), or None for a band.
+    band
+        ``(low, high)`` for band targets: met anywhere inside.
+    tolerance
+        Miss allowed: absolute, or relative to the observed value if ``relative``; for a
+        band, the distance outside it that counts as an error of 1.
+    relative
+        Whether ``tolerance`` is a share of the observed value.
+    scale
+        For vector targets with ``relative``: ``"element"`` (each element relative to its
+        own observed value) or ``"mean"`` (relative to the mean observed value, a
+        normalised root mean square error).
+    unit, source
+        For the report.
+    """
+
+    name: str
+    description: str
+    statistic: Statistic
+    observed: pd.Series | None
+    tolerance: float
+    relative: bool = False
+    band: tuple[float, float] | None = None
+    scale: str = "element"
+    unit: str = ""
+    source: str = ""
+
+    @property
+    def is_band(self) -> bool:
+        return self.band is not None
+
+    @property
+    def is_vector(self) -> bool:
+        return self.observed is not None and len(self.observed) > 1
+
+    def compute(self, frame: pd.DataFrame) -> pd.Series:
+        """The statistic of a daily frame."""
+        return self.statistic(frame)
+
+    def error(self, simulated: pd.Series | float) -> float:
+        """The miss in units of the tolerance (<= 1: met); NaN if the statistic is undefined."""
+        sim = _as_series(simulated)
+        if self.band is not None:
+            lo, hi = self.band
+            x = sim.to_numpy(dtype=float)
+            miss = np.where(x < lo, lo - x, np.where(x > hi, x - hi, 0.0))
+            return float(np.sqrt(np.mean(miss ** 2)) / self.tolerance)
+        obs = self.observed.reindex(sim.index) if self.observed is not None else sim * np.nan
+        s, o = sim.to_numpy(dtype=float), obs.to_numpy(dtype=float)
+        if self.relative:
+            denom = np.full_like(o, np.mean(np.abs(o))) if self.scale == "mean" else np.abs(o)
+            err = (s - o) / np.where(denom > 0, denom, np.nan) / self.tolerance
+        else:
+            err = (s - o) / self.tolerance
+        if np.isnan(err).all():
+            return float("nan")
+        return float(np.sqrt(np.nanmean(err ** 2)))
+
+    def met(self, simulated: pd.Series | float) -> bool:
+        e = self.error(simulated)
+        return bool(e <= 1.0)
+
+    def observed_text(self) -> str:
+        if self.band is not None:
+            return f"{_fmt(self.band[0])} to {_fmt(self.band[1])}"
+        assert self.observed is not None
+        if len(self.observed) == 1:
+            return _fmt(float(self.observed.iloc[0]))
+        return f"{len(self.observed)} values, mean {_fmt(float(self.observed.mean()))}"
+
+    def tolerance_text(self) -> str:
+        if self.band is not None:
+            return f"inside the band (error 1 at {_fmt(self.tolerance)} outside)"
+        if self.relative:
+            what = "RMS relative error" if self.is_vector else "relative error"
+            if self.scale == "mean" and self.is_vector:
+                what = "RMS error / mean"
+            return f"{what} <= {self.tolerance:.0%}"
+        return f"{'RMS ' if self.is_vector else ''}|error| <= {_fmt(self.tolerance)}"
+
+
+def _fmt(x: float) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    if abs(x) >= 10:
+        return f"{x:.1f}"
+    return f"{x:.3g}"
+
+
+def _as_series(x: Any) -> pd.Series:
+    if isinstance(x, pd.Series):
+        return x
+    return pd.Series([float(x)], index=["value"])
+
+
+def _scalar(x: float) -> pd.Series:
+    return pd.Series([float(x)], index=["value"])
+
+
+class TargetSet:
+    """An ordered collection of targets, with the flattening used in run summaries."""
+
+    def __init__(self, targets: Iterable[Target]) -> None:
+        self.targets = list(targets)
+        names = [t.name for t in self.targets]
+        if len(set(names)) != len(names):
+            raise ValueError(f"duplicate target names in {names}")
+
+    def __iter__(self):
+        return iter(self.targets)
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def __getitem__(self, name: str) -> Target:
+        for t in self.targets:
+            if t.name == name:
+                return t
+        raise KeyError(f"no target named {name!r}; targets are {self.names}")
+
+    @property
+    def names(self) -> list[str]:
+        return [t.name for t in self.targets]
+
+    def subset(self, names: Sequence[str] | None) -> TargetSet:
+        if names is None:
+            return self
+        return TargetSet(self[n] for n in names)
+
+    # -- statistics <-> flat dicts -------------------------------------------------------
+    def statistics(self, frame: pd.DataFrame) -> dict[str, float]:
+        """Every target's statistic of one frame, flattened to ``{"name" or "name[label]": value}``."""
+        out: dict[str, float] = {}
+        for t in self.targets:
+            s = t.compute(frame)
+            if len(s) == 1 and s.index[0] == "value":
+                out[t.name] = float(s.iloc[0])
+            else:
+                out.update({f"{t.name}[{k}]": float(v) for k, v in s.items()})
+        return out
+
+    def unflatten(self, flat: Mapping[str, float]) -> dict[str, pd.Series]:
+        """Back from a flat dict (e.g. a mean over replications) to one Series per target."""
+        out: dict[str, pd.Series] = {}
+        for t in self.targets:
+            if t.name in flat:
+                out[t.name] = _scalar(flat[t.name])
+                continue
+            prefix = t.name + "["
+            items = {k[len(prefix):-1]: v for k, v in flat.items() if k.startswith(prefix)}
+            out[t.name] = pd.Series(items, dtype=float)
+        return out
+
+    def errors(self, flat: Mapping[str, float]) -> dict[str, float]:
+        """Each target's error for flat statistics (see :meth:`Target.error`)."""
+        values = self.unflatten(flat)
+        return {t.name: t.error(values[t.name]) for t in self.targets}
+
+    def with_observed(self, frame: pd.DataFrame, *, tolerance_scale: float = 1.0) -> TargetSet:
+        """The same targets with observed values taken from ``frame`` (e.g. synthetic data).
+
+        Band targets become point targets at the frame's value; every tolerance is
+        multiplied by ``tolerance_scale`` (synthetic data can be matched more tightly than
+        the real series).
+        """
+        if not tolerance_scale > 0:
+            raise ValueError(f"tolerance_scale must be > 0, got {tolerance_scale}")
+        out = []
+        for t in self.targets:
+            obs = t.compute(frame)
+            out.append(replace(t, observed=obs, band=None, tolerance=t.tolerance * tolerance_scale,
+                               source="synthetic data"))
+        return TargetSet(out)
+
+
+def distance(errors: Mapping[str, float] | Iterable[float]) -> float:
+    """Root mean square of target errors (undefined errors count as 10: a large miss)."""
+    vals = np.asarray(list(errors.values()) if isinstance(errors, Mapping) else list(errors), dtype=float)
+    vals = np.where(np.isnan(vals), 10.0, vals)
+    return float(np.sqrt(np.mean(vals ** 2)))
+
+
+# ----------------------------------------------------------------------------- frames
+def observation_frame(ts: pd.DataFrame, groups: Sequence[str] | None = None) -> pd.DataFrame:
+    """A simulated daily time series as an observation frame (the Home Office columns and more).
+
+    ``people`` = ``arrivals_uk``, ``boats`` = ``boats_arrived``; plus ``people_launched``,
+    ``people_prevented``, ``deaths``, ``price_gbp`` (mean seat price) and ``people_<group>``
+    for each ``arrivals_<group>`` column.
+    """
+    out = pd.DataFrame({
+        "people": ts["arrivals_uk"].astype(float), "boats": ts["boats_arrived"].astype(float),
+        "people_launched": ts["people_launched"].astype(float),
+        "people_prevented": ts["people_prevented"].astype(float),
+        "deaths": ts["deaths"].astype(float), "price_gbp": ts["mean_price_gbp"].astype(float),
+    }, index=ts.index)
+    for c in ts.columns:
+        if c.startswith("arrivals_") and c != "arrivals_uk" and (groups is None or c[9:] in groups):
+            out["people_" + c[9:]] = ts[c].astype(float)
+    return out
+
+
+def _period(frame: pd.DataFrame, start: str = CALIBRATION_START, end: str = CALIBRATION_END) -> pd.DataFrame:
+    return frame.loc[start:end]
+
+
+# ----------------------------------------------------------------------------- statistics
+def _year_sum(year: int, end: str | None = None) -> Statistic:
+    def f(frame: pd.DataFrame) -> pd.Series:
+        return _scalar(frame.loc[f"{year}-01-01":(end or f"{year}-12-31"), "people"].sum())
+    return f
+
+
+def _monthly_arrivals(frame: pd.DataFrame) -> pd.Series:
+    m = _period(frame)["people"].resample("MS").sum()
+    m.index = m.index.strftime("%Y-%m")
+    return m.astype(float)
+
+
+def _crossing_day_share_by_month(frame: pd.DataFrame) -> pd.Series:
+    d = _period(frame)["people"] > 0
+    s = d.groupby(d.index.month).mean()
+    s.index = [f"{m:02d}" for m in s.index]
+    return s.astype(float)
+
+
+def _people_per_boat_by_year(frame: pd.DataFrame) -> pd.Series:
+    d = _period(frame)
+    g = d[["people", "boats"]].groupby(d.index.year).sum()
+    s = g["people"] / g["boats"].where(g["boats"] > 0)
+    s.index = [str(y) for y in s.index]
+    return s.astype(float)
+
+
+def _prevented_share(frame: pd.DataFrame) -> pd.Series:
+    d = _period(frame)
+    launched = d["people_launched"].sum()
+    return _scalar(d["people_prevented"].sum() / launched if launched > 0 else float("nan"))
+
+
+def _mean_price(frame: pd.DataFrame) -> pd.Series:
+    return _scalar(_period(frame)["price_gbp"].mean())
+
+
+def _zero_day_share(frame: pd.DataFrame) -> pd.Series:
+    return _scalar((_period(frame)["people"] == 0).mean())
+
+
+def _top_day(frame: pd.DataFrame) -> pd.Series:
+    return _scalar(_period(frame)["people"].quantile(0.99))
+
+
+def _deaths_per_1000_2024(frame: pd.DataFrame) -> pd.Series:
+    d = frame.loc["2024-01-01":"2024-12-31"]
+    people = d["people"].sum()
+    return _scalar(1000.0 * d["deaths"].sum() / people if people > 0 else float("nan"))
+
+
+def _albania_share_2022(frame: pd.DataFrame) -> pd.Series:
+    d = frame.loc["2022-01-01":"2022-12-31"]
+    total = d["people"].sum()
+    return _scalar(d[f"people_{ALBANIA_GROUP}"].sum() / total if total > 0 else float("nan"))
+
+
+def _albania_fall(frame: pd.DataFrame) -> pd.Series:
+    col = f"people_{ALBANIA_GROUP}"
+    before = frame.loc["2022-01-01":"2022-12-31", col].sum()
+    after = frame.loc["2023-01-01":"2023-12-31", col].sum()
+    return _scalar(1.0 - after / before if before > 0 else float("nan"))
+
+
+# ----------------------------------------------------------------------------- the targets
+def _published(quantity: str, period: str | None = None) -> pd.DataFrame:
+    pub = load_published()
+    rows = pub[pub["quantity"] == quantity]
+    if period is not None:
+        rows = rows[rows["period"] == period]
+    if rows.empty:
+        raise KeyError(f"published_figures.csv has no row for {quantity!r} {period or ''}")
+    return rows
+
+
+@lru_cache(maxsize=1)
+def default_targets() -> TargetSet:
+    """The calibration targets of DESIGN section 5, with observed values from ``sim/data``."""
+    obs = load_daily().astype(float)
+    prevented = pd.concat([_published("prevented_share_people"), _published("prevented_share_boats")])
+    price = _published("price_per_seat", "2023-2024").iloc[0]
+    deaths = _published("deaths", "2024").iloc[0]
+    arrivals_2024 = float(obs.loc["2024", "people"].sum())
+    albania_share = float(_published("albania_share_of_arrivals").iloc[0]["low"])
+    albania_fall = float(_published("albania_crossings_fall").iloc[0]["low"])
+    ho = "UK Home Office daily small-boat series (sim/data)"
+
+    def from_ho(stat: Statistic) -> pd.Series:
+        return stat(obs)
+
+    t = [
+        *[Target(f"arrivals_{y}", f"Arrivals by small boat in {y}", _year_sum(y), from_ho(_year_sum(y)),
+                 0.15, relative=True, unit="people", source=ho) for y in (2022, 2023, 2024)],
+        Target("arrivals_2025_jan_jul", "Arrivals January-July 2025 (the 2025 pace before the pilot)",
+               _year_sum(2025, "2025-07-31"), from_ho(_year_sum(2025, "2025-07-31")), 0.20, relative=True,
+               unit="people", source=ho),
+        Target("monthly_arrivals", "Arrivals by month, 2022-01 to 2025-07 (shape and level)",
+               _monthly_arrivals, from_ho(_monthly_arrivals), 0.45, relative=True, scale="mean",
+               unit="people/month", source=ho),
+        Target("crossing_day_share_by_month", "Share of days with any arrival, by calendar month, 2022-2025",
+               _crossing_day_share_by_month, from_ho(_crossing_day_share_by_month), 0.08,
+               unit="share of days", source=ho),
+        Target("people_per_boat_by_year", "People per boat by year (2025: January-July)",
+               _people_per_boat_by_year, from_ho(_people_per_boat_by_year), 0.12, relative=True,
+               unit="people/boat", source=ho),
+        Target("prevented_share", "Share of people attempting who were prevented, 2022-2025",
+               _prevented_share, None, 0.05,
+               band=(float(prevented["low"].min()), float(prevented["high"].max())),
+               unit="share of people", source="; ".join(prevented["source"].unique())),
+        Target("price_per_seat", "Mean price of a seat, 2022-2025",
+               _mean_price, None, 500.0, band=(float(price["low"]), float(price["high"])),
+               unit="GBP/seat", source=str(price["source"])),
+        Target("zero_day_share", "Share of days with no arrival, 2022-2025", _zero_day_share,
+               from_ho(_zero_day_share), 0.06, unit="share of days", source=ho),
+        Target("top_1pct_day", "Arrivals on the busiest 1% of days (99th percentile of daily arrivals)",
+               _top_day, from_ho(_top_day), 0.30, relative=True, unit="people/day", source=ho),
+        Target("deaths_per_1000_2024", "Deaths at sea per 1,000 arrivals, 2024 (plausible band: half the "
+               "published low to twice the published high)", _deaths_per_1000_2024, None, 0.5,
+               band=(0.5 * 1000 * float(deaths["low"]) / arrivals_2024, 2.0 * 1000 * float(deaths["high"]) / arrivals_2024),
+               unit="deaths per 1,000", source=f"{deaths['source']}; arrivals: {ho}"),
+        Target("albania_share_2022", "Albanians' share of 2022 arrivals", _albania_share_2022,
+               _scalar(albania_share), 0.07, unit="share",
+               source=str(_published("albania_share_of_arrivals").iloc[0]["source"])),
+        Target("albania_fall", "Fall in Albanians' crossings, 2023 against 2022 (after the Dec 2022 returns "
+               "deal)", _albania_fall, _scalar(albania_fall), 0.10, unit="share",
+               source=str(_published("albania_crossings_fall").iloc[0]["source"])),
+    ]
+    return TargetSet(t)
+
+
+def run_statistics(ts: pd.DataFrame, config: Any = None) -> dict[str, float]:
+    """Every default target's statistic of one simulated run (flat; for run summaries)."""
+    groups = [g.name for g in config.groups] if config is not None else None
+    return default_targets().statistics(observation_frame(ts, groups))

@@ -1,0 +1,212 @@
+"""Calibration: the targets, the shipped baseline against them, ABC-SMC recovering known parameters."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+import sim
+from sim.calibration import (
+    CalibrationSpec,
+    Prior,
+    Target,
+    default_targets,
+    load_calibration_spec,
+    observed,
+    validate,
+    write_report,
+)
+from sim.calibration.targets import CALIBRATION_END, CALIBRATION_START
+from sim.cli import main
+from sim.params import ConfigError
+
+
+# ----------------------------------------------------------------------------- targets
+def test_every_pattern_is_a_target_with_observed_values_from_the_data():
+    t = default_targets()
+    assert t.names == ["arrivals_2022", "arrivals_2023", "arrivals_2024", "arrivals_2025_jan_jul", "monthly_arrivals",
+                       "crossing_day_share_by_month", "people_per_boat_by_year", "prevented_share", "price_per_seat",
+                       "zero_day_share", "top_1pct_day", "deaths_per_1000_2024", "albania_share_2022",
+                       "albania_fall"]
+    yearly = observed("yearly")["people"]
+    assert float(t["arrivals_2022"].observed.iloc[0]) == yearly.loc["2022-01-01"] == 45755
+    assert float(t["arrivals_2025_jan_jul"].observed.iloc[0]) == 25436
+    monthly = t["monthly_arrivals"].observed
+    assert len(monthly) == 43 and monthly.index[0] == "2022-01" and monthly.index[-1] == "2025-07"
+    assert monthly.sum() == yearly.loc["2022-01-01":].sum()
+    ppb = t["people_per_boat_by_year"].observed
+    assert ppb["2022"] == pytest.approx(41.2, abs=0.1) and ppb["2025"] == pytest.approx(59.0, abs=0.1)
+    assert t["prevented_share"].band == (0.38, 0.55)
+    assert t["price_per_seat"].band == (1500.0, 6000.0)
+    assert t["zero_day_share"].observed.iloc[0] == pytest.approx(0.581, abs=0.001)
+    for target in t:
+        assert target.source and target.unit and target.tolerance > 0, target.name
+
+
+def test_the_observed_series_meets_its_own_targets():
+    """The statistics applied to the Home Office frame give back the observed values."""
+    frame = observed("daily")[["people", "boats"]].astype(float)
+    t = default_targets()
+    for name in ("arrivals_2022", "arrivals_2024", "monthly_arrivals", "crossing_day_share_by_month",
+                 "people_per_boat_by_year", "zero_day_share", "top_1pct_day"):
+        assert t[name].error(t[name].compute(frame)) == pytest.approx(0.0, abs=1e-12), name
+
+
+def test_target_errors_are_misses_in_units_of_the_tolerance():
+    stat = lambda f: f["people"]  # noqa: E731 - not used by error()
+    rel = Target("r", "relative", stat, pd.Series([100.0], index=["value"]), 0.1, relative=True)
+    assert rel.error(110.0) == pytest.approx(1.0) and rel.met(109.0) and not rel.met(111.0)
+    band = Target("b", "band", stat, None, 5.0, band=(10.0, 20.0))
+    assert band.error(15.0) == 0.0 and band.error(25.0) == pytest.approx(1.0) and band.error(0.0) == pytest.approx(2.0)
+    vec = Target("v", "vector", stat, pd.Series([10.0, 20.0], index=["a", "b"]), 2.0)
+    assert vec.error(pd.Series([12.0, 20.0], index=["a", "b"])) == pytest.approx(math.sqrt(0.5))
+    nrmse = Target("n", "nrmse", stat, pd.Series([10.0, 30.0], index=["a", "b"]), 0.5, relative=True, scale="mean")
+    assert nrmse.error(pd.Series([20.0, 40.0], index=["a", "b"])) == pytest.approx(1.0)  # miss 10 / mean 20 / 0.5
+
+
+# ----------------------------------------------------------------------------- the shipped baseline
+@pytest.fixture(scope="module")
+def baseline_validation(tmp_path_factory):
+    """The shipped baseline over the calibration period: 4 replications on seeds the calibration never used."""
+    root = tmp_path_factory.mktemp("validation")
+    v = validate("baseline", out=root / "store", replications=4, seed=424242, workers=2, progress=False)
+    return v, root
+
+
+def test_shipped_baseline_meets_every_target(baseline_validation):
+    v, _ = baseline_validation
+    table = v.table()
+    missed = table[~table["met"]][["target", "observed", "simulated", "error"]]
+    assert missed.empty, f"targets missed by the shipped baseline:\n{missed.to_string()}"
+    assert len(v.stats) == 4 and v.stats.notna().all().all()
+
+
+def test_validation_report_has_every_target_and_its_figures(baseline_validation, tmp_path):
+    v, _ = baseline_validation
+    path = write_report(v, tmp_path / "report")
+    text = path.read_text()
+    for name in default_targets().names:
+        assert f"`{name}`" in text, name
+    assert "targets met" in text and "Albania" in text
+    pngs = sorted(p.name for p in (tmp_path / "report").glob("*.png"))
+    assert pngs == ["albania.png", "boats_and_days.png", "daily_counts.png", "monthly_arrivals.png",
+                    "prices_prevention_deaths.png"]
+    for p in pngs:
+        assert f"]({p})" in text
+    assert len(pd.read_csv(tmp_path / "report" / "targets.csv")) == len(default_targets())
+    # the natural experiment: the deal is what makes Albanians' crossings fall
+    assert v.stats["albania_fall"].mean() > v.stats_no_deal["albania_fall"].mean() + 0.3
+
+
+def test_baseline_run_is_reproducible_through_the_statistics():
+    cfg = sim.load_config("baseline", {"end_date": "2022-06-30"})
+    a = sim.run(cfg, seed=np.random.SeedSequence(5, spawn_key=(0,))).timeseries
+    b = sim.run(cfg, seed=np.random.SeedSequence(5, spawn_key=(0,))).timeseries
+    from sim.calibration.targets import run_statistics
+    sa, sb = run_statistics(a, cfg), run_statistics(b, cfg)
+    assert sa.keys() == sb.keys() and all(sa[k] == sb[k] or (math.isnan(sa[k]) and math.isnan(sb[k])) for k in sa)
+
+
+# ----------------------------------------------------------------------------- the procedure
+IDENT_TRUE = {"environment.base_inflow_per_day": 180.0, "patrols.prevention_max": 0.7}
+IDENT_PRIORS = {"environment.base_inflow_per_day": (100.0, 260.0), "patrols.prevention_max": (0.45, 0.95)}
+#: Recovery tolerance: the posterior mean within this share of the prior's width of the truth.
+IDENT_TOLERANCE = 0.15
+
+
+def test_calibration_recovers_known_parameters_from_synthetic_data(tmp_path):
+    """Identifiability: data made by the model at known parameters, calibrated back by ABC-SMC via the CLI."""
+    spec = {
+        "name": "identifiability", "base": "baseline", "seed": 11,
+        "overrides": {"end_date": "2022-12-31"},
+        "particles": 12, "replications": 1, "budget": 108, "initial_factor": 4, "proposal_factor": 2,
+        "select_top": 2, "select_replications": 2,
+        "parameters": {k: list(v) for k, v in IDENT_PRIORS.items()},
+        "targets": ["arrivals_2022", "monthly_arrivals", "prevented_share", "people_per_boat_by_year"],
+        "synthetic": {"params": IDENT_TRUE, "seed": 99, "tolerance_scale": 0.25},
+    }
+    f = tmp_path / "ident.yaml"
+    f.write_text(yaml.safe_dump(spec))
+    out = tmp_path / "cal"
+    assert main(["calibrate", "--spec", str(f), "--out", str(out), "--workers", "2", "--quiet"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["runs"] <= 108 + 3 * 2 and summary["generations"] >= 2
+    assert summary["epsilons"] == sorted(summary["epsilons"], reverse=True)
+    for row in summary["posterior"]:
+        lo, hi = IDENT_PRIORS[row["parameter"]]
+        miss = abs(row["mean"] - IDENT_TRUE[row["parameter"]]) / (hi - lo)
+        assert miss <= IDENT_TOLERANCE, (row, miss)
+    particles = pd.read_parquet(out / "particles.parquet")
+    assert len(particles) + 2 * len(summary["selection"]) == summary["runs"] and particles["accepted"].any()
+    chosen_row = next(r for r in summary["selection"] if r["candidate"] == summary["chosen_from"])
+    assert chosen_row["distance"] == min(r["distance"] for r in summary["selection"])
+    chosen = yaml.safe_load((out / "calibrated.yaml").read_text())
+    assert set(chosen) == {"environment", "patrols"}
+    assert sim.load_config("baseline", chosen).patrols.prevention_max == summary["chosen"]["patrols.prevention_max"]
+    # resuming the finished calibration reruns nothing and gives the same answer
+    before = sorted(p.name for p in (out / "gen_00" / "runs").iterdir())
+    assert main(["calibrate", "--spec", str(f), "--out", str(out), "--workers", "2", "--quiet"]) == 0
+    assert sorted(p.name for p in (out / "gen_00" / "runs").iterdir()) == before
+    assert json.loads((out / "summary.json").read_text())["chosen"] == summary["chosen"]
+
+
+def test_calibration_spec_errors_name_the_field(tmp_path, capsys):
+    with pytest.raises(ConfigError, match="needs low < high"):
+        Prior("patrols.prevention_max", 0.9, 0.5)
+    with pytest.raises(ConfigError, match="'budget'"):
+        CalibrationSpec(parameters=(Prior("patrols.prevention_max", 0.5, 0.9),), particles=10, replications=2,
+                        budget=20)
+    with pytest.raises(ConfigError, match="prevention_max.*1.5"):
+        CalibrationSpec(parameters=(Prior("patrols.prevention_max", 0.5, 1.5),))
+    f = tmp_path / "bad.yaml"
+    f.write_text(yaml.safe_dump({"parameters": {"patrols.prevention_max": [0.5, 0.9]}, "targets": ["arrivals_2099"]}))
+    assert main(["calibrate", "--spec", str(f), "--out", str(tmp_path / "x")]) == 2
+    assert "arrivals_2099" in capsys.readouterr().err
+    f.write_text(yaml.safe_dump({"parameters": {"patrols.prevention_max": [0.5, 0.9]}, "particle": 10}))
+    assert main(["calibrate", "--spec", str(f)]) == 2
+    assert "unknown field(s) ['particle']" in capsys.readouterr().err
+
+
+def test_shipped_calibration_file_is_valid():
+    spec = load_calibration_spec(sim.params.CONFIG_DIR / "calibration" / "baseline.yaml")
+    assert spec.budget >= spec.particles * spec.replications * spec.initial_factor
+    assert dict(spec.overrides)["end_date"] in (CALIBRATION_END, pd.Timestamp(CALIBRATION_END).date())
+    assert CALIBRATION_START == str(sim.load_config("baseline").start_date)
+
+
+def test_validate_command_writes_the_report(tmp_path, capsys):
+    out = tmp_path / "validation"
+    assert main(["validate", "--replications", "1", "--out", str(out), "--store", str(tmp_path / "runs"),
+                 "--workers", "2", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "targets met; report:" in printed and "arrivals_2022" in printed
+    assert (out / "report.md").is_file() and (out / "monthly_arrivals.png").read_bytes()[:4] == b"\x89PNG"
+    assert main(["validate", "--replications", "0", "--out", str(out)]) == 2
+
+
+def _value_at(cfg, path: str):
+    node = cfg
+    for key in path.split("."):
+        node = node[int(key)] if isinstance(node, dict) else getattr(node, key)
+    return node
+
+
+def test_baseline_and_defaults_carry_the_shipped_calibration():
+    """configs/baseline.yaml and the embedded defaults hold the chosen values of docs/calibration/."""
+    from pathlib import Path
+
+    shipped = Path(__file__).resolve().parents[1] / "docs" / "calibration"
+    summary = json.loads((shipped / "summary.json").read_text())
+    spec = load_calibration_spec(sim.params.CONFIG_DIR / "calibration" / "baseline.yaml")
+    assert sorted(summary["chosen"]) == sorted(spec.names)
+    assert summary["spec"]["seed"] == spec.seed and summary["spec"]["particles"] == spec.particles
+    base, default = sim.load_config("baseline"), sim.load_config(None)
+    for path, value in summary["chosen"].items():
+        assert _value_at(base, path) == pytest.approx(value), path
+        assert _value_at(default, path) == pytest.approx(value), path
+    assert yaml.safe_load((shipped / "calibrated.yaml").read_text()) is not None
