@@ -91,14 +91,14 @@ class EnvironmentParams(_Section):
         0.30, ge=0.0, le=1.0, unit="share of crossable days", source="assumption",
         doc="Share of crossable days with marginal weather (higher sea risk).")
     base_inflow_per_day: float = P(
-        171.0, ge=0.0, le=5000.0, unit="people/day", source="calibrated: ABC-SMC 2022-2025, docs/calibration (prior 130-260; HO 2022 arrivals)",
+        160.0, ge=0.0, le=5000.0, unit="people/day", source="calibrated: ABC-SMC 2022-2025, docs/calibration (prior 130-260; HO 2022 arrivals)",
         doc="Mean daily arrivals of new people at the northern French coast before seasonality.")
     inflow_seasonality: list[float] = P(
         [0.45, 0.40, 0.55, 0.75, 1.05, 1.15, 1.25, 1.55, 1.50, 1.35, 1.05, 0.60],
         unit="relative weight", source="HO daily series 2022-2024: mean arrivals by month (shape)",
         doc="Relative inflow by month, January..December; rescaled to mean 1.")
     inflow_year_multiplier: dict[int, float] = P(
-        {2023: 0.753, 2024: 1.03, 2025: 1.55}, unit="1",
+        {2023: 0.84, 2024: 1.04, 2025: 2.13}, unit="1",
         source="calibrated: ABC-SMC 2022-2025, docs/calibration (prior 0.5-1.1, 0.6-1.3, 1.0-2.4; HO yearly arrivals)",
         doc="Multiplier of the inflow by calendar year; a year after the last listed keeps the last "
             "listed value, any other missing year is 1.")
@@ -109,10 +109,10 @@ class EnvironmentParams(_Section):
         1500, ge=0, le=100000, unit="people", source="assumption (camps near Calais and Dunkirk hold a few thousand)",
         doc="People waiting at the coast on the first day.")
     upstream_sensitivity: float = P(
-        4.65, ge=0.0, le=10.0, unit="1", source="calibrated: ABC-SMC 2022-2025, docs/calibration (prior 0.5-6; the Albania case)",
+        3.96, ge=0.0, le=10.0, unit="1", source="calibrated: ABC-SMC 2022-2025, docs/calibration (prior 0.5-10; the Albania case)",
         doc="How strongly news of returns deters people upstream: inflow x exp(-s * believed return prob).")
     upstream_lag_days: float = P(
-        60.0, ge=1.0, le=365.0, unit="days", source="assumption (weeks to months, DESIGN 6b)",
+        24.0, ge=1.0, le=365.0, unit="days", source="calibrated: ABC-SMC 2022-2025, docs/calibration (prior 15-120; the Albania case)",
         doc="Time constant of the upstream response to news.")
     sea_deaths_per_1000: float = P(
         1.2, ge=0.0, le=50.0, unit="deaths per 1,000 crossing", source="IOM: about 2 per 1,000 in 2024",
@@ -308,19 +308,19 @@ class GangParams(_Section):
                                doc="Cost to the gang of one arrest (replacement, legal).")
     people_per_boat_min: int = P(15, ge=1, le=200, unit="people/boat", source="HO 2022 boats",
                                  doc="Fewest people a gang launches a boat with.")
-    people_per_boat_base: float = P(44.2, ge=1.0, le=200.0, unit="people/boat",
+    people_per_boat_base: float = P(43.9, ge=1.0, le=200.0, unit="people/boat",
                                     source="calibrated: ABC-SMC 2022-2025, docs/calibration (prior 20-50; HO people per boat)",
                                     doc="Boat load when boats cost their base price.")
     people_per_boat_max: int = P(80, ge=1, le=200, unit="people/boat", source="HO: record loads of 70-80",
                                  doc="Most people a gang puts on one boat.")
     people_per_boat_price_slope: float = P(
-        21.9, ge=0.0, le=100.0, unit="people per log(boat price)",
+        18.2, ge=0.0, le=100.0, unit="people per log(boat price)",
         source="calibrated: ABC-SMC 2022-2025, docs/calibration (prior 0-30; HO people per boat 41 to 59)",
         doc="Rise of the boat load per unit of log relative boat price (boats scarce -> fuller boats).")
-    max_fill_wait_days: int = P(8, ge=0, le=90, unit="days", source="calibrated: ABC-SMC 2022-2025, docs/calibration (prior 2-14)",
+    max_fill_wait_days: int = P(7, ge=0, le=90, unit="days", source="calibrated: ABC-SMC 2022-2025, docs/calibration (prior 2-14)",
                                 doc="Days a gang keeps its earliest passenger waiting for a full boat before it "
                                     "launches a smaller one.")
-    min_fill_share: float = P(0.458, ge=0.0, le=1.0, unit="share of the target load",
+    min_fill_share: float = P(0.215, ge=0.0, le=1.0, unit="share of the target load",
                               source="calibrated: ABC-SMC 2022-2025, docs/calibration (prior 0-1; HO people per boat)",
                               doc="Smallest part of its target load a gang launches a boat with after "
                                   "max_fill_wait_days (0: any load from the minimum); past three times that "
@@ -368,7 +368,7 @@ class PatrolParams(_Section):
         doc="UK payment to France for border security.")
     gbp_per_unit_per_year: float = P(4e6, gt=0.0, le=1e9, unit="GBP per unit-year", source="assumption",
                                      doc="Cost of one patrol unit for a year.")
-    prevention_max: float = P(0.741, ge=0.0, le=1.0, unit="probability",
+    prevention_max: float = P(0.812, ge=0.0, le=1.0, unit="probability",
                               source="calibrated: ABC-SMC 2022-2025, docs/calibration (prior 0.5-0.9; HO 38-55% prevented)",
                               doc="Highest achievable probability of preventing a launch.")
     prevention_k: float = P(0.2, ge=0.0, le=100.0, unit="launches per unit", source="assumption",

@@ -128,7 +128,7 @@ def test_calibration_recovers_known_parameters_from_synthetic_data(tmp_path):
         "select_top": 2, "select_replications": 2,
         "parameters": {k: list(v) for k, v in IDENT_PRIORS.items()},
         "targets": ["arrivals_2022", "monthly_arrivals", "prevented_share", "people_per_boat_by_year"],
-        "synthetic": {"params": IDENT_TRUE, "seed": 99, "tolerance_scale": 0.25},
+        "synthetic": {"params": IDENT_TRUE, "seed": 99, "replications": 4, "tolerance_scale": 0.25},
     }
     f = tmp_path / "ident.yaml"
     f.write_text(yaml.safe_dump(spec))

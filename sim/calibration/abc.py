@@ -93,9 +93,10 @@ class CalibrationSpec:
 
     ``targets`` names the targets used (None: all of :func:`default_targets`);
     ``target_set`` replaces them outright (e.g. targets from synthetic data).
-    ``synthetic`` (``{"params": {...}, "seed": N, "tolerance_scale": s}``) calibrates
-    against data the model generates itself at known parameters (one run on seed ``N``,
-    tolerances times ``s``): the identifiability check.
+    ``synthetic`` (``{"params": {...}, "seed": N, "replications": k, "tolerance_scale": s}``)
+    calibrates against data the model generates itself at known parameters (the mean
+    statistics of ``k`` runs on ``SeedSequence(N, spawn_key=(j,))``, tolerances times
+    ``s``): the identifiability check.
     """
 
     parameters: tuple[Prior, ...]
@@ -309,9 +310,10 @@ def _synthetic_targets(spec: CalibrationSpec, base_targets: TargetSet) -> Target
 
     syn = dict(spec.synthetic or {})
     cfg = load_config(spec.base, overrides={**dict(spec.overrides), **dict(syn.get("params") or {})})
-    res = sim.run(cfg, seed=int(syn.get("seed", spec.seed + 1)))
-    frame = observation_frame(res.timeseries, [g.name for g in cfg.groups])
-    return base_targets.with_observed(frame, tolerance_scale=float(syn.get("tolerance_scale", 1.0)))
+    seed = int(syn.get("seed", spec.seed + 1))
+    frames = [observation_frame(sim.run(cfg, seed=np.random.SeedSequence(seed, spawn_key=(k,))).timeseries,
+                                [g.name for g in cfg.groups]) for k in range(int(syn.get("replications", 1)))]
+    return base_targets.with_observed(frames, tolerance_scale=float(syn.get("tolerance_scale", 1.0)))
 
 
 # ----------------------------------------------------------------------------- ABC-SMC

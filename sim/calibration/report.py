@@ -93,7 +93,9 @@ def validate(config: str | Mapping[str, Any] = "baseline", out: str | Path = "ou
              scheduler: str | None = None, progress: bool = True) -> Validation:
     """Run ``config`` (and its no-Albania-deal counterfactual) over the calibration period.
 
-    The runs go into the experiment store ``out`` (resumable); :func:`write_report`
+    The runs go into an experiment store inside ``out`` named by the configuration and a
+    hash of the experiment (so rerunning resumes, and a changed configuration gets its
+    own store); :func:`write_report`
     writes the report from the returned :class:`Validation`.
     """
     cfg = load_config(config, overrides={"end_date": CALIBRATION_END})
@@ -102,7 +104,9 @@ def validate(config: str | Mapping[str, Any] = "baseline", out: str | Path = "ou
     exp = Experiment(design=design, base=cfg.model_dump(mode="json"), seed=seed, name=f"validate-{cfg.name}",
                      outputs=OutputSpec(frequency="monthly", variables=VARIABLES,
                                         statistics="sim.calibration.report:validation_statistics"))
-    store = run_experiment(exp, out, executor=executor, workers=workers, scheduler=scheduler, progress=progress)
+    # one store per experiment (configuration, seed, replications): rerunning resumes, a changed one starts afresh
+    store = run_experiment(exp, out / f"{cfg.name}-{exp.fingerprint()[:12]}", executor=executor, workers=workers,
+                           scheduler=scheduler, progress=progress)
     runs = store.runs(columns=["run_id", "point", "status"])
     ok = runs[runs["status"] == "ok"]
     if len(ok) < len(runs):

@@ -216,18 +216,22 @@ class TargetSet:
         values = self.unflatten(flat)
         return {t.name: t.error(values[t.name]) for t in self.targets}
 
-    def with_observed(self, frame: pd.DataFrame, *, tolerance_scale: float = 1.0) -> TargetSet:
-        """The same targets with observed values taken from ``frame`` (e.g. synthetic data).
+    def with_observed(self, frames: pd.DataFrame | Sequence[pd.DataFrame], *,
+                      tolerance_scale: float = 1.0) -> TargetSet:
+        """The same targets with observed values taken from ``frames`` (e.g. synthetic data).
 
-        Band targets become point targets at the frame's value; every tolerance is
-        multiplied by ``tolerance_scale`` (synthetic data can be matched more tightly than
-        the real series).
+        With several frames (runs), each statistic is the mean over them. Band targets
+        become point targets; every tolerance is multiplied by ``tolerance_scale``
+        (synthetic data can be matched more tightly than the real series).
         """
         if not tolerance_scale > 0:
             raise ValueError(f"tolerance_scale must be > 0, got {tolerance_scale}")
+        frames = [frames] if isinstance(frames, pd.DataFrame) else list(frames)
+        if not frames:
+            raise ValueError("with_observed needs at least one frame")
         out = []
         for t in self.targets:
-            obs = t.compute(frame)
+            obs = pd.concat([t.compute(f) for f in frames], axis=1).mean(axis=1)
             out.append(replace(t, observed=obs, band=None, tolerance=t.tolerance * tolerance_scale,
                                source="synthetic data"))
         return TargetSet(out)
