@@ -29,7 +29,6 @@ from sim.calibration.targets import (
     TargetSet,
     default_targets,
     observation_frame,
-    run_statistics,
 )
 from sim.experiments.designs import listed
 from sim.experiments.engine import Experiment, OutputSpec, run_experiment
@@ -48,8 +47,9 @@ VARIABLES = ("arrivals_uk", "boats_arrived", "people_launched", "people_prevente
 
 def validation_statistics(ts: pd.DataFrame, config: Any = None) -> dict[str, float]:
     """The targets' statistics and, for the figures, quantiles of daily arrivals."""
-    out = run_statistics(ts, config)
-    daily = observation_frame(ts).loc[CALIBRATION_START:CALIBRATION_END, "people"]
+    frame = observation_frame(ts, [g.name for g in config.groups] if config is not None else None)
+    out = default_targets().statistics(frame)  # as run_statistics, on the one frame
+    daily = frame.loc[CALIBRATION_START:CALIBRATION_END, "people"]
     out.update({f"daily_quantile[{q}]": float(daily.quantile(q)) for q in DAILY_QUANTILES})
     out["daily_max"] = float(daily.max())
     return out
