@@ -25,7 +25,8 @@ import pandas as pd
 
 from sim.agents.migrant import MigrantState
 
-__all__ = ["DAILY_FLOWS", "STOCK_COLUMNS", "model_reporters", "summarize", "verdict_series"]
+__all__ = ["AGGREGATION", "DAILY_FLOWS", "STOCK_COLUMNS", "aggregation_of", "model_reporters", "resample",
+           "summarize", "verdict_series"]
 
 #: Per-day flows the model accumulates in ``model.today`` (people, GBP or counts).
 DAILY_FLOWS = (
@@ -37,6 +38,30 @@ DAILY_FLOWS = (
     "people_per_boat_sum",
 )
 STOCK_COLUMNS = tuple(s.column for s in MigrantState)
+
+
+#: How a daily column is aggregated to a coarser frequency: a flow is summed, a level is
+#: averaged, a stock is taken at the end of the period. Columns not listed are flows (sum);
+#: ``arrivals_<group>`` columns are flows. The engine, the plots, the dashboard and the
+#: notebooks all aggregate through :func:`resample`.
+AGGREGATION: dict[str, str] = {
+    **dict.fromkeys(("waiting_at_coast", "mean_price_gbp", "price_sd_gbp", "mean_believed_return_prob",
+                     "people_per_boat", "boat_price_gbp", "concentration_hhi", "patrol_capacity_units",
+                     "legal_applicants", "returns_quota_per_week", "crossable"), "mean"),
+    **dict.fromkeys(("active_gangs", "gang_cash_gbp", "cum_inflow", *STOCK_COLUMNS), "last"),
+}
+
+
+def aggregation_of(column: str) -> str:
+    """``"sum"``, ``"mean"`` or ``"last"``: how ``column`` is aggregated over days."""
+    return AGGREGATION.get(column, "sum")
+
+
+def resample(ts: pd.DataFrame, freq: str, columns: list[str] | tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Aggregate a daily time series to ``freq`` (a pandas offset such as ``"MS"`` or ``"W-SUN"``),
+    each column by :func:`aggregation_of`."""
+    cols = list(ts.columns if columns is None else columns)
+    return ts[cols].resample(freq).agg({c: aggregation_of(c) for c in cols})
 
 
 def _flow(name: str) -> Callable[[Any], float]:
