@@ -25,8 +25,20 @@ Prints (figures only; nothing here fails on speed):
    workers are separate processes and not included). Target: no growth with the number
    of runs beyond noise.
 
+3. **A posterior-style study** (only with ``--study``): 5 scenarios (``baseline pilot_50
+   quota_200 quota_all legal_route_only``) x 40 parameter sets x 2 replications,
+   2022-01-01 to 2027-12-31 (400 runs), on 2 processes. The parameter sets are a Latin
+   hypercube (fixed seed) over the calibration's prior ranges
+   (``configs/calibration/baseline.yaml``), standing in for posterior draws. Each scenario
+   is one experiment (one store, the same seeds: common random numbers across scenarios),
+   and all five run on ONE process pool opened once (:func:`sim.experiments.open_executor`).
+   Prints the wall time (including the pool's start-up) against the target of 10 minutes.
+   ``--study --quick``: 5 x 4 x 1 one-year runs (2025), and the full study's time
+   extrapolated from them.
+
 Run ``python benchmarks/bench_experiments.py`` (about 3 minutes on 2 cores) or with
-``--quick`` (fewer runs, under a minute).
+``--quick`` (fewer runs, under a minute); ``--study`` runs only the study (about 10
+minutes; ``--study --quick`` under a minute).
 """
 
 from __future__ import annotations
@@ -42,7 +54,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.experiments import Experiment, OutputSpec, grid, run_experiment
+from sim.experiments import (
+    Experiment,
+    OutputSpec,
+    grid,
+    latin_hypercube,
+    listed,
+    open_executor,
+    run_experiment,
+)
 
 ONE_YEAR = {"start_date": "2025-01-01", "end_date": "2025-12-31"}
 ONE_WEEK = {"start_date": "2025-01-01", "end_date": "2025-01-07"}
@@ -214,9 +234,83 @@ def memory(quick: bool) -> None:
     )
 
 
+STUDY_SCENARIOS = ("baseline", "pilot_50", "quota_200", "quota_all", "legal_route_only")
+STUDY_FULL = {"parameter_sets": 40, "replications": 2,
+              "overrides": {"start_date": "2022-01-01", "end_date": "2027-12-31"}}
+STUDY_QUICK = {"parameter_sets": 4, "replications": 1,
+               "overrides": {"start_date": "2025-01-01", "end_date": "2025-12-31"}}
+STUDY_TARGET_SECONDS = 600.0
+
+
+def _posterior_like(n: int, seed: int = 20220101) -> list[dict]:
+    """``n`` parameter sets: a Latin hypercube over the calibration's prior ranges."""
+    from sim.calibration import load_calibration_spec
+    from sim.config import CONFIG_DIR
+
+    spec = load_calibration_spec(CONFIG_DIR / "calibration" / "baseline.yaml")
+    bounds = {p.path: [p.low, p.high] for p in spec.parameters}
+    return latin_hypercube(bounds, n, seed).points.to_dict("records")
+
+
+def study(quick: bool, workers: int = 2) -> None:
+    """Section 3: scenarios x parameter sets x replications on one reusable process pool."""
+
+    conf = STUDY_QUICK if quick else STUDY_FULL
+    sets = _posterior_like(conf["parameter_sets"])
+    reps = conf["replications"]
+    ov = conf["overrides"]
+    years = (pd.Timestamp(ov["end_date"]) - pd.Timestamp(ov["start_date"])).days / 365.25 + 1 / 365.25
+    n_runs = len(STUDY_SCENARIOS) * len(sets) * reps
+    print(
+        f"3. posterior-style study: {len(STUDY_SCENARIOS)} scenarios x {len(sets)} parameter sets x {reps} "
+        f"replications = {n_runs} runs of {ov['start_date']} to {ov['end_date']} ({years:.1f} years) "
+        f"on {workers} processes, one executor for all"
+    )
+    root = Path(tempfile.mkdtemp(prefix="bench-study-"))
+    walls: dict[str, float] = {}
+    pids: set[int] = set()
+    t0 = time.perf_counter()
+    try:
+        with open_executor("process", workers=workers) as ex:
+            for name in STUDY_SCENARIOS:
+                exp = Experiment(design=listed(sets, replications=reps), base=name, overrides=ov, seed=2027,
+                                 outputs=OutputSpec(frequency="monthly"), name=f"study-{name}")
+                t1 = time.perf_counter()
+                store = run_experiment(exp, root / name, executor=ex, progress=False)
+                walls[name] = time.perf_counter() - t1
+                runs = store.runs(columns=["run_id", "status", "error", "pid"])
+                if len(runs) != exp.design.n_runs or (runs["status"] != "ok").any():
+                    raise RuntimeError(f"{name}: {len(runs)} runs, failures: {runs['error'].dropna().tolist()[:3]}")
+                pids |= set(runs["pid"])
+        wall = time.perf_counter() - t0
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    print(f"   {'scenario':<18}{'runs':>6}{'wall s':>9}")
+    for name in STUDY_SCENARIOS:
+        print(f"   {name:<18}{len(sets) * reps:>6}{walls[name]:>9.1f}")
+    per_run_year = wall * workers / (n_runs * years)
+    print(
+        f"   total {wall:.1f} s ({wall / 60:.1f} min) including the pool's start-up; {60 * n_runs / wall:.1f} runs/min; "
+        f"{per_run_year:.2f} s per simulated year per process; worker processes used: {len(pids)}"
+    )
+    if quick:
+        full_runs = len(STUDY_SCENARIOS) * STUDY_FULL["parameter_sets"] * STUDY_FULL["replications"]
+        full_years = 6.0
+        est = per_run_year * full_runs * full_years / workers
+        print(
+            f"   the full study ({full_runs} runs of {full_years:.0f} years) at this rate: about {est / 60:.1f} min "
+            f"(target <= {STUDY_TARGET_SECONDS / 60:.0f} min; extrapolated, run --study for the figure)"
+        )
+    else:
+        verdict = "met" if wall <= STUDY_TARGET_SECONDS else "NOT met"
+        print(f"   target <= {STUDY_TARGET_SECONDS / 60:.0f} min: {verdict}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="fewer runs (12 and 100/1,000)")
+    ap.add_argument("--quick", action="store_true", help="fewer runs (12 and 100/1,000; with --study 5 x 4 x 1)")
+    ap.add_argument("--study", action="store_true",
+                    help="run only the posterior-style study (5 scenarios x 40 parameter sets x 2 replications)")
     ap.add_argument(
         "--repeat",
         type=int,
@@ -235,6 +329,10 @@ def main() -> int:
         f"experiment engine benchmark on {os.cpu_count()} CPUs{' (quick)' if args.quick else ''}; "
         f"load average before: {os.getloadavg()[0]:.2f} (other processes skew the figures)\n"
     )
+    if args.study:
+        study(args.quick)
+        print(f"\nload average after: {os.getloadavg()[0]:.2f}")
+        return 0
     same = throughput(args.quick, args.repeat or (1 if args.quick else 2))
     memory(args.quick)
     print(f"\nload average after: {os.getloadavg()[0]:.2f}")

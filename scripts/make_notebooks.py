@@ -105,14 +105,18 @@ NB01 = [
     md("""
     ## Read the time series
 
-    Flows (arrivals, returns, profit) are summed by month; levels (prices) are averaged;
-    stocks (active gangs) are read at the end of the month.
+    `sim.metrics.resample` aggregates the daily series by month, each column as the
+    table `sim.metrics.AGGREGATION` says: flows (arrivals, returns, profit) are summed,
+    levels (prices) are averaged, stocks (active gangs) are read at the end of the month.
+    The overview figure below aggregates the same way.
     """),
     code("""
+    from sim.metrics import aggregation_of, resample
+
     ts = base.timeseries
-    monthly = ts[["arrivals_uk", "returns", "mean_price_gbp", "gang_profit_gbp", "active_gangs"]].resample("MS").agg(
-        {"arrivals_uk": "sum", "returns": "sum", "mean_price_gbp": "mean", "gang_profit_gbp": "sum",
-         "active_gangs": "last"})
+    columns = ["arrivals_uk", "returns", "mean_price_gbp", "gang_profit_gbp", "active_gangs"]
+    print({c: aggregation_of(c) for c in columns})
+    monthly = resample(ts, "MS", columns)
     monthly.tail(12).round(0)
     """),
     code("""

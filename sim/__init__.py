@@ -9,9 +9,10 @@ Common tasks are one call each::
     cmp = sim.compare(["baseline", "pilot_50"], replications=10, seed=1)   # paired, with CIs
 """
 
+from sim.config import ConfigError, load_config
 from sim.experiments.analysis import compare
 from sim.model import ChannelModel
-from sim.params import Config, ConfigError, load_config
+from sim.params import Config
 from sim.simulate import RunResult, run
 
 __all__ = ["ChannelModel", "Config", "ConfigError", "RunResult", "compare", "load_config", "run", "__version__"]

@@ -23,7 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sim.params import CONFIG_DIR, ConfigError, load_config, parameter_table, parse_overrides
+from sim.config import CONFIG_DIR, ConfigError, load_config, parse_overrides
+from sim.params import parameter_table
 
 __all__ = ["main", "format_summary_table", "SUMMARY_ROWS"]
 

@@ -1,7 +1,8 @@
 """Reporters for the daily time series, the run summary, and the business-model verdict.
 
-**Business model broken** (DESIGN section 1, ODD 7.x). Over the last ``W`` weeks of a
-run (``verdict.window_weeks``, 26 by default) the market is judged broken when
+**Business model broken** (DESIGN section 1, ODD 7.13). Over the last ``W`` weeks of a
+run (``verdict.window_weeks``, 26 by default; all the days while fewer were simulated) the
+market is judged broken when
 
 * the market profit margin ``M = sum(gang profit) / sum(gang revenue)`` is at or below
   ``verdict.profit_margin_threshold`` (0: the market does not pay for itself), or
@@ -9,7 +10,10 @@ run (``verdict.window_weeks``, 26 by default) the market is judged broken when
   gangs at the start.
 
 ``M`` is the continuous viability measure; when there is no revenue at all in the
-window, ``M`` is -1 if there were costs (all costs, no income) and 0 otherwise. Where a no-policy counterfactual run on the
+window, ``M`` is -1 if there were costs (all costs, no income) and 0 otherwise. This rule
+is written once, in :func:`judge_window` (with :func:`market_margin`); :func:`judge_run`
+(the summary's and the dashboard's verdict) and :func:`verdict_series` (the same rule on
+each day's trailing window) apply it. Where a no-policy counterfactual run on the
 same seeds is supplied (``sim.run(..., counterfactual=...)``), the summary also gives
 ``arrivals_vs_counterfactual``, the ratio of arrivals in the policy period.
 """
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -25,8 +30,9 @@ import pandas as pd
 
 from sim.agents.migrant import MigrantState
 
-__all__ = ["AGGREGATION", "DAILY_FLOWS", "STOCK_COLUMNS", "aggregation_of", "model_reporters", "resample",
-           "summarize", "verdict_series"]
+__all__ = ["AGGREGATION", "DAILY_FLOWS", "STOCK_COLUMNS", "RunVerdict", "Verdict", "aggregation_of", "gang_floor",
+           "judge_run", "judge_window", "market_margin", "model_reporters", "resample", "summarize",
+           "verdict_series", "verdict_window", "window_days"]
 
 #: Per-day flows the model accumulates in ``model.today`` (people, GBP or counts).
 DAILY_FLOWS = (
@@ -120,42 +126,154 @@ def _group_arrivals(i: int) -> Callable[[Any], float]:
     return lambda m: float(m.arrivals_by_group_today[i]) * m.people_per_agent
 
 
-def _margin(revenue: float, profit: float) -> float:
-    if revenue > 0:
-        return profit / revenue
-    return -1.0 if profit < 0 else 0.0
+# --------------------------------------------------------------------------- the verdict
+@dataclass(frozen=True)
+class Verdict:
+    """The business-model verdict on one window (scalars), or elementwise on many windows
+    (arrays of equal length, one per day: :func:`verdict_series` uses them).
+
+    ``margin`` is the market profit margin ``M``; ``margin_broken`` is ``M <= threshold``;
+    ``gangs_broken`` is "active gangs <= ``gang_floor``"; ``broken`` is either.
+    """
+
+    margin: Any
+    margin_broken: Any
+    gangs_broken: Any
+    broken: Any
+    gang_floor: float
 
 
-def verdict_series(ts: pd.DataFrame, window_weeks: int, profit_margin_threshold: float,
-                   gang_share_threshold: float, initial_gangs: int) -> pd.Series:
-    """Whether the business model is broken, judged each day over the trailing window."""
-    days = 7 * window_weeks
-    rev = ts["gang_revenue_gbp"].rolling(days, min_periods=days).sum()
-    prof = ts["gang_profit_gbp"].rolling(days, min_periods=days).sum()
-    margin = np.where(rev > 0, prof / rev.where(rev > 0, 1.0), np.where(prof < 0, -1.0, 0.0))
-    margin = pd.Series(margin, index=ts.index).where(rev.notna())
-    broken = (margin <= profit_margin_threshold) | (ts["active_gangs"] <= gang_share_threshold * initial_gangs)
-    return broken.where(rev.notna(), False).astype(bool)
+@dataclass(frozen=True)
+class RunVerdict(Verdict):
+    """The verdict at the end of a time series (:func:`judge_run`): the window judged, its
+    sums, and the first day on or after the policy start on which a full window was broken."""
+
+    revenue_gbp: float
+    profit_gbp: float
+    active_gangs: int
+    days: int
+    full_window: bool
+    broken_since: pd.Timestamp | None
+
+
+def market_margin(revenue: Any, profit: Any) -> Any:
+    """The market profit margin ``M`` of a window's summed revenue and profit (GBP).
+
+    ``M = profit / revenue`` when there is revenue; with none it is -1 if there were costs
+    (``profit < 0``) and 0 otherwise. Floats give a float; arrays give an array (elementwise).
+    """
+    rev = np.asarray(revenue, dtype=float)
+    prof = np.asarray(profit, dtype=float)
+    paid = rev > 0
+    margin = np.where(paid, prof / np.where(paid, rev, 1.0), np.where(prof < 0, -1.0, 0.0))
+    return float(margin) if margin.ndim == 0 else margin
+
+
+def gang_floor(params: Any, initial_gangs: int) -> float:
+    """The number of active gangs at or below which the market has lost most of its gangs."""
+    return params.gang_share_threshold * initial_gangs
+
+
+def judge_window(revenue: Any, profit: Any, active_gangs: Any, initial_gangs: int, params: Any) -> Verdict:
+    """THE verdict rule: is the business model broken over a window?
+
+    Parameters
+    ----------
+    revenue, profit
+        The gangs' summed revenue and economic profit over the window (GBP); floats, or
+        arrays for many windows at once.
+    active_gangs
+        Active gangs on the window's last day (an int, or an array matching ``revenue``).
+    initial_gangs
+        Gangs at the start of the run (``gangs.initial_gangs``).
+    params
+        ``config.verdict`` (``profit_margin_threshold``, ``gang_share_threshold``).
+
+    Returns
+    -------
+    Verdict
+        Broken when ``market_margin(revenue, profit) <= params.profit_margin_threshold`` or
+        ``active_gangs <= params.gang_share_threshold * initial_gangs``; Python scalars for
+        scalar inputs, boolean arrays otherwise.
+    """
+    margin = market_margin(revenue, profit)
+    floor = gang_floor(params, initial_gangs)
+    margin_broken = np.asarray(margin) <= params.profit_margin_threshold
+    gangs_broken = np.asarray(active_gangs) <= floor
+    broken = margin_broken | gangs_broken
+    if broken.ndim == 0:
+        return Verdict(margin, bool(margin_broken), bool(gangs_broken), bool(broken), floor)
+    return Verdict(margin, margin_broken, gangs_broken, broken, floor)
+
+
+def window_days(params: Any) -> int:
+    """Days in the verdict window (``7 * params.window_weeks``)."""
+    return 7 * params.window_weeks
+
+
+def verdict_window(ts: pd.DataFrame, params: Any) -> pd.DataFrame:
+    """The days the verdict at the end of ``ts`` judges: the last :func:`window_days`, or all
+    of them while fewer have been simulated."""
+    return ts.iloc[-window_days(params):]
+
+
+def verdict_series(ts: pd.DataFrame, params: Any, initial_gangs: int) -> pd.DataFrame:
+    """:func:`judge_window` applied on each day to the trailing window ending that day.
+
+    The window is the last :func:`window_days` days, or every day so far while fewer have
+    been simulated (``full_window`` false: a provisional verdict), so the last row is the
+    verdict :func:`judge_run` gives for the whole series. Columns: ``revenue_gbp``,
+    ``profit_gbp``, ``days`` (days in the window), ``full_window``, ``margin``,
+    ``margin_broken``, ``gangs_broken``, ``broken``; indexed as ``ts``.
+
+    The window sums are rolling sums: equal to :func:`judge_run`'s direct sums up to
+    floating-point rounding (a few units in the last place; a window with no revenue sums
+    to exactly 0 either way).
+    """
+    days = window_days(params)
+    sums = ts[["gang_revenue_gbp", "gang_profit_gbp"]].rolling(days, min_periods=1).sum()
+    revenue = sums["gang_revenue_gbp"].to_numpy()
+    profit = sums["gang_profit_gbp"].to_numpy()
+    judged = np.minimum(np.arange(1, len(ts) + 1), days)
+    v = judge_window(revenue, profit, ts["active_gangs"].to_numpy(), initial_gangs, params)
+    return pd.DataFrame({"revenue_gbp": revenue, "profit_gbp": profit, "days": judged, "full_window": judged == days,
+                         "margin": v.margin, "margin_broken": v.margin_broken, "gangs_broken": v.gangs_broken,
+                         "broken": v.broken}, index=ts.index)
+
+
+def judge_run(ts: pd.DataFrame, params: Any, initial_gangs: int, policy_start: Any) -> RunVerdict:
+    """The verdict at the end of a daily time series (at least one day, indexed by date).
+
+    The margin is judged over :func:`verdict_window` (revenue and profit summed there), the
+    gangs on the last day, by :func:`judge_window`. ``broken_since`` is the first day on or
+    after ``policy_start`` on which :func:`verdict_series` is broken over a full window.
+    """
+    if ts.empty:
+        raise ValueError("judge_run: the time series has no day to judge")
+    window = verdict_window(ts, params)
+    revenue = float(window["gang_revenue_gbp"].sum())
+    profit = float(window["gang_profit_gbp"].sum())
+    active = int(ts["active_gangs"].iloc[-1])
+    verdict = judge_window(revenue, profit, active, initial_gangs, params)
+    series = verdict_series(ts, params, initial_gangs)
+    after = series.loc[ts.index >= pd.Timestamp(policy_start)]
+    full_and_broken = after["broken"] & after["full_window"]
+    since = full_and_broken.idxmax() if full_and_broken.any() else None
+    return RunVerdict(**vars(verdict), revenue_gbp=revenue, profit_gbp=profit, active_gangs=active,
+                      days=len(window), full_window=len(window) == window_days(params), broken_since=since)
 
 
 def summarize(ts: pd.DataFrame, config: Any, initial_gangs: int,
               counterfactual: pd.DataFrame | None = None) -> dict[str, Any]:
-    """The per-run summary (totals, ratios, the verdict)."""
-    v = config.verdict
+    """The per-run summary (totals, ratios, the verdict of :func:`judge_run`)."""
     policy_start = pd.Timestamp(config.returns.start_date)
     in_policy = ts.index >= policy_start
-    window = ts.iloc[-7 * v.window_weeks:]
-    revenue = float(window["gang_revenue_gbp"].sum())
-    profit = float(window["gang_profit_gbp"].sum())
-    margin = _margin(revenue, profit)
-    active_end = int(ts["active_gangs"].iloc[-1])
-    broken = bool(margin <= v.profit_margin_threshold or active_end <= v.gang_share_threshold * initial_gangs)
+    verdict = judge_run(ts, config.verdict, initial_gangs, policy_start)
+    window = verdict_window(ts, config.verdict)
+    first = verdict.broken_since
     launched = float(ts["people_launched"].sum())
     returns_policy = float(ts.loc[in_policy, "returns"].sum())
     arrivals_policy = float(ts.loc[in_policy, "arrivals_uk"].sum())
-    series = verdict_series(ts, v.window_weeks, v.profit_margin_threshold, v.gang_share_threshold, initial_gangs)
-    after = series[in_policy] if in_policy.any() else series.iloc[0:0]
-    first = after.idxmax() if after.any() else None
     boats = float(ts["launches"].sum())
     out: dict[str, Any] = {
         "scenario": config.name,
@@ -175,16 +293,16 @@ def summarize(ts: pd.DataFrame, config: Any, initial_gangs: int,
         "repeat_arrivals": float(ts["repeat_arrivals"].sum()),
         "people_per_boat": float(ts["people_launched"].sum()) / boats if boats else float("nan"),
         "mean_price_gbp": float(window["mean_price_gbp"].mean()),
-        "gang_revenue_gbp_window": revenue,
-        "gang_profit_gbp_window": profit,
-        "market_profit_margin": margin,
-        "active_gangs_end": active_end,
+        "gang_revenue_gbp_window": verdict.revenue_gbp,
+        "gang_profit_gbp_window": verdict.profit_gbp,
+        "market_profit_margin": verdict.margin,
+        "active_gangs_end": verdict.active_gangs,
         "initial_gangs": initial_gangs,
         "gang_entries": float(ts["gang_entries"].sum()),
         "gang_exits": float(ts["gang_exits"].sum()),
         "policy_cost_gbp": float(ts["policy_cost_gbp"].sum()),
         "cost_per_return_gbp": (float(ts["policy_cost_gbp"].sum()) / returns_policy) if returns_policy else float("nan"),
-        "business_model_broken": broken,
+        "business_model_broken": verdict.broken,
         "broken_since": (first.date().isoformat() if first is not None else None),
         "weeks_to_collapse": (None if first is None else
                               max(0, math.ceil((first - policy_start).days / 7))),

@@ -29,9 +29,10 @@ from sim.agents.gang import SmugglingGang
 from sim.agents.migrant import AT_COAST, N_STATES, TERMINAL, Migrant, MigrantState, Population
 from sim.agents.patrol import BorderPatrol, total_capacity_units
 from sim.agents.returns import UNLIMITED, ReturnsAuthority
+from sim.config import load_config
 from sim.environment import Inflow, News, Weather, sea_death_probability
 from sim.metrics import DAILY_FLOWS, model_reporters
-from sim.params import Config, load_config
+from sim.params import Config
 
 __all__ = ["ChannelModel", "RNG_STREAMS", "free_model"]
 

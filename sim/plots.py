@@ -8,25 +8,29 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from sim.metrics import resample
+
 __all__ = ["plot_overview", "save_figures", "OVERVIEW_PANELS", "plot_comparison_bands", "plot_paired_differences",
            "save_comparison_figures"]
 
-#: (column, title, how to aggregate by month)
-OVERVIEW_PANELS: tuple[tuple[str, str, str], ...] = (
-    ("arrivals_uk", "Arrivals in the UK (people/month)", "sum"),
-    ("returns", "Returns to France (people/month)", "sum"),
-    ("mean_price_gbp", "Mean price per seat (GBP)", "mean"),
-    ("gang_profit_gbp", "Gangs' profit (GBP million/month)", "sum_millions"),
-    ("active_gangs", "Active gangs (end of month)", "last"),
-    ("waiting_at_coast", "People at the French coast (mean)", "mean"),
-    ("people_per_boat", "People per boat (mean)", "mean"),
-    ("deaths", "Deaths at sea (people/month)", "sum"),
-    ("left_route", "Left the route (people/month)", "sum"),
+#: (column, title, display scale): each column is aggregated by month as
+#: ``sim.metrics.aggregation_of`` says (flows summed, levels averaged, stocks at the
+#: month's end) and then multiplied by the scale (1e-6 shows GBP in millions).
+OVERVIEW_PANELS: tuple[tuple[str, str, float], ...] = (
+    ("arrivals_uk", "Arrivals in the UK (people/month)", 1.0),
+    ("returns", "Returns to France (people/month)", 1.0),
+    ("mean_price_gbp", "Mean price per seat (GBP)", 1.0),
+    ("gang_profit_gbp", "Gangs' profit (GBP million/month)", 1e-6),
+    ("active_gangs", "Active gangs (end of month)", 1.0),
+    ("waiting_at_coast", "People at the French coast (mean)", 1.0),
+    ("people_per_boat", "People per boat (mean)", 1.0),
+    ("deaths", "Deaths at sea (people/month)", 1.0),
+    ("left_route", "Left the route (people/month)", 1.0),
 )
 
 
 def plot_overview(runs: Mapping[str, pd.DataFrame], *, since: str | None = None,
-                  panels: Sequence[tuple[str, str, str]] = OVERVIEW_PANELS) -> plt.Figure:
+                  panels: Sequence[tuple[str, str, float]] = OVERVIEW_PANELS) -> plt.Figure:
     """Monthly time series of several runs side by side, one panel per measure.
 
     Parameters
@@ -35,6 +39,9 @@ def plot_overview(runs: Mapping[str, pd.DataFrame], *, since: str | None = None,
         Scenario name -> daily time series (``RunResult.timeseries``).
     since
         Optional first date shown (e.g. ``"2025-01-01"``).
+    panels
+        (column, title, display scale) per panel; the months are aggregated by
+        ``sim.metrics.resample``.
     """
     if since is not None and all(ts.index[-1] < pd.Timestamp(since) for ts in runs.values()):
         since = None  # the runs end before `since`: show them whole
@@ -42,16 +49,12 @@ def plot_overview(runs: Mapping[str, pd.DataFrame], *, since: str | None = None,
     nrows = -(-len(panels) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 3.0 * nrows), sharex=True, squeeze=False)
     policy = _policy_start(runs)
-    for ax, (col, title, how) in zip(axes.flat, panels, strict=False):
-        for name, ts in runs.items():
-            s = ts[col]
-            if since:
-                s = s[s.index >= pd.Timestamp(since)]
-            if how == "sum_millions":
-                monthly = s.resample("MS").sum() / 1e6
-            else:
-                monthly = s.resample("MS").agg(how)
-            monthly.plot(ax=ax, label=name, lw=1.4)
+    columns = list(dict.fromkeys(col for col, _, _ in panels))
+    monthly = {name: resample(ts[ts.index >= pd.Timestamp(since)] if since else ts, "MS", columns)
+               for name, ts in runs.items()}
+    for ax, (col, title, scale) in zip(axes.flat, panels, strict=False):
+        for name, table in monthly.items():
+            (table[col] * scale).plot(ax=ax, label=name, lw=1.4)
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("")
         ax.grid(alpha=0.3)

@@ -10,9 +10,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.config import ConfigError, load_config
 from sim.metrics import summarize
 from sim.model import ChannelModel, free_model
-from sim.params import Config, ConfigError, load_config
+from sim.params import Config
 
 __all__ = ["RunResult", "run"]
 

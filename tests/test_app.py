@@ -251,6 +251,9 @@ def test_verdict_matches_the_metrics_definition():
     ts = m.timeseries()
     assert not early["full_window"] and early["days"] == 20
     assert early["margin"] == pytest.approx(ts["gang_profit_gbp"].sum() / ts["gang_revenue_gbp"].sum())
+    early_summary = summarize(ts, m.config, m.initial_gangs)  # a short run: the same provisional verdict
+    assert early["margin"] == early_summary["market_profit_margin"]
+    assert early["broken"] == early_summary["business_model_broken"]
     assert "provisional" in app.status_html(m)
     for _ in range(7 * 26 + 10):
         m.step()
@@ -286,3 +289,57 @@ def test_coast_picture_shows_every_sector():
     for draw in (app.draw_arrivals, app.draw_price, app.draw_gangs, app.draw_coast_series):
         assert draw(m).axes  # every chart draws on a running model
     assert np.isfinite(app.verdict_now(m)["margin"])
+
+
+def test_verdict_before_the_first_day_and_its_criteria():
+    m = app.DashboardModel()
+    v = app.verdict_now(m)
+    assert (v["days"], v["broken"], v["broken_since"]) == (0, False, None) and np.isnan(v["margin"])
+    assert v["active_gangs"] == m.initial_gangs and v["gang_floor"] == 0.25 * m.initial_gangs
+    for _ in range(30):
+        m.step()
+    assert "holds" not in app.status_html(m) and not app.verdict_now(m)["broken"]
+    # the same run judged with a margin threshold above any margin: that criterion holds, and only it
+    m.config = sim.load_config(m.config, overrides={"verdict.profit_margin_threshold": 0.99})
+    v = app.verdict_now(m)
+    assert (v["margin_broken"], v["gangs_broken"], v["broken"]) == (True, False, True)
+    html = app.status_html(m)
+    assert html.count("holds") == 1 and "business model BROKEN" in html
+
+
+def test_past_week_aggregates_as_the_metrics_table_says():
+    from sim.dashboard.figures import past_week
+    from sim.metrics import aggregation_of
+
+    m = app.DashboardModel()
+    for _ in range(40):
+        m.step()
+    ts = m.timeseries()
+    assert [aggregation_of(c) for c in ("arrivals_uk", "mean_price_gbp", "active_gangs")] == ["sum", "mean", "last"]
+    pd.testing.assert_series_equal(past_week(ts, "arrivals_uk"), ts["arrivals_uk"].rolling(7, min_periods=1).sum())
+    assert past_week(ts, "arrivals_uk").iloc[20] == ts["arrivals_uk"].iloc[14:21].sum()
+    assert past_week(ts, "mean_price_gbp").iloc[20] == pytest.approx(ts["mean_price_gbp"].iloc[14:21].mean())
+    pd.testing.assert_series_equal(past_week(ts, "active_gangs"), ts["active_gangs"])
+
+
+def test_app_module_re_exports_the_dashboard_package():
+    from sim.dashboard import figures, model, page
+
+    for name in app.__all__:
+        if name == "page":
+            continue
+        owners = [mod for mod in (model, figures, page) if name in mod.__all__]
+        assert len(owners) == 1, name
+        assert getattr(app, name) is getattr(owners[0], name), name
+
+
+def test_no_private_name_is_imported_across_dashboard_modules():
+    import ast
+    from pathlib import Path
+
+    root = Path(app.__file__).resolve().parent
+    for path in [root / "app.py", *sorted((root / "dashboard").glob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                private = [a.name for a in node.names if a.name.startswith("_")]
+                assert not private, (path.name, node.module, private)

@@ -23,7 +23,7 @@ from sim.calibration import (
 )
 from sim.calibration.targets import CALIBRATION_END, CALIBRATION_START
 from sim.cli import main
-from sim.params import ConfigError
+from sim.config import ConfigError
 
 
 # ----------------------------------------------------------------------------- targets
@@ -155,6 +155,26 @@ def test_calibration_recovers_known_parameters_from_synthetic_data(tmp_path):
     assert json.loads((out / "summary.json").read_text())["chosen"] == summary["chosen"]
 
 
+def test_calibration_runs_every_generation_on_one_executor(tmp_path):
+    """One process pool for all generations and the selection; the serial calibration's results."""
+    from sim.calibration import calibrate
+    from sim.experiments import ExperimentStore
+
+    spec = CalibrationSpec(parameters=(Prior("environment.base_inflow_per_day", 100.0, 260.0),
+                                       Prior("gangs.max_fill_wait_days", 2, 14)),
+                           overrides={"end_date": "2022-02-28"}, particles=4, replications=1, budget=24,
+                           select_top=1, select_replications=1, seed=5, name="tiny",
+                           targets=("arrivals_2022", "monthly_arrivals", "prevented_share"))
+    pooled = calibrate(spec, tmp_path / "p", executor="process", workers=2, progress=False)
+    stores = [ExperimentStore(d) for d in sorted((tmp_path / "p").iterdir()) if (d / "manifest.json").is_file()]
+    names = [s.path.name for s in stores]
+    assert names[:2] == ["gen_00", "gen_01"] and names[-1] == "selection"  # at least three experiments
+    assert len(set().union(*(set(s.runs()["pid"]) for s in stores))) <= 2
+    serial = calibrate(spec, tmp_path / "s", executor="serial", progress=False)
+    assert (serial.chosen, serial.epsilons, serial.runs) == (pooled.chosen, pooled.epsilons, pooled.runs)
+    pd.testing.assert_frame_equal(serial.particles, pooled.particles)
+
+
 def test_calibration_spec_errors_name_the_field(tmp_path, capsys):
     with pytest.raises(ConfigError, match="needs low < high"):
         Prior("patrols.prevention_max", 0.9, 0.5)
@@ -173,7 +193,7 @@ def test_calibration_spec_errors_name_the_field(tmp_path, capsys):
 
 
 def test_shipped_calibration_file_is_valid():
-    spec = load_calibration_spec(sim.params.CONFIG_DIR / "calibration" / "baseline.yaml")
+    spec = load_calibration_spec(sim.config.CONFIG_DIR / "calibration" / "baseline.yaml")
     assert spec.budget >= spec.particles * spec.replications * spec.initial_factor
     assert dict(spec.overrides)["end_date"] in (CALIBRATION_END, pd.Timestamp(CALIBRATION_END).date())
     assert CALIBRATION_START == str(sim.load_config("baseline").start_date)
@@ -202,7 +222,7 @@ def test_baseline_and_defaults_carry_the_shipped_calibration():
 
     shipped = Path(__file__).resolve().parents[1] / "docs" / "calibration"
     summary = json.loads((shipped / "summary.json").read_text())
-    spec = load_calibration_spec(sim.params.CONFIG_DIR / "calibration" / "baseline.yaml")
+    spec = load_calibration_spec(sim.config.CONFIG_DIR / "calibration" / "baseline.yaml")
     assert sorted(summary["chosen"]) == sorted(spec.names)
     assert summary["spec"]["seed"] == spec.seed and summary["spec"]["particles"] == spec.particles
     base, default = sim.load_config("baseline"), sim.load_config(None)

@@ -19,8 +19,9 @@ import pandas as pd
 import pytest
 
 from sim.cli import SUMMARY_ROWS, format_summary_table, main
+from sim.config import load_config
 from sim.metrics import summarize
-from sim.params import load_config, parameter_table
+from sim.params import parameter_table
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -1,6 +1,6 @@
-"""Configuration loading and validation (``sim.params``).
+"""Configuration loading and validation (``sim.config``, ``sim.params``).
 
-Every bad configuration must raise one :class:`~sim.params.ConfigError` whose message
+Every bad configuration must raise one :class:`~sim.config.ConfigError` whose message
 names the offending field by its dotted name (and, for range errors, the accepted
 range as printed by ``load_config``). Valid scenarios, ``extends`` inheritance, string
 overrides and the parameter table are checked too.
@@ -16,15 +16,15 @@ from typing import Any
 
 import pytest
 
-from sim.params import (
+from sim.config import (
     CONFIG_DIR,
-    Config,
     ConfigError,
+    default_at,
     load_config,
-    parameter_table,
     parse_overrides,
     resolve_config_path,
 )
+from sim.params import Config, parameter_table
 
 SHIPPED = sorted(CONFIG_DIR.glob("*.yaml"))
 
@@ -422,6 +422,20 @@ def test_with_overrides_returns_a_validated_copy() -> None:
     assert cfg.returns.quota_per_week == 0 and cfg.gangs.initial_gangs == 12  # unchanged
     with pytest.raises(ConfigError, match=re.escape("'returns.quota_per_week'")):
         cfg.with_overrides({"returns.quota_per_week": -1})
+
+
+def test_default_at_gives_plain_copies_of_the_embedded_defaults() -> None:
+    assert default_at(["returns", "quota_per_week"]) == 0
+    assert default_at(["environment", "inflow_year_multiplier"]) == {2023: 0.84, 2024: 1.04, 2025: 2.13}
+    ramp = default_at(["returns", "ramp_up"])
+    assert ramp == Config().returns.ramp_up.model_dump(mode="python") and isinstance(ramp, dict)
+    groups = default_at(["groups"])
+    assert [type(g) for g in groups] == [dict] * len(Config().groups)
+    assert default_at(["groups", "0", "name"]) == "albanian"
+    months = default_at(["environment", "crossable_share_by_month"])
+    months[0] = 99.0  # a copy: the next call, and the embedded defaults, are unchanged
+    assert default_at(["environment", "crossable_share_by_month"])[0] == 0.30
+    assert Config().environment.crossable_share_by_month[0] == 0.30
 
 
 # ---------------------------------------------------------------------- the parameter table

@@ -18,25 +18,32 @@ import pytest
 
 import sim
 from sim.cli import main as cli_main
+from sim.config import ConfigError
 from sim.experiments import (
     Design,
     Experiment,
     ExperimentStore,
+    ModelTarget,
     OutputSpec,
+    RunOutput,
     StoreMismatchError,
     compare,
     grid,
     latin_hypercube,
     listed,
+    load_spec,
+    load_sweep,
     morris,
+    open_executor,
     replication_seed,
+    resolve_target,
     run_experiment,
     scenarios,
     sobol,
 )
 from sim.experiments.analysis import unpaired_differences
 from sim.experiments.designs import design_from_spec, expand_range
-from sim.params import ConfigError
+from sim.experiments.stats import weighted_quantile
 
 ROOT = Path(__file__).resolve().parent.parent
 NOISY = "sim.experiments.testfunctions:noisy_linear"
@@ -312,3 +319,153 @@ def test_monthly_output_aggregates_flows_by_sum_and_levels_by_mean(tmp_path):
     assert ts["arrivals_uk"].sum() == daily["arrivals_uk"].sum()
     assert ts["active_gangs"].iloc[-1] == daily["active_gangs"].iloc[-1]
     assert math.isclose(ts["mean_price_gbp"].iloc[0], daily["mean_price_gbp"]["2025-07"].mean())
+
+
+def test_stock_columns_are_kept_at_the_end_of_each_period(tmp_path):
+    """Stocks of people by state (``n_*``) aggregate by the period's last day (sim.metrics.AGGREGATION)."""
+    exp = Experiment(grid({"returns.quota_per_week": [100]}), base="pilot_50", overrides=SHORT, seed=1,
+                     outputs=OutputSpec(frequency="weekly", variables=("n_waiting", "n_in_uk", "arrivals_uk")))
+    store = run_experiment(exp, tmp_path / "s", executor="serial", progress=False)
+    ts = store.timeseries().pivot(index="date", columns="variable", values="value")
+    daily = sim.run(sim.load_config("pilot_50", {**SHORT, "returns.quota_per_week": 100}),
+                    seed=replication_seed(1, 0)).timeseries
+    weekly_last = daily[["n_waiting", "n_in_uk"]].resample("W-SUN").last()
+    assert (ts["n_waiting"].to_numpy() == weekly_last["n_waiting"].to_numpy()).all()
+    assert (ts["n_in_uk"].to_numpy() == weekly_last["n_in_uk"].to_numpy()).all()
+    assert ts["n_in_uk"].is_monotonic_increasing  # a stock, not a sum of daily stocks
+    assert ts["arrivals_uk"].sum() == daily["arrivals_uk"].sum()
+
+
+# ----------------------------------------------------------------------------- model targets
+def _walk_configure(base, overrides):
+    return {"steps": 60, "drift": 0.0, **(base or {}), **overrides}
+
+
+def _walk_prepare(values):
+    return {k: int(round(v)) if k == "steps" else v for k, v in values.items()}
+
+
+def _walk_check(base, params):
+    if {**base, **params}["steps"] < 1:
+        raise ConfigError("steps: must be >= 1")
+
+
+def _walk_run(params, seed, base_config):
+    cfg = {**base_config, **params}
+    rng = np.random.default_rng(seed)
+    days = pd.date_range("2025-01-01", periods=cfg["steps"], freq="D", name="date")
+    x = cfg["drift"] + rng.normal(size=len(days))
+    ts = pd.DataFrame({"arrivals_uk": x, "waiting_at_coast": np.cumsum(x), "active_gangs": np.arange(len(days))},
+                      index=days)
+    return RunOutput({"total": float(x.sum()), "steps": cfg["steps"]}, ts, cfg)
+
+
+def _walk_statistics(ts, cfg):
+    return {"mean": float(ts["arrivals_uk"].mean()), "drift": cfg["drift"]}
+
+
+#: A toy model with every capability the Channel model has: a configuration, prepared and
+#: checked design points, a daily time series.
+WALK = ModelTarget(run=_walk_run, configure=_walk_configure, prepare=_walk_prepare, check=_walk_check)
+
+
+def test_a_model_target_brings_its_configuration_checks_and_time_series(tmp_path):
+    design = listed([{"steps": 40.4}, {"steps": 70.0, "drift": 1.0}], replications=2)
+    exp = Experiment(design, base={"drift": 0.5}, model="tests.test_experiments:WALK", seed=3,
+                     outputs=OutputSpec(frequency="monthly", variables=("arrivals_uk", "waiting_at_coast",
+                                                                        "active_gangs"),
+                                        statistics="tests.test_experiments:_walk_statistics"))
+    store = run_experiment(exp, tmp_path / "s", executor="serial", progress=False)
+    assert (store.runs()["status"] == "ok").all()
+    assert store.read_manifest()["base_config"] == {"steps": 60, "drift": 0.5}
+    summ = store.summaries().set_index("run_id")
+    assert summ.loc["p00000-r000", "steps"] == 40 and summ.loc["p00001-r001", "steps"] == 70  # prepared
+    assert summ.loc["p00000-r000", "stat:drift"] == 0.5 and summ.loc["p00001-r000", "stat:drift"] == 1.0
+    daily = _walk_run({"steps": 70, "drift": 1.0}, replication_seed(3, 1), {"steps": 60, "drift": 0.5}).timeseries
+    ts = store.timeseries()
+    ts = ts[ts["run_id"] == "p00001-r001"].pivot(index="date", columns="variable", values="value")
+    assert len(ts) == 3  # January, February, March
+    assert ts["arrivals_uk"].iloc[0] == pytest.approx(daily["arrivals_uk"]["2025-01"].sum())  # a flow: sum
+    assert ts["waiting_at_coast"].iloc[1] == pytest.approx(daily["waiting_at_coast"]["2025-02"].mean())  # level
+    assert ts["active_gangs"].iloc[2] == daily["active_gangs"].iloc[-1]  # a stock: the last day
+    # a design point the target's check refuses stops the sweep before anything runs
+    bad = Experiment(listed([{"steps": 10}, {"steps": -5}]), base=None, model="tests.test_experiments:WALK")
+    with pytest.raises(ConfigError, match=r"design point 1 .*steps: must be >= 1"):
+        run_experiment(bad, tmp_path / "bad", executor="serial", progress=False)
+    assert not (tmp_path / "bad" / "manifest.json").exists()
+
+
+def test_channel_is_an_alias_and_plain_functions_are_targets_without_capabilities(tmp_path):
+    channel = resolve_target("channel")
+    assert channel is resolve_target("sim.experiments.channel:channel_model")
+    assert channel.configure is not None and channel.check is not None
+    noisy = resolve_target(NOISY)
+    assert (noisy.configure, noisy.prepare, noisy.check) == (None, None, None)
+    assert noisy.base_config("baseline", {"x": 1}) is None
+    with pytest.raises(ValueError, match="module:function"):
+        resolve_target("no_colon_here")
+    # a plain function keeps no time series, whatever the frequency asked
+    exp = Experiment(listed([{"x": 1.0}]), base="baseline", model=NOISY, outputs=OutputSpec(frequency="daily"))
+    store = run_experiment(exp, tmp_path / "s", executor="serial", progress=False)
+    assert len(store.summaries()) == 1 and len(store.timeseries()) == 0
+    assert store.read_manifest()["base_config"] is None
+    # statistics need a time series: the run fails, recorded
+    exp = Experiment(listed([{"x": 1.0}]), base=None, model=NOISY,
+                     outputs=OutputSpec(frequency="end", statistics="tests.test_experiments:_walk_statistics"))
+    runs = run_experiment(exp, tmp_path / "t", executor="serial", progress=False).runs()
+    assert runs["status"].tolist() == ["failed"] and "needs a model with a daily time series" in runs["error"][0]
+
+
+# ----------------------------------------------------------------------------- reusable executors
+def test_one_open_executor_serves_several_experiments_and_is_left_open(tmp_path):
+    def exp(seed):
+        return Experiment(listed([{"x": float(i)} for i in range(6)], replications=2), base=None, model=NOISY,
+                          seed=seed, outputs=OutputSpec(frequency="end"))
+
+    with open_executor("process", workers=2) as ex:
+        a = run_experiment(exp(1), tmp_path / "a", executor=ex, progress=False)
+        b = run_experiment(exp(2), tmp_path / "b", executor=ex, progress=False)
+        assert not ex.closed
+        pids = set(a.runs()["pid"]) | set(b.runs()["pid"])
+        assert len(pids) <= 2 and os.getpid() not in pids  # the same two workers did both
+        with pytest.raises(ValueError, match="workers and scheduler"):
+            run_experiment(exp(1), tmp_path / "a", executor=ex, workers=2, progress=False)
+    assert ex.closed
+    with pytest.raises(RuntimeError, match="closed"):
+        run_experiment(exp(3), tmp_path / "c", executor=ex, progress=False)
+    serial = run_experiment(exp(1), tmp_path / "serial", executor="serial", progress=False)
+    pd.testing.assert_frame_equal(serial.summaries(), a.summaries())
+    with pytest.raises(ValueError, match="executor must be one of"):
+        open_executor("threads")
+
+
+# ----------------------------------------------------------------------------- spec files
+def test_sweep_and_calibration_files_share_one_reader(tmp_path):
+    f = tmp_path / "s.yaml"
+    f.write_text("design: {kind: list, points: [{x: 1.0}]}\nmodel: sim.experiments.testfunctions:noisy_linear\n")
+    s = load_spec(f, kind="sweep", fields=("design", "model"))
+    assert (s.name, s.base, s.overrides, s.seed) == ("s", "baseline", {}, 1)
+    assert s.fields == {"design": {"kind": "list", "points": [{"x": 1.0}]}, "model": NOISY}
+    exp = load_sweep(f)
+    assert exp.model == NOISY and exp.base_config_dict() is None and exp.design.n_runs == 1
+    assert load_spec(f, kind="c", fields=("design", "model"), default_overrides={"a": 1}).overrides == {"a": 1}
+    with pytest.raises(ConfigError, match=r"unknown field\(s\) \['model'\]; a calibration file has"):
+        load_spec(f, kind="calibration", fields=("design",))
+    with pytest.raises(ConfigError, match="sweep file '.*nope.yaml' not found"):
+        load_spec(tmp_path / "nope.yaml", kind="sweep", fields=())
+    f.write_text("seed: twelve\n")
+    with pytest.raises(ConfigError, match="seed must be a whole number"):
+        load_sweep(f)
+    f.write_text("[1, 2]\n")
+    with pytest.raises(ConfigError, match="a sweep file is a mapping"):
+        load_sweep(f)
+    f.write_text("outputs: {frequency: hourly}\ndesign: {kind: list, points: [{x: 1}]}\n")
+    with pytest.raises(ConfigError, match="outputs.frequency must be one of"):
+        load_sweep(f)
+
+
+def test_weighted_quantile():
+    x, w = np.array([3.0, 1.0, 2.0, 4.0]), np.array([1.0, 1.0, 1.0, 1.0])
+    assert weighted_quantile(x, w, [0.0, 0.25, 0.5, 0.75, 1.0]) == [1.0, 1.0, 2.0, 3.0, 4.0]
+    assert weighted_quantile(x, np.array([0.0, 0.0, 0.0, 1.0]), [0.05, 0.95]) == [4.0, 4.0]
+    assert weighted_quantile(x, np.array([10.0, 0.0, 1.0, 1.0]), [0.5]) == [3.0]

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.config import load_config
 from sim.experiments import Experiment, OutputSpec, grid, load_sweep, morris, run_experiment, sobol
 from sim.experiments.sensitivity import (
     SensitivityError,
@@ -23,7 +24,6 @@ from sim.experiments.sensitivity import (
     sobol_indices,
 )
 from sim.experiments.testfunctions import ISHIGAMI_FIRST_ORDER, ISHIGAMI_TOTAL
-from sim.params import load_config
 
 matplotlib.use("Agg")
 

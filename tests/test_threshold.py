@@ -19,8 +19,11 @@ from sim.experiments import (
     run_experiment,
 )
 from sim.experiments.phase import phase_diagram, plot_phase, wilson_interval
+from sim.experiments.testfunctions import synthetic_verdict
 from sim.experiments.threshold import (
-    _synthetic_verdict,
+    Bracket,
+    bisect_threshold,
+    bisect_thresholds,
     candidate_grid,
     format_threshold,
     median_order_ci,
@@ -30,7 +33,7 @@ from sim.experiments.threshold import (
 matplotlib.use("Agg")
 
 ROOT = Path(__file__).resolve().parent.parent
-SYNTHETIC = "sim.experiments.threshold:_synthetic_verdict"
+SYNTHETIC = "sim.experiments.testfunctions:synthetic_verdict"
 QUOTA = "returns.quota_per_week"
 PAYMENT = "patrols.uk_payment_gbp_per_year"
 #: One simulated year of the pilot with the policy in force from February, so that the
@@ -51,7 +54,7 @@ RELAXED = {**ONE_YEAR, "returns.challenge_block_share": 0.0, "verdict.profit_mar
 def _true_thresholds(seed: int, n: int) -> np.ndarray:
     return np.array(
         [
-            _synthetic_verdict({QUOTA: 0}, replication_seed(seed, j))["true_threshold"]
+            synthetic_verdict({QUOTA: 0}, replication_seed(seed, j))["true_threshold"]
             for j in range(n)
         ]
     )
@@ -167,6 +170,69 @@ def test_bracket_ends_and_censoring(tmp_path):
     assert np.isinf(r.thresholds[censored]).all()
     text = format_threshold(r)
     assert "> 330" in text and "censored" in text and "biased low" in text and "<= 280" in text
+
+
+# ----------------------------------------------------------------------------- the bisection alone
+def _brute_force(switch: int, n: int) -> Bracket:
+    """The bracket of a verdict broken from index ``switch`` on, by looking at every index."""
+    if switch <= 0:
+        return Bracket(None, 0)
+    if switch >= n:
+        return Bracket(n - 1, None)
+    return Bracket(switch - 1, switch)
+
+
+def test_bisection_of_a_step_function_matches_brute_force():
+    for n in (2, 3, 5, 8, 41):
+        for switch in range(-1, n + 2):
+            assert bisect_threshold(lambda i, s=switch: i >= s, n) == _brute_force(switch, n), (n, switch)
+
+
+def test_bisection_runs_rounds_of_batches_one_cell_per_searching_replication():
+    n, switches = 41, [0, 3, 17, 20, 40, 41, 99, 12]
+    calls: list[tuple[int, list[tuple[int, int]]]] = []
+
+    def evaluate(cells, rnd):
+        calls.append((rnd, list(cells)))
+        return {(i, j): i >= switches[j] for i, j in cells}
+
+    got = bisect_thresholds(n, len(switches), evaluate)
+    assert got == {j: _brute_force(s, n) for j, s in enumerate(switches)}
+    assert [rnd for rnd, _ in calls] == list(range(len(calls)))
+    first = calls[0][1]  # round 0: both ends of every replication
+    assert first == [(0, j) for j in range(8)] + [(n - 1, j) for j in range(8)]
+    searching = {j for j, s in enumerate(switches) if 0 < s < n}  # neither broken at 0 nor censored
+    for _, cells in calls[1:]:
+        reps = [j for _, j in cells]
+        assert len(reps) == len(set(reps)) and set(reps) <= searching
+    assert len(calls) - 1 <= math.ceil(math.log2(n - 1))  # bisection: log2 of the 40 steps
+    # every replication's cells narrow its bracket: at most 2 + log2 evaluations each
+    per_rep = [sum(j == r for _, cells in calls for _, j in cells) for r in range(8)]
+    assert max(per_rep) <= 2 + math.ceil(math.log2(n - 1))
+    assert Bracket(None, 0).censored is False and Bracket(40, None).censored is True
+    with pytest.raises(ValueError, match="at least 2"):
+        bisect_thresholds(1, 1, evaluate)
+    with pytest.raises(ValueError, match="replications"):
+        bisect_thresholds(5, 0, evaluate)
+
+
+def test_threshold_search_reuses_one_process_pool_for_every_round(synthetic, tmp_path):
+    """Every round runs in the same two worker processes, with the serial search's results."""
+    r = threshold_quota(
+        None,
+        replications=30,
+        seed=7,
+        lo=0,
+        hi=1000,
+        tolerance=25,
+        executor="process",
+        workers=2,
+        model=SYNTHETIC,
+        out=tmp_path,
+    )
+    assert r.rounds > 3 and r.per_replication.equals(synthetic.per_replication)
+    assert r.evaluations.equals(synthetic.evaluations)
+    assert r.store.runs()["pid"].nunique() <= 2
 
 
 def test_invalid_arguments():

@@ -24,7 +24,9 @@ priors:
 
 Every random draw comes from ``numpy.random.SeedSequence(seed, spawn_key=(1000 + t,))``
 and each generation is its own store (``gen_XX/``), so a calibration is reproducible and
-an interrupted one resumes where it stopped.
+an interrupted one resumes where it stopped. One executor (process pool or Dask client)
+serves every generation and the selection: opened by :func:`calibrate` and closed at its
+end, or passed in already open.
 
 **Selection.** The *chosen* configuration is the best, over ``select_replications`` runs
 (more than during the search, on the same common random numbers), of the posterior
@@ -50,9 +52,14 @@ import numpy as np
 import pandas as pd
 
 from sim.calibration.targets import CALIBRATION_END, TargetSet, default_targets, distance
-from sim.experiments.designs import listed
-from sim.experiments.engine import Experiment, OutputSpec, run_experiment
-from sim.params import ConfigError, load_config
+from sim.config import ConfigError, load_config
+from sim.experiments.channel import coerce_value
+from sim.experiments.designs import listed, unit_latin_hypercube
+from sim.experiments.engine import run_experiment
+from sim.experiments.executors import Executor, use_executor
+from sim.experiments.spec import load_spec
+from sim.experiments.stats import weighted_quantile
+from sim.experiments.tasks import Experiment, OutputSpec
 
 __all__ = ["Prior", "CalibrationSpec", "CalibrationResult", "calibrate", "load_calibration_spec",
            "evaluate_points"]
@@ -156,6 +163,11 @@ def _jsonable(x: Any) -> Any:
     return json.loads(json.dumps(x, default=str))
 
 
+#: Fields of a calibration file besides the common ones (:data:`sim.experiments.spec.COMMON_FIELDS`).
+CALIBRATION_FIELDS = ("particles", "replications", "budget", "initial_factor", "proposal_factor", "select_top",
+                      "select_replications", "parameters", "targets", "synthetic")
+
+
 def load_calibration_spec(path: str | Path, **changes: Any) -> CalibrationSpec:
     """Read a calibration file (YAML), e.g. ``configs/calibration/baseline.yaml``.
 
@@ -172,21 +184,9 @@ def load_calibration_spec(path: str | Path, **changes: Any) -> CalibrationSpec:
           environment.base_inflow_per_day: [100, 260]
         targets: [arrivals_2022, ...]   # optional subset of the default targets
     """
-    import yaml
-
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"calibration file '{path}' not found")
-    try:
-        spec = yaml.safe_load(p.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    allowed = {"name", "description", "base", "overrides", "seed", "particles", "replications", "budget",
-               "initial_factor", "proposal_factor", "select_top", "select_replications", "parameters", "targets",
-               "synthetic"}
-    unknown = sorted(set(spec) - allowed)
-    if unknown:
-        raise ConfigError(f"{path}: unknown field(s) {unknown}; a calibration file has {sorted(allowed)}")
+    f = load_spec(path, kind="calibration", fields=CALIBRATION_FIELDS,
+                  default_overrides={"end_date": CALIBRATION_END})
+    spec = f.fields
     priors = []
     for name, v in (spec.get("parameters") or {}).items():
         if isinstance(v, Mapping):
@@ -194,18 +194,17 @@ def load_calibration_spec(path: str | Path, **changes: Any) -> CalibrationSpec:
         elif isinstance(v, Sequence) and len(v) == 2:
             priors.append(Prior(str(name), float(v[0]), float(v[1])))
         else:
-            raise ConfigError(f"{path}: parameter '{name}' needs [low, high] or {{low, high, log}}, got {v!r}")
+            raise f.error(f"parameter '{name}' needs [low, high] or {{low, high, log}}, got {v!r}")
     targets = spec.get("targets")
     if targets is not None:
         known = default_targets().names
         bad = [t for t in targets if t not in known]
         if bad:
-            raise ConfigError(f"{path}: unknown target(s) {bad}; targets are {known}")
+            raise f.error(f"unknown target(s) {bad}; targets are {known}")
     kw: dict[str, Any] = {
-        "parameters": tuple(priors), "base": spec.get("base", "baseline"),
-        "overrides": spec.get("overrides") or {"end_date": CALIBRATION_END},
-        "targets": tuple(targets) if targets else None, "seed": int(spec.get("seed", 1)),
-        "name": str(spec.get("name", p.stem)), "synthetic": spec.get("synthetic"),
+        "parameters": tuple(priors), "base": f.base, "overrides": f.overrides,
+        "targets": tuple(targets) if targets else None, "seed": f.seed, "name": f.name,
+        "synthetic": spec.get("synthetic"),
     }
     for k in ("particles", "replications", "budget", "select_top", "select_replications"):
         if k in spec:
@@ -259,17 +258,10 @@ class CalibrationResult:
             x = self.posterior[p.path].to_numpy(dtype=float)
             mean = float(np.sum(w * x))
             sd = float(np.sqrt(np.sum(w * (x - mean) ** 2)))
-            q5, q95 = _weighted_quantile(x, w, [0.05, 0.95])
+            q5, q95 = weighted_quantile(x, w, [0.05, 0.95])
             rows.append({"parameter": p.path, "prior_low": p.low, "prior_high": p.high, "mean": mean, "sd": sd,
                          "q05": q5, "q95": q95, "chosen": self.chosen[p.path]})
         return pd.DataFrame(rows)
-
-
-def _weighted_quantile(x: np.ndarray, w: np.ndarray, qs: Sequence[float]) -> list[float]:
-    order = np.argsort(x)
-    cw = np.cumsum(w[order])
-    cw = cw / cw[-1]
-    return [float(x[order][min(np.searchsorted(cw, q), len(x) - 1)]) for q in qs]
 
 
 def _round3(x: float) -> float:
@@ -280,10 +272,12 @@ def _round3(x: float) -> float:
 
 # ----------------------------------------------------------------------------- evaluation
 def evaluate_points(points: pd.DataFrame, spec: CalibrationSpec, targets: TargetSet, out: Path, *,
-                    executor: str, workers: int | None, progress: bool, name: str,
-                    scheduler: str | None = None, replications: int | None = None) -> pd.DataFrame:
+                    executor: str | Executor = "process", workers: int | None = None, progress: bool = False,
+                    name: str = "calibration", scheduler: str | None = None,
+                    replications: int | None = None) -> pd.DataFrame:
     """Run every point ``replications`` (default: the spec's) times on common random numbers,
-    and score it: distance and target errors."""
+    and score it: distance and target errors. ``executor`` is a kind or an open
+    :class:`~sim.experiments.executors.Executor` (see :func:`run_experiment`)."""
     design = listed([{k: float(v) for k, v in row.items()} for row in points.to_dict("records")],
                     replications=replications or spec.replications)
     exp = Experiment(design=design, base=spec.base, overrides=dict(spec.overrides), seed=spec.seed,
@@ -317,11 +311,21 @@ def _synthetic_targets(spec: CalibrationSpec, base_targets: TargetSet) -> Target
 
 
 # ----------------------------------------------------------------------------- ABC-SMC
-def calibrate(spec: CalibrationSpec, out: str | Path, *, executor: str = "process", workers: int | None = None,
-              scheduler: str | None = None, progress: bool = True) -> CalibrationResult:
-    """Run ABC-SMC for ``spec`` into the folder ``out`` (resumable); see the module text."""
+def calibrate(spec: CalibrationSpec, out: str | Path, *, executor: str | Executor = "process",
+              workers: int | None = None, scheduler: str | None = None, progress: bool = True) -> CalibrationResult:
+    """Run ABC-SMC for ``spec`` into the folder ``out`` (resumable); see the module text.
+
+    ``executor`` is a kind (``"serial"``, ``"process"``, ``"dask"``; with ``workers`` and
+    ``scheduler``), of which one executor serves the whole calibration and is closed at
+    its end (also on error), or an open :class:`~sim.experiments.executors.Executor`,
+    used and left open.
+    """
+    with use_executor(executor, workers, scheduler) as ex:
+        return _calibrate(spec, Path(out), ex, progress)
+
+
+def _calibrate(spec: CalibrationSpec, out: Path, ex: Executor, progress: bool) -> CalibrationResult:
     t0 = time.perf_counter()
-    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     targets = spec.target_set or default_targets().subset(spec.targets)
     if spec.synthetic:
@@ -343,16 +347,10 @@ def calibrate(spec: CalibrationSpec, out: str | Path, *, executor: str = "proces
     used = 0
     gen = 0
     # generation 0: a Latin hypercube over the prior
-    from scipy.stats import qmc
-
-    from sim.experiments.designs import _qmc_takes_rng
-
     m0 = math.ceil(spec.initial_factor * n)
-    lhs = (qmc.LatinHypercube(d=dim, rng=rng_for(0)) if _qmc_takes_rng()
-           else qmc.LatinHypercube(d=dim, seed=rng_for(0)))
-    u = lhs.random(m0)
-    scored = evaluate_points(to_params(u), spec, targets, out / "gen_00", executor=executor, workers=workers,
-                             scheduler=scheduler, progress=progress, name=f"{spec.name}-gen00")
+    u = unit_latin_hypercube(dim, m0, rng_for(0))
+    scored = evaluate_points(to_params(u), spec, targets, out / "gen_00", executor=ex, progress=progress,
+                             name=f"{spec.name}-gen00")
     used += m0 * reps
     order = np.argsort(scored["distance"].to_numpy(), kind="stable")
     keep = order[:n]
@@ -381,9 +379,8 @@ def calibrate(spec: CalibrationSpec, out: str | Path, *, executor: str = "proces
             else:  # pragma: no cover - only with a degenerate population at the prior's edge
                 x = np.clip(x, 0, 1)
             cand[i] = x
-        scored = evaluate_points(to_params(cand), spec, targets, out / f"gen_{gen:02d}", executor=executor,
-                                 workers=workers, scheduler=scheduler, progress=progress,
-                                 name=f"{spec.name}-gen{gen:02d}")
+        scored = evaluate_points(to_params(cand), spec, targets, out / f"gen_{gen:02d}", executor=ex,
+                                 progress=progress, name=f"{spec.name}-gen{gen:02d}")
         used += m * reps
         d = scored["distance"].to_numpy()
         eps_new = min(eps, float(np.sort(d)[min(n, m) - 1]))
@@ -407,17 +404,14 @@ def calibrate(spec: CalibrationSpec, out: str | Path, *, executor: str = "proces
     posterior = to_params(pop_u).assign(weight=pop_w, distance=pop_d)
 
     # selection: the posterior mean and the closest particles, rounded, on more replications
-    from sim.experiments.engine import _coerce
-
     cand_u = np.vstack([np.sum(pop_w[:, None] * pop_u, axis=0), pop_u[np.argsort(pop_d, kind="stable")]])
     cands = to_params(cand_u[:1 + spec.select_top])
-    cands = cands.apply(lambda col: col.map(lambda x, c=col.name: _coerce(c, _round3(float(x)))))
+    cands = cands.apply(lambda col: col.map(lambda x, c=col.name: coerce_value(c, _round3(float(x)))))
     labels = ["posterior mean"] + [f"particle {k + 1} by distance" for k in range(len(cands) - 1)]
     keep = ~cands.duplicated().to_numpy()
     cands, labels = cands[keep].reset_index(drop=True), [lab for lab, k in zip(labels, keep, strict=True) if k]
-    sel = evaluate_points(cands, spec, targets, out / "selection", executor=executor, workers=workers,
-                          scheduler=scheduler, progress=progress, name=f"{spec.name}-selection",
-                          replications=spec.select_replications)
+    sel = evaluate_points(cands, spec, targets, out / "selection", executor=ex, progress=progress,
+                          name=f"{spec.name}-selection", replications=spec.select_replications)
     used += len(cands) * spec.select_replications
     sel.insert(0, "candidate", labels)
     err_cols = [c for c in sel.columns if c.startswith("error:")]

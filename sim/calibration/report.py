@@ -30,9 +30,9 @@ from sim.calibration.targets import (
     default_targets,
     observation_frame,
 )
+from sim.config import load_config
 from sim.experiments.designs import listed
 from sim.experiments.engine import Experiment, OutputSpec, run_experiment
-from sim.params import load_config
 
 __all__ = ["Validation", "validate", "write_report", "validation_statistics", "DAILY_QUANTILES", "FIGURES",
            "plot_monthly_arrivals", "plot_boats_and_days", "plot_daily_counts", "plot_prices_prevention_deaths",

@@ -20,11 +20,15 @@ import numpy as np
 import pandas as pd
 
 from sim.experiments.designs import scenarios
-from sim.experiments.engine import Experiment, OutputSpec, run_experiment
+from sim.experiments.engine import run_experiment
+from sim.experiments.executors import Executor
+from sim.experiments.stats import mean_ci, paired_differences, unpaired_differences
 from sim.experiments.store import ExperimentStore
+from sim.experiments.tasks import Experiment, OutputSpec
 
-__all__ = ["compare", "Comparison", "mean_ci", "paired_differences", "unpaired_differences",
-           "COMPARE_MEASURES", "load_store", "point_table", "format_comparison"]
+__all__ = ["compare", "Comparison", "COMPARE_MEASURES", "load_store", "point_table", "format_comparison",
+           # re-exported from sim.experiments.stats, where they live
+           "mean_ci", "paired_differences", "unpaired_differences"]
 
 #: Summary measures a comparison reports (name -> label).
 COMPARE_MEASURES: dict[str, str] = {
@@ -42,55 +46,6 @@ COMPARE_MEASURES: dict[str, str] = {
     "business_model_broken": "share of runs with the business model broken",
     "policy_cost_gbp": "cost of returns (GBP)",
 }
-
-
-def mean_ci(values: Sequence[float] | np.ndarray, level: float = 0.95) -> tuple[float, float, float, int]:
-    """(mean, lower, upper, n) with a Student-t interval; NaNs are dropped."""
-    from scipy import stats
-
-    x = np.asarray(values, dtype=float)
-    x = x[~np.isnan(x)]
-    n = x.size
-    if n == 0:
-        return float("nan"), float("nan"), float("nan"), 0
-    m = float(x.mean())
-    if n == 1:
-        return m, float("nan"), float("nan"), 1
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * x.std(ddof=1) / np.sqrt(n))
-    return m, m - half, m + half, n
-
-
-def paired_differences(wide: pd.DataFrame, reference: str, level: float = 0.95) -> pd.DataFrame:
-    """Per-replication differences of each column against ``reference``, with t intervals.
-
-    ``wide`` has one row per replication and one column per scenario.
-    """
-    rows = []
-    for col in wide.columns:
-        if col == reference:
-            continue
-        m, lo, hi, n = mean_ci((wide[col] - wide[reference]).to_numpy(), level)
-        rows.append({"scenario": col, "difference": m, "lower": lo, "upper": hi, "n": n})
-    return pd.DataFrame(rows)
-
-
-def unpaired_differences(wide: pd.DataFrame, reference: str, level: float = 0.95) -> pd.DataFrame:
-    """Welch intervals for the difference of means, ignoring the pairing (for contrast)."""
-    from scipy import stats
-
-    rows = []
-    a = wide[reference].dropna().to_numpy(dtype=float)
-    for col in wide.columns:
-        if col == reference:
-            continue
-        b = wide[col].dropna().to_numpy(dtype=float)
-        d = b.mean() - a.mean()
-        va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
-        se = np.sqrt(va + vb)
-        dof = (va + vb) ** 2 / ((va**2 / (a.size - 1)) + (vb**2 / (b.size - 1))) if se > 0 else 1.0
-        half = float(stats.t.ppf(0.5 + level / 2, dof) * se)
-        rows.append({"scenario": col, "difference": d, "lower": d - half, "upper": d + half})
-    return pd.DataFrame(rows)
 
 
 def load_store(path: str | Path) -> ExperimentStore:
@@ -160,7 +115,7 @@ class Comparison:
 
 def compare(configs: Sequence[str], *, replications: int = 10, seed: int = 1,
             overrides: Mapping[str, Any] | None = None, out: str | Path | None = None,
-            executor: str = "process", workers: int | None = None, progress: bool = False,
+            executor: str | Executor = "process", workers: int | None = None, progress: bool = False,
             measures: Sequence[str] | None = None, frequency: str = "monthly") -> Comparison:
     """Run scenarios on common random numbers and compare them with the first.
 

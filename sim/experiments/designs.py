@@ -4,7 +4,7 @@ A :class:`Design` is a pandas DataFrame of points (one column per swept field, n
 its dotted path, e.g. ``returns.quota_per_week``; the special column ``scenario`` names
 the base scenario of a point) and a number of replications. Every point is run once per
 replication; replication ``j`` of every point uses the same seeds (common random numbers,
-see :mod:`sim.experiments.engine`).
+see :mod:`sim.experiments.tasks`).
 
 Constructors, all pure functions of their arguments (and of ``seed`` where they sample):
 :func:`grid` (full factorial, with lists or ``{start, stop, step}`` ranges), :func:`listed`
@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["Design", "grid", "listed", "latin_hypercube", "sobol", "morris", "scenarios", "expand_range",
-           "design_from_spec"]
+           "design_from_spec", "plain", "unit_latin_hypercube"]
 
 KINDS = ("grid", "list", "lhs", "sobol", "morris", "scenarios")
 
@@ -80,9 +80,9 @@ class Design:
             "kind": self.kind,
             "replications": self.replications,
             "columns": self.factors,
-            "points": [[_plain(v) for v in row] for row in self.points.itertuples(index=False)],
-            "problem": _plain(self.problem),
-            "options": _plain(self.options),
+            "points": [[plain(v) for v in row] for row in self.points.itertuples(index=False)],
+            "problem": plain(self.problem),
+            "options": plain(self.options),
         }
 
     @classmethod
@@ -91,16 +91,16 @@ class Design:
         return cls(pts, int(d["replications"]), d["kind"], d.get("problem"), dict(d.get("options") or {}))
 
 
-def _plain(v: Any) -> Any:
+def plain(v: Any) -> Any:
     """Numpy scalars and containers to plain Python (for JSON)."""
     if isinstance(v, dict):
-        return {str(k): _plain(x) for k, x in v.items()}
+        return {str(k): plain(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
-        return [_plain(x) for x in v]
+        return [plain(x) for x in v]
     if isinstance(v, np.generic):
         return v.item()
     if isinstance(v, np.ndarray):
-        return [_plain(x) for x in v.tolist()]
+        return [plain(x) for x in v.tolist()]
     return v
 
 
@@ -130,7 +130,7 @@ def grid(factors: Mapping[str, Any], replications: int = 1) -> Design:
     levels = {k: expand_range(v, k) for k, v in factors.items()}
     rows = list(itertools.product(*levels.values()))
     return Design(pd.DataFrame(rows, columns=list(levels)), replications, "grid", None,
-                  {"levels": {k: _plain(v) for k, v in levels.items()}})
+                  {"levels": {k: plain(v) for k, v in levels.items()}})
 
 
 def listed(points: Sequence[Mapping[str, Any]], replications: int = 1) -> Design:
@@ -169,19 +169,22 @@ def latin_hypercube(bounds: Mapping[str, Sequence[float]], n: int, seed: int, re
     names, arr = _bounds(bounds)
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
-    unit = qmc.LatinHypercube(d=len(names), rng=np.random.default_rng(seed)).random(n) \
-        if _qmc_takes_rng() else qmc.LatinHypercube(d=len(names), seed=np.random.default_rng(seed)).random(n)
+    unit = unit_latin_hypercube(len(names), n, np.random.default_rng(seed))
     pts = qmc.scale(unit, arr[:, 0], arr[:, 1])
     return Design(pd.DataFrame(pts, columns=names), replications, "lhs", None,
                   {"n": n, "seed": seed, "bounds": {k: list(map(float, v)) for k, v in bounds.items()}})
 
 
-def _qmc_takes_rng() -> bool:
+def unit_latin_hypercube(d: int, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` Latin hypercube points in the unit cube of dimension ``d`` (scipy.stats.qmc),
+    drawn from ``rng`` (whichever of ``rng=``/``seed=`` the installed SciPy takes)."""
     import inspect
 
     from scipy.stats import qmc
 
-    return "rng" in inspect.signature(qmc.LatinHypercube).parameters
+    if "rng" in inspect.signature(qmc.LatinHypercube).parameters:
+        return qmc.LatinHypercube(d=d, rng=rng).random(n)
+    return qmc.LatinHypercube(d=d, seed=rng).random(n)  # pragma: no cover - SciPy < 1.15
 
 
 def _problem(bounds: Mapping[str, Sequence[float]]) -> dict[str, Any]:

@@ -16,16 +16,15 @@ as an annotated heat map::
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from sim.experiments.analysis import mean_ci
+from sim.experiments.stats import mean_ci, wilson_interval
 from sim.experiments.store import ExperimentStore
 
-__all__ = ["phase_diagram", "plot_phase", "wilson_interval", "FACTOR_LABELS"]
+__all__ = ["phase_diagram", "plot_phase", "FACTOR_LABELS", "wilson_interval"]  # wilson_interval: from .stats
 
 #: Axis labels (and a scale) for factors commonly put on a phase diagram.
 FACTOR_LABELS: dict[str, tuple[str, float, str]] = {
@@ -50,19 +49,6 @@ VALUE_LABELS = {
     "p_broken": "P(business model broken)",
     "market_profit_margin": "mean market profit margin, last 26 weeks",
 }
-
-
-def wilson_interval(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a proportion ``k / n`` (NaNs when ``n == 0``)."""
-    from scipy import stats
-
-    if n == 0:
-        return float("nan"), float("nan")
-    z = float(stats.norm.ppf(0.5 + level / 2))
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def phase_diagram(

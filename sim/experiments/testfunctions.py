@@ -1,7 +1,8 @@
 """Test functions with known answers, runnable through the experiment engine.
 
-A test function has the engine's contract ``f(params: dict, seed) -> dict``; the
-engine runs it when an experiment's ``model`` is ``"sim.experiments.testfunctions:NAME"``.
+A test function is the simplest model target (:mod:`sim.experiments.targets`), a plain
+function ``f(params: dict, seed) -> dict``; the engine runs it when an experiment's
+``model`` is ``"sim.experiments.testfunctions:NAME"``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ishigami", "ISHIGAMI_FIRST_ORDER", "ISHIGAMI_TOTAL", "ishigami_indices", "noisy_linear"]
+__all__ = ["ishigami", "ISHIGAMI_FIRST_ORDER", "ISHIGAMI_TOTAL", "ishigami_indices", "noisy_linear",
+           "synthetic_verdict"]
 
 
 def ishigami(params: dict[str, float], seed: Any = None, a: float = 7.0, b: float = 0.1) -> dict[str, float]:
@@ -49,3 +51,23 @@ def noisy_linear(params: dict[str, float], seed: Any) -> dict[str, float]:
     if params.get("fail") and not os.environ.get("NOISY_LINEAR_HEALED"):
         raise RuntimeError(f"asked to fail at x={params.get('x')}")
     return {"y": float(params.get("x", 0.0)) + float(rng.normal())}
+
+
+def synthetic_verdict(params: dict[str, Any], seed: Any) -> dict[str, Any]:
+    """A cheap model for the threshold search: broken when the quota exceeds ``300 + 60 z``
+    with ``z ~ N(0, 1)``.
+
+    The seed's draw does not depend on the quota, so each seed has a fixed threshold
+    (``true_threshold``): the smallest whole quota that breaks it is
+    ``floor(true_threshold) + 1``.
+    """
+    from sim.experiments.threshold import QUOTA, VERDICT
+
+    rng = np.random.default_rng(seed)
+    true = 300.0 + 60.0 * float(rng.standard_normal())
+    quota = float(params.get(QUOTA, 0))
+    return {
+        VERDICT: bool(quota > true),
+        "true_threshold": true,
+        "market_profit_margin": float(np.tanh((true - quota) / 200.0)),
+    }

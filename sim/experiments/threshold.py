@@ -15,11 +15,17 @@ replication's threshold is ``upper``, the smallest value at which a run was seen
 and the true threshold lies in ``(lower, upper]``. The verdict is *assumed* monotone in
 the factor (a non-monotone verdict makes bisection find one of its switch points).
 
+The bisection itself is :func:`bisect_thresholds`, a pure function of a batch
+predicate (tested with a plain lambda, no model); :func:`threshold_quota` runs it on the
+model.
+
 **Running.** The search is one experiment in the engine: a grid design over all
 candidate values crossed with the replications, of which each bisection round runs only
 the cells it needs (one run per replication still searching), as one parallel batch.
 All rounds share one store (``out``, or a temporary directory), so a search that is
-run again with the same arguments resumes from the runs already done.
+run again with the same arguments resumes from the runs already done, and one executor
+(one process pool or Dask client, opened for the search or passed in), so the workers
+start once.
 
 **Statistics** over replications: the mean of the thresholds with a Student-t interval
 (over the uncensored replications only; biased low when some are censored), and the
@@ -36,7 +42,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,19 +50,27 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.experiments.analysis import mean_ci
+from sim.config import ConfigError
 from sim.experiments.designs import grid
-from sim.experiments.engine import Experiment, OutputSpec, run_experiment
+from sim.experiments.engine import run_experiment
+from sim.experiments.executors import Executor, use_executor
+from sim.experiments.stats import mean_ci, median_order_ci
 from sim.experiments.store import ExperimentStore
-from sim.params import ConfigError, load_config
+from sim.experiments.tasks import Experiment, OutputSpec
 
 __all__ = [
+    "Bracket",
     "ThresholdResult",
+    "bisect_threshold",
+    "bisect_thresholds",
     "threshold_quota",
     "format_threshold",
-    "median_order_ci",
     "candidate_grid",
+    "median_order_ci",  # from sim.experiments.stats
 ]
+
+#: A cell of the search: (index on the candidate grid, replication).
+Cell = tuple[int, int]
 
 QUOTA = "returns.quota_per_week"
 VERDICT = "business_model_broken"
@@ -143,33 +157,94 @@ def candidate_grid(lo: int, hi: int, tolerance: int) -> list[int]:
     return [*values, int(hi)]
 
 
-def median_order_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float, float]:
-    """Median and distribution-free order-statistic interval for the median.
+@dataclass(frozen=True)
+class Bracket:
+    """Where one replication's threshold lies on the candidate grid, by index.
 
-    The interval is ``[x_(k), x_(n+1-k)]`` with the largest ``k`` whose coverage
-    ``1 - 2 P(Binomial(n, 1/2) <= k - 1)`` is at least ``level``; when even ``k = 1``
-    falls short (``n < 6`` at 95%), the interval is ``[min, max]`` with its lower coverage.
-    ``inf`` values (right-censored) sort last.
+    ``lower`` is the largest index seen not broken (None: broken already at index 0),
+    ``upper`` the smallest index seen broken (None: *censored*, not broken at the last
+    index). The threshold is the value at ``upper``; the switch lies in ``(lower, upper]``.
+    """
+
+    lower: int | None
+    upper: int | None
+
+    @property
+    def censored(self) -> bool:
+        return self.upper is None
+
+
+def bisect_thresholds(
+    n_values: int,
+    replications: int,
+    evaluate: Callable[[list[Cell], int], Mapping[Cell, bool]],
+) -> dict[int, Bracket]:
+    """Bisect, for every replication at once, for the first grid index where a verdict turns true.
+
+    The verdict of each replication is assumed non-decreasing in the index (a
+    non-monotone verdict makes bisection find one of its switch points). The search runs
+    in rounds, each one batch of cells ``(index, replication)`` given to
+    ``evaluate(cells, round)``, which returns the verdict of every cell: round 0 holds both
+    ends of the grid (index 0, then index ``n_values - 1``) for every replication; each
+    later round the midpoint of every bracket still wider than one step. A replication
+    broken at index 0 or not broken at the last index needs no more rounds.
+
+    A pure function of ``evaluate``: :func:`threshold_quota` evaluates a batch by running
+    the model on it; a plain function of the index does for a test.
+
+    Parameters
+    ----------
+    n_values
+        Size of the candidate grid (>= 2).
+    replications
+        Number of replications (>= 1), searched independently: ``0 .. replications - 1``.
+    evaluate
+        ``evaluate(cells, round) -> {cell: verdict}``.
 
     Returns
     -------
-    (median, lower, upper, coverage)
-        NaNs when ``values`` is empty.
-    """
-    from scipy import stats
+    dict
+        Replication -> :class:`Bracket`.
 
-    x = np.sort(np.asarray(values, dtype=float))
-    x = x[~np.isnan(x)]
-    n = x.size
-    if n == 0:
-        return float("nan"), float("nan"), float("nan"), float("nan")
-    median = float(x[n // 2]) if n % 2 else float((x[n // 2 - 1] + x[n // 2]) / 2)
-    best_k, coverage = 1, 1 - 2 * stats.binom.cdf(0, n, 0.5)
-    for k in range(1, (n + 1) // 2 + 1):
-        cov = 1 - 2 * stats.binom.cdf(k - 1, n, 0.5)
-        if cov >= level:
-            best_k, coverage = k, cov
-    return median, float(x[best_k - 1]), float(x[n - best_k]), float(coverage)
+    Raises
+    ------
+    ValueError
+        If ``n_values < 2`` or ``replications < 1``.
+    """
+    if n_values < 2:
+        raise ValueError(f"a bisection needs at least 2 candidate values, got {n_values}")
+    if replications < 1:
+        raise ValueError(f"replications must be >= 1, got {replications}")
+    last = n_values - 1
+    reps = range(replications)
+    first = evaluate([(0, j) for j in reps] + [(last, j) for j in reps], 0)
+    found: dict[int, Bracket] = {}
+    bracket: dict[int, tuple[int, int]] = {}  # replication -> (not broken at a, broken at b)
+    for j in reps:
+        if first[(0, j)]:
+            found[j] = Bracket(None, 0)
+        elif not first[(last, j)]:
+            found[j] = Bracket(last, None)
+        else:
+            bracket[j] = (0, last)
+    rnd = 0
+    while bracket:
+        mids = {j: (a + b) // 2 for j, (a, b) in bracket.items() if b - a > 1}
+        for j in set(bracket) - set(mids):
+            found[j] = Bracket(*bracket.pop(j))
+        if not mids:
+            break
+        rnd += 1
+        got = evaluate([(m, j) for j, m in mids.items()], rnd)
+        for j, m in mids.items():
+            a, b = bracket[j]
+            bracket[j] = (a, m) if got[(m, j)] else (m, b)
+    return {j: found[j] for j in reps}
+
+
+def bisect_threshold(broken: Callable[[int], bool], n_values: int) -> Bracket:
+    """:func:`bisect_thresholds` for one replication and a predicate of the grid index."""
+    return bisect_thresholds(n_values, 1, lambda cells, _round: {c: bool(broken(c[0])) for c in cells})[0]
 
 
 @dataclass(frozen=True)
@@ -189,19 +264,19 @@ class _SearchExperiment(Experiment):
                 yield task
 
     def validate(self) -> None:
-        if self.model != "channel":
+        check = self.target.check
+        if check is None:
             return
         base = self.base_config_dict()
+        factor = self.design.factors[0]
         points = (
             range(self.design.n_points) if self.selected is None else {p for p, _ in self.selected}
         )
         for value in sorted({int(self.design.points.iloc[p, 0]) for p in points}):
             try:
-                load_config(base, overrides={self.design.factors[0]: value})
+                check(base, {factor: value})
             except ConfigError as exc:
-                raise ConfigError(
-                    f"threshold search at {self.design.factors[0]} = {value}: {exc}"
-                ) from None
+                raise ConfigError(f"threshold search at {factor} = {value}: {exc}") from None
 
     def fingerprint_data(self) -> dict[str, Any]:
         return {**super().fingerprint_data(), "search": dict(self.search)}
@@ -238,8 +313,9 @@ def threshold_quota(
     lo: int = 0,
     hi: int = 2000,
     tolerance: int = 25,
-    executor: str = "process",
+    executor: str | Executor = "process",
     workers: int | None = None,
+    scheduler: str | None = None,
     out: str | Path | None = None,
     factor: str = QUOTA,
     verdict: str = VERDICT,
@@ -263,8 +339,10 @@ def threshold_quota(
         The search bracket (whole numbers, ``0 <= lo < hi``).
     tolerance
         Resolution: the candidate grid's step; each threshold is bracketed to within it.
-    executor, workers
-        How the runs of a round are executed (see :func:`run_experiment`).
+    executor, workers, scheduler
+        Where the runs execute: a kind (``"serial"``, ``"process"``, ``"dask"``) of which
+        one executor is opened for the whole search and closed at its end (also on
+        error), or an open :class:`~sim.experiments.executors.Executor` (left open).
     out
         Store directory (a temporary one if None); rerunning with the same arguments
         resumes from the runs already in it.
@@ -274,7 +352,8 @@ def threshold_quota(
     verdict
         The boolean summary measure (default ``business_model_broken``).
     model
-        ``"channel"`` or a ``"module:function"`` test model (see :class:`Experiment`).
+        The model target: ``"channel"`` or a ``"module:function"`` (see
+        :mod:`sim.experiments.targets`).
     level
         Level of the confidence intervals.
     progress
@@ -298,14 +377,6 @@ def threshold_quota(
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level}")
     values = candidate_grid(lo, hi, tolerance)
-    search = {
-        "kind": "bisection",
-        "factor": factor,
-        "verdict": verdict,
-        "lo": int(lo),
-        "hi": int(hi),
-        "tolerance": int(tolerance),
-    }
     exp = _SearchExperiment(
         design=grid({factor: values}, replications),
         base=base,
@@ -314,93 +385,44 @@ def threshold_quota(
         outputs=OutputSpec(frequency="end"),
         model=model,
         name=f"threshold_{factor.rsplit('.', 1)[-1]}",
-        search=search,
+        search={
+            "kind": "bisection",
+            "factor": factor,
+            "verdict": verdict,
+            "lo": int(lo),
+            "hi": int(hi),
+            "tolerance": int(tolerance),
+        },
     )
     exp.validate()
     path = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="channel-threshold-"))
-    last = len(values) - 1
-    low: dict[int, int | None] = {}  # replication -> index of the largest value seen not broken
-    high: dict[int, int | None] = {}  # ... and of the smallest value seen broken
     evaluations: list[dict[str, Any]] = []
     store = ExperimentStore(path)
 
-    def evaluate(cells: list[tuple[int, int]], rnd: int) -> dict[tuple[int, int], bool]:
-        nonlocal store
-        batch = dataclasses.replace(exp, selected=frozenset(cells))
-        store = run_experiment(batch, path, executor=executor, workers=workers, progress=progress)
-        ids = {(t["point"], t["replication"]): t["run_id"] for t in batch.tasks()}
-        got = _verdicts(store, list(ids.values()), verdict)
-        out_: dict[tuple[int, int], bool] = {}
-        for (p, j), rid in ids.items():
-            out_[(p, j)] = got[rid]
-            evaluations.append(
-                {
-                    "round": rnd,
-                    "replication": j,
-                    "value": values[p],
-                    "broken": got[rid],
-                    "run_id": rid,
-                }
-            )
-        return out_
+    with use_executor(executor, workers, scheduler) as ex:
 
-    reps = list(range(replications))
-    first = evaluate([(0, j) for j in reps] + [(last, j) for j in reps], 0)
-    bracket: dict[int, tuple[int, int]] = {}  # replication -> (not broken at a, broken at b)
-    for j in reps:
-        if first[(0, j)]:
-            low[j], high[j] = None, 0
-        elif not first[(last, j)]:
-            low[j], high[j] = last, None
-        else:
-            bracket[j] = (0, last)
-    rnd = 0
-    while bracket:
-        mids = {j: (a + b) // 2 for j, (a, b) in bracket.items() if b - a > 1}
-        for j in set(bracket) - set(mids):
-            low[j], high[j] = bracket.pop(j)
-        if not mids:
-            break
-        rnd += 1
-        got = evaluate([(m, j) for j, m in mids.items()], rnd)
-        for j, m in mids.items():
-            a, b = bracket[j]
-            bracket[j] = (a, m) if got[(m, j)] else (m, b)
+        def evaluate(cells: list[Cell], rnd: int) -> dict[Cell, bool]:
+            """Run one round's cells in the search's store; log and return their verdicts."""
+            nonlocal store
+            batch = dataclasses.replace(exp, selected=frozenset(cells))
+            store = run_experiment(batch, path, executor=ex, progress=progress)
+            ids = {(t["point"], t["replication"]): t["run_id"] for t in batch.tasks()}
+            got = _verdicts(store, list(ids.values()), verdict)
+            for (p, j), rid in ids.items():
+                evaluations.append(
+                    {"round": rnd, "replication": j, "value": values[p], "broken": got[rid], "run_id": rid}
+                )
+            return {cell: got[rid] for cell, rid in ids.items()}
+
+        brackets = bisect_thresholds(len(values), replications, evaluate)
 
     ev = pd.DataFrame(evaluations, columns=["round", "replication", "value", "broken", "run_id"])
-    rows = []
-    for j in reps:
-        censored = high[j] is None
-        rows.append(
-            {
-                "replication": j,
-                "threshold": float("nan") if censored else float(values[high[j]]),
-                "lower": float("nan") if low[j] is None else float(values[low[j]]),
-                "censored": censored,
-                "runs": int((ev["replication"] == j).sum()),
-            }
-        )
-    per = pd.DataFrame(rows)
+    per = _per_replication(brackets, values, ev)
     finite = per.loc[~per["censored"], "threshold"].to_numpy(dtype=float)
     m, mlo, mhi, n_mean = mean_ci(finite, level)
     t = per["threshold"].to_numpy(dtype=float).copy()
     t[per["censored"].to_numpy(dtype=bool)] = np.inf
     med, qlo, qhi, cov = median_order_ci(t, level)
-    notes = []
-    n_cens = int(per["censored"].sum())
-    if n_cens:
-        notes.append(
-            f"{n_cens} of {replications} replications censored (not broken at {hi}); the mean "
-            "is over the uncensored ones only and biased low"
-        )
-    n_at_lo = int((per["threshold"] == lo).sum())
-    if n_at_lo:
-        notes.append(f"{n_at_lo} replications already broken at lo = {lo}")
-    if cov < level:
-        notes.append(
-            f"{replications} replications are too few for a {level:.0%} order-statistic interval "
-            f"of the median; [min, max] covers {cov:.1%}"
-        )
     return ThresholdResult(
         factor=factor,
         lo=int(lo),
@@ -416,14 +438,51 @@ def threshold_quota(
         median_lower=qlo,
         median_upper=qhi,
         median_coverage=cov,
-        n_censored=n_cens,
+        n_censored=int(per["censored"].sum()),
         n_runs=len(ev),
         rounds=int(ev["round"].max()) + 1,
         level=level,
         seed=int(seed),
         store=store,
-        notes=notes,
+        notes=_notes(per, lo, hi, level, cov),
     )
+
+
+def _per_replication(brackets: Mapping[int, Bracket], values: list[int], ev: pd.DataFrame) -> pd.DataFrame:
+    """One row per replication: threshold and lower value (NaN where none), censored, runs."""
+    rows = []
+    for j, br in brackets.items():
+        rows.append(
+            {
+                "replication": j,
+                "threshold": float("nan") if br.upper is None else float(values[br.upper]),
+                "lower": float("nan") if br.lower is None else float(values[br.lower]),
+                "censored": br.censored,
+                "runs": int((ev["replication"] == j).sum()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _notes(per: pd.DataFrame, lo: int, hi: int, level: float, coverage: float) -> list[str]:
+    """Caveats of a search: censoring, thresholds at ``lo``, too few replications."""
+    notes = []
+    n = len(per)
+    n_cens = int(per["censored"].sum())
+    if n_cens:
+        notes.append(
+            f"{n_cens} of {n} replications censored (not broken at {hi}); the mean "
+            "is over the uncensored ones only and biased low"
+        )
+    n_at_lo = int((per["threshold"] == lo).sum())
+    if n_at_lo:
+        notes.append(f"{n_at_lo} replications already broken at lo = {lo}")
+    if coverage < level:
+        notes.append(
+            f"{n} replications are too few for a {level:.0%} order-statistic interval "
+            f"of the median; [min, max] covers {coverage:.1%}"
+        )
+    return notes
 
 
 def _num(v: float, hi: int) -> str:
@@ -477,20 +536,3 @@ def format_threshold(result: ThresholdResult) -> str:
     ]
     lines += [f"note: {n}" for n in r.notes]
     return "\n".join(lines)
-
-
-def _synthetic_verdict(params: Mapping[str, Any], seed: Any) -> dict[str, Any]:
-    """A cheap test model: broken when the quota exceeds ``300 + 60 z`` with ``z ~ N(0, 1)``.
-
-    The seed's draw does not depend on the quota, so each seed has a fixed threshold
-    (``true_threshold``): the smallest whole quota that breaks it is
-    ``floor(true_threshold) + 1``.
-    """
-    rng = np.random.default_rng(seed)
-    true = 300.0 + 60.0 * float(rng.standard_normal())
-    quota = float(params.get(QUOTA, 0))
-    return {
-        VERDICT: bool(quota > true),
-        "true_threshold": true,
-        "market_profit_margin": float(np.tanh((true - quota) / 200.0)),
-    }

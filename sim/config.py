@@ -1,0 +1,259 @@
+"""Loading scenarios: YAML files, ``extends:`` inheritance, ``--set`` overrides, errors.
+
+The parameters themselves are declared in :mod:`sim.params`; this module turns a file,
+a mapping or the embedded defaults into a validated :class:`~sim.params.Config`.
+
+A scenario is a YAML file whose keys mirror :class:`~sim.params.Config`. A scenario may
+inherit from another with ``extends: other.yaml`` and override a few fields. Loading
+validates everything: an unknown key, a wrong type, a value out of range or an
+inconsistent combination raises :class:`ConfigError` with one message that names the
+field (and suggests the right spelling for a misspelt key).
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from sim.params import Config, field_model, range_of
+
+__all__ = [
+    "CONFIG_DIR",
+    "ConfigError",
+    "default_at",
+    "load_config",
+    "parse_overrides",
+    "resolve_config_path",
+]
+
+#: Directory of the shipped scenario files (``configs/`` at the project root).
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used; the message names the field."""
+
+
+def _set_dotted(raw: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``a.b.c`` in a nested dict, checking each part against the schema."""
+    parts = dotted.split(".")
+    node: Any = raw
+    model: Any = Config
+    for depth, part in enumerate(parts):
+        last = depth == len(parts) - 1
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise ConfigError(f"override '{dotted}': '{part}' is not an index in [0, {len(node) - 1}]")
+            idx = int(part)
+            if last:
+                node[idx] = value
+                return
+            node = node[idx]
+            model = _item_model(model)
+            continue
+        if not isinstance(node, dict):
+            where = ".".join(parts[:depth])
+            raise ConfigError(f"override '{dotted}': field '{where}' is a value, not a section with fields")
+        fields = model.model_fields if model is not None else {}
+        if model is not None and part not in fields:
+            where = ".".join(parts[:depth]) or "the top level"
+            raise ConfigError(f"override '{dotted}': unknown field '{part}' in {where}{_suggest(part, fields)}")
+        if last:
+            node[part] = value
+            return
+        if part not in node or node[part] is None:
+            node[part] = default_at(parts[: depth + 1])
+        node = node[part]
+        model = field_model(model, part)
+
+
+def default_at(parts: list[str]) -> Any:
+    """The embedded default at a dotted path (``["returns", "quota_per_week"]``), as plain data.
+
+    Used to fill in the sections an override reaches into, and by the experiment engine
+    for the default value of a swept parameter.
+    """
+    obj: Any = Config()
+    for part in parts:
+        obj = obj[int(part)] if isinstance(obj, list) else getattr(obj, part)
+    if isinstance(obj, BaseModel):
+        return obj.model_dump(mode="python")
+    if isinstance(obj, list):
+        return [x.model_dump(mode="python") if isinstance(x, BaseModel) else x for x in obj]
+    return copy.deepcopy(obj)
+
+
+def _item_model(model: Any) -> Any:
+    if isinstance(model, tuple) and model[0] == "list":
+        return model[1]
+    return None
+
+
+def _suggest(word: str, options: Any) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), dict):
+            out[k] = _deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def resolve_config_path(name: str | Path) -> Path:
+    """Find a scenario file by path, or by name in the shipped ``configs/``."""
+    p = Path(name)
+    candidates = [p]
+    if not p.is_absolute():
+        stem = p if p.suffix in (".yaml", ".yml") else p.with_suffix(".yaml")
+        candidates += [CONFIG_DIR / stem]
+    for c in candidates:
+        if c.is_file():
+            return c
+    shipped = sorted(x.stem for x in CONFIG_DIR.glob("*.yaml")) if CONFIG_DIR.is_dir() else []
+    raise ConfigError(f"configuration file '{name}' not found (shipped scenarios: {', '.join(shipped) or 'none'})")
+
+
+def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    if path in seen:
+        chain = " -> ".join(str(s.name) for s in (*seen, path))
+        raise ConfigError(f"{path}: 'extends' forms a cycle ({chain})")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a scenario must be a mapping of fields, got {type(data).__name__}")
+    parent = data.pop("extends", None)
+    if parent is not None:
+        if not isinstance(parent, str):
+            raise ConfigError(f"{path}: field 'extends' must be a file name, got {parent!r}")
+        ppath = (path.parent / parent) if not Path(parent).is_absolute() else Path(parent)
+        if not ppath.is_file():
+            try:
+                ppath = resolve_config_path(parent)
+            except ConfigError as exc:
+                raise ConfigError(f"{path}: field 'extends': {exc}") from None
+        data = _deep_merge(_read_yaml(ppath.resolve(), (*seen, path)), data)
+    return data
+
+
+def _format_errors(exc: ValidationError, source: str) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(x) for x in err["loc"])
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            field = str(err["loc"][-1])
+            parent_loc = err["loc"][:-1]
+            model: Any = Config
+            for part in parent_loc:
+                if isinstance(model, tuple):
+                    model = model[1]
+                    continue
+                if model is None or isinstance(part, int):
+                    continue
+                model = field_model(model, str(part)) if part in model.model_fields else None
+            if isinstance(model, tuple):
+                model = model[1]
+            options = model.model_fields if model is not None else {}
+            lines.append(f"unknown field '{loc}'{_suggest(field, options)}")
+            continue
+        msg = err["msg"]
+        if kind == "value_error":
+            msg = msg.removeprefix("Value error, ")
+            if not loc:  # a whole-config consistency check already names its field
+                lines.extend(msg.split("; "))
+                continue
+        rng = range_of(err["loc"])
+        if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than") and rng:
+            msg = f"must be in {rng}"
+        elif rng and (kind.endswith("_parsing") or kind.endswith("_type")):
+            msg += f"; accepted range {rng}"
+        got = err.get("input")
+        if not isinstance(got, (dict, list)):
+            msg += f" (got {got!r})"
+        lines.append(f"field '{loc}': {msg}")
+    head = f"invalid configuration ({source})"
+    return head + ":\n  " + "\n  ".join(lines) if len(lines) > 1 else f"{head}: {lines[0]}"
+
+
+def load_config(path_or_mapping: str | Path | Mapping[str, Any] | Config | None = None,
+                overrides: Mapping[str, Any] | None = None) -> Config:
+    """Load and validate a scenario.
+
+    Parameters
+    ----------
+    path_or_mapping
+        A YAML file (path, or the name of a shipped scenario such as ``"pilot_50"``),
+        a mapping of fields, a :class:`Config`, or None for the embedded defaults.
+    overrides
+        Dotted names and values, e.g. ``{"returns.quota_per_week": 200}``; string values
+        are parsed as YAML (``"200"`` -> 200, ``"true"`` -> True).
+
+    Returns
+    -------
+    Config
+        The validated configuration.
+
+    Raises
+    ------
+    ConfigError
+        If a file is missing or unreadable, a key is unknown, a value has the wrong
+        type or is out of range, or fields are inconsistent. The message names the field.
+    """
+    if path_or_mapping is None:
+        raw: dict[str, Any] = {}
+        source = "embedded defaults"
+    elif isinstance(path_or_mapping, Config):
+        raw = path_or_mapping.model_dump(mode="python")
+        source = f"config '{path_or_mapping.name}'"
+    elif isinstance(path_or_mapping, Mapping):
+        raw = copy.deepcopy(dict(path_or_mapping))
+        source = "mapping"
+        if "extends" in raw:
+            parent = raw.pop("extends")
+            raw = _deep_merge(_read_yaml(resolve_config_path(parent).resolve()), raw)
+    else:
+        path = resolve_config_path(path_or_mapping)
+        raw = _read_yaml(path.resolve())
+        source = str(path)
+    for key, value in (overrides or {}).items():
+        if isinstance(value, str):
+            value = _parse_override_value(value)
+        _set_dotted(raw, key, value)
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(exc, source)) from None
+
+
+def _parse_override_value(text: str) -> Any:
+    """Parse a command-line value as YAML, except YAML 1.1's on/off/yes/no booleans."""
+    if text.strip().lower() in ("on", "off", "yes", "no", "y", "n"):
+        return text.strip()
+    try:
+        return yaml.safe_load(text)
+    except Exception:  # noqa: BLE001 - e.g. an impossible date: keep the text, validation names the field
+        return text
+
+
+def parse_overrides(items: list[str] | None) -> dict[str, Any]:
+    """Parse ``["a.b=1", ...]`` from the command line into a mapping."""
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set expects name=value (for example returns.quota_per_week=200), got '{item}'")
+        out[key.strip()] = value.strip()
+    return out
