@@ -13,7 +13,7 @@
   ``d0/1000 * (people per boat / reference)^e``, times a factor on marginal days; part
   of the risk comes as rare incidents that kill a share of a boat (heavy tail).
 * **News.** Group-level rates of success, return and death, smoothed with the news lag,
-  are what contacts pass on as rumours (see :meth:`sim.agents.Migrant.update_beliefs_many`);
+  are what contacts pass on as rumours (see :meth:`sim.agents.Migrant.hear_contacts`);
   policy announcements set a public prior for the return probability.
 """
 
