@@ -315,8 +315,7 @@ class ChannelModel(mesa.Model):
     def mean_believed_return_prob(self) -> float:
         """Mean believed return probability of the people at the coast."""
         pop, n = self.pop, self.pop.size
-        st = pop.state[:n]
-        at = (st == MigrantState.WAITING) | (st == MigrantState.BOOKED) | (st == MigrantState.RETURNED)
+        at = pop.at_coast()
         if not at.any():
             return float("nan")
         r_a = pop.r_a[:n][at]

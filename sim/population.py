@@ -78,9 +78,11 @@ FIELDS: dict[str, Any] = {
 #: Fields a new person starts with at zero (:meth:`Population.add` sets ``gang`` to -1, the
 #: days and the id; the attributes and beliefs are drawn by the caller).
 ZEROED = ("attempts", "times_returned", "booked_day", "days_bad", "applicant", "blocked", "bilateral")
-#: Lookup: is a state (indexed by its value; -1, a free row, is the last entry) a GONE state?
+#: Lookups by state value (-1, a free row, indexes the last entry): is it GONE, is it AT_COAST?
 _IS_GONE = np.zeros(N_STATES + 1, dtype=bool)
 _IS_GONE[list(GONE)] = True
+_IS_AT_COAST = np.zeros(N_STATES + 1, dtype=bool)
+_IS_AT_COAST[list(AT_COAST)] = True
 
 
 class Population:
@@ -211,6 +213,10 @@ class Population:
         """People detained for return under the quota (not under a bilateral agreement)."""
         n = self.size
         return int(np.count_nonzero((self.state[:n] == MigrantState.DETAINED) & ~self.bilateral[:n]))
+
+    def at_coast(self) -> np.ndarray:
+        """Mask over ``state[:size]``: people at the French coast (waiting, booked, returned)."""
+        return _IS_AT_COAST[self.state[: self.size]]
 
     def believed(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Believed probabilities of success and of return (Beta means) of ``rows``."""

@@ -200,6 +200,11 @@ class Migrant(mesa.Agent):
         pop.death_belief[rows] = w * b.prior_death_risk + (1 - w) * news.death_rate
 
     @staticmethod
+    def accrue_savings(pop: Population, idx: np.ndarray, day: int, per_day_gbp: float) -> None:
+        """Savings grow by ``per_day_gbp`` for each day since the person's last update."""
+        pop.wealth[idx] += per_day_gbp * (day - pop.belief_day[idx])
+
+    @staticmethod
     def fade_beliefs(pop: Population, idx: np.ndarray, day: int, b: BeliefParams) -> None:
         """Memory: belief counts halve every ``memory_half_life_days`` since the last update."""
         fade = 0.5 ** ((day - pop.belief_day[idx]) / b.memory_half_life_days)
@@ -278,7 +283,7 @@ class Migrant(mesa.Agent):
         lapsed = idx[pop.applicant[idx] & (day - pop.since[idx] >= cfg.legal_route.max_applicant_wait_days)]
         pop.applicant[lapsed] = False
         # savings grow while in France (accrued at each activation rather than daily)
-        pop.wealth[idx] += cfg.migrants.wealth_top_up_gbp_per_day * (day - pop.belief_day[idx])
+        Migrant.accrue_savings(pop, idx, day, cfg.migrants.wealth_top_up_gbp_per_day)
         Migrant.fade_beliefs(pop, idx, day, cfg.beliefs)
         Migrant.hear_contacts(pop, idx, model.news, model.rngs.beliefs, cfg.beliefs)
         Migrant.decide_many(model, idx)
