@@ -69,7 +69,7 @@ CONSTANTS: tuple[Constant, ...] = (
     Constant("GANG_BASE_MARKET_WEIGHT", "1", "base weight with which a gang is known by word of mouth, "
              "plus its reputation", "SmugglingGang.market_weight", "7.4"),
     Constant("GANG_MEMORY_WEEKS", "weeks", "window of the price rule, the taxi trigger, the entry margin "
-             "and the HHI", "SmugglingGang.recent", "7.8, 7.9"),
+             "and the HHI", "SmugglingGang.__init__", "7.8, 7.9"),
     Constant("TAXI_MIN_LAUNCHES", "launches", "minimum launches in the window before a switch to taxi boats",
              "SmugglingGang.adapt_tactics", "7.8"),
     Constant("TAXI_MOVE_SECTOR_PROB", "probability", "probability that a gang switching to taxi boats also "
@@ -79,7 +79,7 @@ CONSTANTS: tuple[Constant, ...] = (
     Constant("PRICE_PRESSURE_MIN", "1", "lower bound of demand pressure", "SmugglingGang.reprice", "7.8"),
     Constant("PRICE_PRESSURE_MAX", "1", "upper bound of demand pressure", "SmugglingGang.reprice", "7.8"),
     Constant("UNIT_COST_RETRY_FLOOR", "share", "floor of 1 - (prevented share x retry promise) in the unit "
-             "cost", "SmugglingGang.reprice", "7.8"),
+             "cost", "SmugglingGang.unit_cost", "7.8"),
     Constant("BOATS_INITIAL_GANG", "boats", "boats bought by each initial gang", "GangMarket.__init__", "5"),
     Constant("BOATS_ENTRANT", "boats", "boats bought by an entrant", "GangMarket.maybe_enter", "7.9"),
     Constant("FILL_WAIT_LAST_RESORT_FACTOR", "1", "a short boat of at least the minimum load leaves once the "

@@ -13,7 +13,7 @@
   ``d0/1000 * (people per boat / reference)^e``, times a factor on marginal days; part
   of the risk comes as rare incidents that kill a share of a boat (heavy tail).
 * **News.** Group-level rates of success, return and death, smoothed with the news lag,
-  are what contacts pass on as rumours (see :meth:`sim.agents.Migrant.update_beliefs_many`);
+  are what contacts pass on as rumours (see :meth:`sim.agents.Migrant.hear_contacts`);
   policy announcements set a public prior for the return probability.
 """
 
@@ -26,7 +26,12 @@ import numpy as np
 
 from sim.params import Config
 
-__all__ = ["Weather", "Inflow", "News", "sea_death_probability"]
+__all__ = ["Weather", "Inflow", "News", "day_of", "sea_death_probability", "sea_deaths"]
+
+
+def day_of(start: dt.date, date: dt.date | None, never: int) -> int:
+    """Model day number of a calendar date (day 0 is ``start``); ``never`` for no date."""
+    return never if date is None else (date - start).days
 
 
 class Weather:
@@ -91,6 +96,20 @@ def sea_death_probability(people_per_boat: np.ndarray, marginal: bool, config: C
     return np.clip(base * load ** env.overcrowding_elasticity * factor, 0.0, 1.0)
 
 
+def sea_deaths(loads_people: np.ndarray, boat_of: np.ndarray, prevented: np.ndarray, marginal: bool,
+               config: Config, rng: np.random.Generator) -> np.ndarray:
+    """Which passengers die (ODD 7.7): individual risk, plus rare incidents that kill a share
+    of a boat (the heavy tail). Passengers of prevented boats never went to sea."""
+    env = config.environment
+    risk = sea_death_probability(loads_people, marginal, config)
+    share, kill = env.incident_share, env.incident_kill_share
+    p_incident = np.minimum(1.0, share * risk / kill) if kill > 0 else np.zeros(risk.size)
+    incident = rng.random(risk.size) < p_incident
+    p_die = np.where(incident, kill, (1 - share) * risk)
+    p_die = np.where(prevented, 0.0, p_die)
+    return rng.random(boat_of.size) < p_die[boat_of]
+
+
 class News:
     """Group-level outcome rates as rumours carry them, and public announcements."""
 
@@ -104,6 +123,9 @@ class News:
         self._died = b.prior_death_risk
         self._arrived = np.full(n_groups, 1.0)
         self._returned = np.zeros(n_groups)
+        # today's tallies by group (agents): arrivals in the UK, detentions for return made public
+        self.arrived_today = np.zeros(n_groups)
+        self.detained_today = np.zeros(n_groups)
         self.announced = np.zeros(n_groups)      # announced return probability by group
         self.announce_day = np.full(n_groups, -10**9)
         self.weight = b.announcement_weight
@@ -123,14 +145,29 @@ class News:
         """Share of recent arrivals of each group detained for return (news of it)."""
         return np.minimum(self._returned / self._arrived, 1.0)
 
-    def step(self, launched: float, succeeded: float, died: float, arrived_by_group: np.ndarray,
-             returned_by_group: np.ndarray) -> None:
+    def recent_arrivals(self, groups: np.ndarray) -> float:
+        """Smoothed daily arrivals (agents) of ``groups`` as the news carries them."""
+        return float(self._arrived[groups].sum())
+
+    def begin_day(self) -> None:
+        self.arrived_today[:] = 0
+        self.detained_today[:] = 0
+
+    def record_arrivals(self, groups: np.ndarray) -> None:
+        np.add.at(self.arrived_today, groups, 1)
+
+    def record_detentions(self, groups: np.ndarray) -> None:
+        """Arrivals detained for return (and not shielded by a challenge) make the news."""
+        np.add.at(self.detained_today, groups, 1)
+
+    def step(self, launched: float, succeeded: float, died: float) -> None:
+        """End of day: fold the day's outcomes (agents) into the smoothed rates."""
         lam = self.lam
         self._launched += lam * (launched - self._launched)
         self._succeeded += lam * (succeeded - self._succeeded)
         self._died += lam * (died - self._died)
-        self._arrived += lam * (arrived_by_group - self._arrived)
-        self._returned += lam * (returned_by_group - self._returned)
+        self._arrived += lam * (self.arrived_today - self._arrived)
+        self._returned += lam * (self.detained_today - self._returned)
         # keep the denominators away from zero so the rates stay defined
         self._launched = max(self._launched, 1e-6)
         self._arrived = np.maximum(self._arrived, 1e-6)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -30,9 +31,9 @@ import pandas as pd
 
 from sim.agents.migrant import MigrantState
 
-__all__ = ["AGGREGATION", "DAILY_FLOWS", "STOCK_COLUMNS", "RunVerdict", "Verdict", "aggregation_of", "gang_floor",
-           "judge_run", "judge_window", "market_margin", "model_reporters", "resample", "summarize",
-           "verdict_series", "verdict_window", "window_days"]
+__all__ = ["AGGREGATION", "DAILY_FLOWS", "DAILY_LEVELS", "STOCK_COLUMNS", "RunVerdict", "Verdict", "aggregation_of",
+           "daily_columns", "daily_row", "gang_floor", "judge_run", "judge_window", "market_margin", "model_reporters",
+           "resample", "summarize", "verdict_series", "verdict_window", "window_days"]
 
 #: Per-day flows the model accumulates in ``model.today`` (people, GBP or counts).
 DAILY_FLOWS = (
@@ -41,7 +42,6 @@ DAILY_FLOWS = (
     "returns", "returns_bilateral", "released_from_detention", "legal_admissions", "left_route",
     "gang_revenue_gbp", "gang_costs_gbp", "gang_spending_gbp", "policy_cost_gbp", "arrests", "boats_bought",
     "gang_entries", "gang_exits", "tactic_changes", "announcements", "quota_changes",
-    "people_per_boat_sum",
 )
 STOCK_COLUMNS = tuple(s.column for s in MigrantState)
 
@@ -70,60 +70,66 @@ def resample(ts: pd.DataFrame, freq: str, columns: list[str] | tuple[str, ...] |
     return ts[cols].resample(freq).agg({c: aggregation_of(c) for c in cols})
 
 
-def _flow(name: str) -> Callable[[Any], float]:
-    return lambda m: m.today[name]
+#: Levels and ratios of the day, after the flows in the daily series.
+DAILY_LEVELS = (
+    "crossable", "people_per_boat", "gang_profit_gbp", "waiting_at_coast", "mean_price_gbp", "price_sd_gbp",
+    "active_gangs", "gang_cash_gbp", "boat_price_gbp", "concentration_hhi", "mean_believed_return_prob",
+    "patrol_capacity_units", "returns_quota_per_week", "legal_applicants", "cum_inflow",
+)
 
 
-def _stock(state: MigrantState) -> Callable[[Any], int]:
-    return lambda m: int(m.counts[state]) * m.people_per_agent
+def daily_columns(groups: list[str] | tuple[str, ...] | None = None) -> list[str]:
+    """The columns of the daily time series, in order (``arrivals_<group>`` for each group)."""
+    return [*DAILY_FLOWS, *DAILY_LEVELS, *STOCK_COLUMNS, *(f"arrivals_{g}" for g in groups or ())]
 
 
-def _prices(m: Any) -> np.ndarray:
-    return np.array([g.price_gbp for g in m.gangs if g.active])
+def daily_row(m: Any) -> dict[str, float]:
+    """Every column of the daily time series for the day just simulated (people, GBP, counts).
+
+    The model computes it once at the end of each day (``model.daily_values``); the
+    DataCollector's reporters read it.
+    """
+    ppa = m.people_per_agent
+    t = m.today
+    row: dict[str, float] = dict(t)
+    active = [g for g in m.gangs if g.active]
+    prices = np.array([g.price_gbp for g in active])
+    seats = np.array([sum(w["seats"] for w in g.recent) for g in active], dtype=float)
+    total_seats = seats.sum()
+    hhi = float(((seats / total_seats) ** 2).sum()) if total_seats > 0 else float("nan")
+    counts = m.counts
+    row.update({
+        "crossable": int(m.weather.crossable),
+        "people_per_boat": t["people_launched"] / t["launches"] if t["launches"] else float("nan"),
+        "gang_profit_gbp": t["gang_revenue_gbp"] - t["gang_costs_gbp"],
+        "waiting_at_coast": m.waiting_at_coast,
+        "mean_price_gbp": float(prices.mean()) if prices.size else float("nan"),
+        "price_sd_gbp": float(prices.std()) if prices.size else float("nan"),
+        "active_gangs": len(active),
+        "gang_cash_gbp": float(sum(g.cash_gbp for g in m.gangs)),
+        "boat_price_gbp": m.boat_price_gbp,
+        "concentration_hhi": hhi,
+        "mean_believed_return_prob": m.mean_believed_return_prob(),
+        "patrol_capacity_units": m.patrol_capacity_units,
+        "returns_quota_per_week": m.authority.quota_per_week if m.authority.policy_active else 0,
+        "legal_applicants": m.n_applicants * ppa,
+        "cum_inflow": m.cum_inflow * ppa,
+    })
+    for s in MigrantState:
+        row[s.column] = int(counts[s]) * ppa
+    for i, g in enumerate(m.config.groups):
+        row[f"arrivals_{g.name}"] = float(m.arrivals_by_group_today[i]) * ppa
+    return row
 
 
-def _hhi(m: Any) -> float:
-    seats = np.array([sum(w["seats"] for w in g.recent) for g in m.gangs if g.active], dtype=float)
-    if seats.sum() <= 0:
-        return float("nan")
-    s = seats / seats.sum()
-    return float((s * s).sum())
+def _column(name: str, m: Any) -> float:
+    return m.daily_values[name]
 
 
 def model_reporters(groups: list[str] | None = None) -> dict[str, Callable[[Any], Any]]:
-    """Mesa DataCollector model reporters: one column each.
-
-    With ``groups`` (nationality group names), adds ``arrivals_<group>`` columns.
-    """
-    skip = {"people_per_boat_sum"}
-    rep: dict[str, Callable[[Any], Any]] = {k: _flow(k) for k in DAILY_FLOWS if k not in skip}
-    rep.update({
-        "crossable": lambda m: int(m.weather.crossable),
-        "people_per_boat": lambda m: (m.today["people_per_boat_sum"] / m.today["launches"]
-                                      if m.today["launches"] else float("nan")),
-        "gang_profit_gbp": lambda m: m.today["gang_revenue_gbp"] - m.today["gang_costs_gbp"],
-        "waiting_at_coast": lambda m: m.waiting_at_coast,
-        "mean_price_gbp": lambda m: float(_prices(m).mean()) if len(_prices(m)) else float("nan"),
-        "price_sd_gbp": lambda m: float(_prices(m).std()) if len(_prices(m)) else float("nan"),
-        "active_gangs": lambda m: sum(1 for g in m.gangs if g.active),
-        "gang_cash_gbp": lambda m: float(sum(g.cash_gbp for g in m.gangs)),
-        "boat_price_gbp": lambda m: m.boat_price_gbp,
-        "concentration_hhi": _hhi,
-        "mean_believed_return_prob": lambda m: m.mean_believed_return_prob(),
-        "patrol_capacity_units": lambda m: m.patrol_capacity_units,
-        "returns_quota_per_week": lambda m: (m.authority.quota_per_week if m.authority.policy_active else 0),
-        "legal_applicants": lambda m: m.n_applicants * m.people_per_agent,
-        "cum_inflow": lambda m: m.cum_inflow * m.people_per_agent,
-    })
-    for s in MigrantState:
-        rep[s.column] = _stock(s)
-    for i, name in enumerate(groups or []):
-        rep[f"arrivals_{name}"] = _group_arrivals(i)
-    return rep
-
-
-def _group_arrivals(i: int) -> Callable[[Any], float]:
-    return lambda m: float(m.arrivals_by_group_today[i]) * m.people_per_agent
+    """Mesa DataCollector model reporters, one column each, reading the day's
+    :func:`daily_row`. With ``groups`` (nationality group names), adds ``arrivals_<group>``."""
+    return {c: partial(_column, c) for c in daily_columns(groups)}
 
 
 # --------------------------------------------------------------------------- the verdict

@@ -10,14 +10,7 @@ import pytest
 matplotlib.use("Agg")
 
 import sim  # noqa: E402
-
-# Each short scenario starts in 2025 so that the pilot (from 2025-08-04) is active.
-SHORT = {"start_date": "2025-01-01", "end_date": "2026-06-30"}
-
-
-def short_config(name: str = "baseline", **overrides: object):
-    """A shipped scenario shortened to 2025-01-01 .. 2026-06-30, with overrides."""
-    return sim.load_config(name, {**SHORT, **overrides})
+from tests.helpers import short_config  # noqa: E402
 
 
 @pytest.fixture(scope="session")

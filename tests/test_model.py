@@ -11,20 +11,8 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.agents.migrant import MigrantState
 from sim.model import ChannelModel, free_model
-from tests.conftest import short_config
-
-LIVE_STATES = (MigrantState.EN_ROUTE, MigrantState.WAITING, MigrantState.BOOKED,
-               MigrantState.DETAINED, MigrantState.RETURNED)
-
-
-def money_identity(model: ChannelModel) -> tuple[float, float]:
-    """(cash held by all gangs, what the ledgers say it must be)."""
-    led = {k: sum(g.ledger[k] for g in model.gangs) for k in model.gangs[0].ledger}
-    expected = (model.total_initial_cash_gbp + led["revenue"] - led["boats_bought"] - led["running"]
-                - led["fixed"] - led["arrests"])
-    return float(sum(g.cash_gbp for g in model.gangs)), expected
+from tests.helpers import LIVE_STATES, money_identity, short_config
 
 
 # ----------------------------------------------------------------------------- conservation

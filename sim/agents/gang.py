@@ -5,59 +5,100 @@ Economics (DESIGN 2 and 6b): revenue is seats sold (paid up front); costs are bo
 fixed cost, the extra cost of taxi-boat tactics, and arrests. Every change of a gang's
 cash is booked in :attr:`SmugglingGang.ledger`, so that money is conserved exactly:
 ``cash_end - cash_start = revenue - boat purchases - running - fixed - arrests``.
-
 Economic profit counts a boat at its purchase price when it is used, not when bought.
+
+Three classes, each with its own rules:
+
+* :class:`SmugglingGang` (a Mesa agent): its launch plan, its accounts, and its weekly
+  review (reprice, tactics, investment) and exit test;
+* :class:`BoatSupply`: the price of a boat, with the yearly disruption of supply and the
+  premium when many boats were seized lately (ODD 7.8.2);
+* :class:`GangMarket`: the gangs of the market as a whole: who is active, the boats of a
+  crossable day, entry of new gangs and exit (with stranded customers).
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
 
+from sim.constants import (
+    BOATS_ENTRANT,
+    BOATS_INITIAL_GANG,
+    FILL_WAIT_LAST_RESORT_FACTOR,
+    GANG_BASE_MARKET_WEIGHT,
+    GANG_INITIAL_REPUTATION,
+    GANG_MEMORY_WEEKS,
+    GANG_REPUTATION_WEIGHT,
+    PRICE_PRESSURE_MAX,
+    PRICE_PRESSURE_MIN,
+    PRICE_PRESSURE_WEIGHT,
+    SEIZURE_LONG_SMOOTHING,
+    SEIZURE_SHORT_SMOOTHING,
+    TAXI_MIN_LAUNCHES,
+    TAXI_MOVE_SECTOR_PROB,
+    UNIT_COST_RETRY_FLOOR,
+)
+from sim.params import GangParams
+from sim.population import MigrantState, Population
+
 if TYPE_CHECKING:  # pragma: no cover
     from sim.model import ChannelModel
 
-__all__ = ["SmugglingGang"]
+__all__ = ["Boats", "BoatSupply", "GangMarket", "SmugglingGang", "year_multiplier_or_nearest"]
+
+
+def _clip(x: float, lo: float, hi: float) -> float:
+    """``np.clip`` for one number (the same value, without NumPy's overhead)."""
+    return float(min(max(x, lo), hi))
+
+
+def _empty_week() -> dict[str, float]:
+    return {"revenue": 0.0, "cost": 0.0, "seats": 0, "launches": 0, "prevented": 0}
 
 
 class SmugglingGang(mesa.Agent):
     """One smuggling network operating from one coastal sector."""
 
     def __init__(self, model: ChannelModel, gang_index: int, sector: int, cash_gbp: float,
-                 price_gbp: float, boats: int) -> None:
+                 price_gbp: float, boat_price_gbp: float) -> None:
         super().__init__(model)
-        p = model.config.gangs
+        self.params: GangParams = model.config.gangs
+        self.people_per_agent = model.people_per_agent
         self.gang_index = gang_index      # stable index (migrants store it)
         self.sector = sector              # launch beaches
         self.cash_gbp = float(cash_gbp)
         self.price_gbp = float(price_gbp)
-        self.boats = int(boats)
-        self.boat_book_value_gbp = model.boat_price_gbp  # average purchase price of the stock
-        self.people_per_boat = float(p.people_per_boat_base)
-        self.reputation = 0.6             # observed success rate of its launches (EWMA)
+        self.boats = 0
+        self.boat_book_value_gbp = boat_price_gbp  # average purchase price of the stock
+        self.people_per_boat = float(self.params.people_per_boat_base)
+        self.reputation = GANG_INITIAL_REPUTATION  # observed success rate of its launches (EWMA)
         self.taxi_boats = False
         self.active = True
-        self.entered_day = model.day
-        self.exited_day: int | None = None
-        # this week's accounting (GBP, people, launches)
-        self.week = {"revenue": 0.0, "cost": 0.0, "seats": 0, "launches": 0, "prevented": 0}
-        self.recent = deque(maxlen=4)     # last 4 weeks of the dict above
-        self.profits = deque(maxlen=model.config.gangs.exit_after_loss_weeks)  # weekly profits (GBP)
+        self.week = _empty_week()                  # this week's accounting (GBP, people, launches)
+        self.recent: deque[dict[str, float]] = deque(maxlen=GANG_MEMORY_WEEKS)  # last weeks of the above
+        self.profits: deque[float] = deque(maxlen=self.params.exit_after_loss_weeks)  # weekly profits (GBP)
         # cumulative ledger of cash flows (GBP)
         self.ledger = {"revenue": 0.0, "boats_bought": 0.0, "running": 0.0, "fixed": 0.0, "arrests": 0.0}
+
+    def __repr__(self) -> str:
+        return (f"SmugglingGang(#{self.gang_index}, sector={self.sector}, price={self.price_gbp:.0f}, "
+                f"boats={self.boats}, cash={self.cash_gbp:.0f}, active={self.active})")
 
     # -- money ----------------------------------------------------------------------
     def _spend(self, kind: str, amount: float) -> None:
         """Pay a cash cost that is also an economic cost of the day."""
         self.cash_gbp -= amount
         self.ledger[kind] += amount
-        self.model.today["gang_spending_gbp"] += amount
         self.week["cost"] += amount
-        self.model.today["gang_costs_gbp"] += amount
+        today = self.model.today
+        today["gang_spending_gbp"] += amount
+        today["gang_costs_gbp"] += amount
 
     def sell_seats(self, people: int) -> None:
         """Take payment for ``people`` seats at today's price."""
@@ -68,11 +109,28 @@ class SmugglingGang(mesa.Agent):
         self.week["seats"] += people
         self.model.today["gang_revenue_gbp"] += revenue
 
+    def buy_boats(self, n: int, price_gbp: float) -> None:
+        """Buy ``n`` boats at ``price_gbp`` each (cash out; the cost is booked when a boat is used)."""
+        if n <= 0:
+            return
+        total = n * price_gbp
+        self.boat_book_value_gbp = (self.boat_book_value_gbp * self.boats + total) / (self.boats + n)
+        self.boats += n
+        self.cash_gbp -= total
+        self.ledger["boats_bought"] += total
+        self.model.today["gang_spending_gbp"] += total
+        self.model.today["boats_bought"] += n
+
     def market_weight(self) -> float:
         """How likely a migrant is to know this gang (word of mouth follows reputation)."""
-        return 0.5 + self.reputation
+        return GANG_BASE_MARKET_WEIGHT + self.reputation
 
     # -- daily ------------------------------------------------------------------------
+    def step(self) -> None:
+        """The gang's daily cost: a seventh of the weekly fixed cost (while active)."""
+        if self.active:
+            self._spend("fixed", self.params.fixed_cost_per_week_gbp / 7.0)
+
     def plan_launches(self, queue: int, oldest_wait_days: int) -> list[int]:
         """Split ``queue`` booked agents into boat loads (agents per boat) for today.
 
@@ -80,11 +138,10 @@ class SmugglingGang(mesa.Agent):
         boat stays booked for the next crossable day. With fewer people booked than one
         full boat, one smaller boat takes them all once the earliest booked passenger has
         waited ``max_fill_wait_days``, if they are at least ``min_fill_share`` of the target
-        load (and the minimum load), or once that passenger has waited three times as
-        long, if they are at least the minimum load.
+        load (and the minimum load), or once that passenger has waited
+        ``FILL_WAIT_LAST_RESORT_FACTOR`` times as long, if they are at least the minimum load.
         """
-        p = self.model.config.gangs
-        ppa = self.model.people_per_agent
+        p, ppa = self.params, self.people_per_agent
         target = max(1, round(self.people_per_boat / ppa))
         lo = max(1, math.ceil(p.people_per_boat_min / ppa))
         hi = max(lo, p.people_per_boat_max // ppa)
@@ -93,98 +150,281 @@ class SmugglingGang(mesa.Agent):
             n = min(self.boats, p.max_launches_per_day, queue // target)
             return [min(hi, target)] * n
         if self.boats > 0 and ((queue >= early and oldest_wait_days >= p.max_fill_wait_days)
-                               or (queue >= lo and oldest_wait_days >= 3 * p.max_fill_wait_days)):
+                               or (queue >= lo
+                                   and oldest_wait_days >= FILL_WAIT_LAST_RESORT_FACTOR * p.max_fill_wait_days)):
             return [min(hi, queue)]
         return []
 
     def record_launch(self, prevented: bool, arrested: bool) -> None:
         """Pay for one launch and learn from its outcome."""
-        p = self.model.config.gangs
+        p = self.params
         self.boats -= 1
         self.week["cost"] += self.boat_book_value_gbp  # the boat is used up (economic cost)
         self.model.today["gang_costs_gbp"] += self.boat_book_value_gbp
-        running = p.running_cost_per_launch_gbp + (p.taxi_boat_extra_cost_gbp if self.taxi_boats else 0.0)
-        self._spend("running", running)
+        self._spend("running", self.running_cost_per_launch())
         if arrested:
             self._spend("arrests", p.arrest_cost_gbp)
         self.week["launches"] += 1
         self.week["prevented"] += int(prevented)
-        self.reputation += 0.05 * ((0.0 if prevented else 1.0) - self.reputation)
+        self.reputation += GANG_REPUTATION_WEIGHT * ((0.0 if prevented else 1.0) - self.reputation)
 
-    def pay_fixed_costs(self) -> None:
-        """A seventh of the weekly fixed cost, every day."""
-        self._spend("fixed", self.model.config.gangs.fixed_cost_per_week_gbp / 7.0)
+    def running_cost_per_launch(self) -> float:
+        p = self.params
+        return p.running_cost_per_launch_gbp + (p.taxi_boat_extra_cost_gbp if self.taxi_boats else 0.0)
 
     # -- weekly -----------------------------------------------------------------------
-    def weekly_review(self, rng: np.random.Generator) -> None:
-        """Reprice, change tactics and invest; count losses (exit is decided by the model)."""
-        p = self.model.config.gangs
-        model = self.model
-        wk = dict(self.week)
-        self.recent.append(wk)
-        self.profits.append(wk["revenue"] - wk["cost"])
+    def weekly_review(self, boat_price_gbp: float, backlog_people: int, least_patrolled_sector: int,
+                      rng: np.random.Generator) -> None:
+        """Close the week's books, then reprice, change tactics and invest (ODD 7.8).
 
-        # people per boat: fuller boats when boats are dear
-        rel = max(model.boat_price_gbp / p.boat_price_gbp, 1e-9) if p.boat_price_gbp > 0 else 1.0
-        self.people_per_boat = float(np.clip(p.people_per_boat_base + p.people_per_boat_price_slope * math.log(rel),
-                                             p.people_per_boat_min, p.people_per_boat_max))
+        ``backlog_people`` are people booked before this week began and not yet launched;
+        exit is tested afterwards (:attr:`should_exit`).
+        """
+        week = self.week
+        self.recent.append(week)
+        self.profits.append(week["revenue"] - week["cost"])
+        self.week = _empty_week()
+        self.set_boat_load(boat_price_gbp)
+        window = self.window()
+        demand = week["seats"] + backlog_people
+        self.reprice(boat_price_gbp, window, demand)
+        self.adapt_tactics(window, least_patrolled_sector, rng)
+        self.invest(boat_price_gbp, window, demand)
 
-        # price: toward unit cost x markup, pushed up by excess demand, down by idle capacity
-        seats = sum(w["seats"] for w in self.recent)
+    def window(self) -> dict[str, float]:
+        """Mean seats and launches a week, and the prevented share, over the recent weeks."""
+        weeks = len(self.recent)
         launches = sum(w["launches"] for w in self.recent)
         prevented = sum(w["prevented"] for w in self.recent)
-        prevented_share = prevented / launches if launches else 0.0
-        per_launch = model.boat_price_gbp + p.running_cost_per_launch_gbp + (
-            p.taxi_boat_extra_cost_gbp if self.taxi_boats else 0.0)
-        seats_per_week = max(seats / len(self.recent), self.people_per_boat)
-        unit_cost = (per_launch / self.people_per_boat) / max(1.0 - prevented_share * p.retry_promise_prob, 0.2) \
-            + p.fixed_cost_per_week_gbp / seats_per_week
-        # demand this week: seats sold, plus the backlog booked before the week and not yet launched
-        demand = wk["seats"] + model.backlog_of(self.gang_index) * model.people_per_agent
-        capacity = max(self.people_per_boat * max(launches / len(self.recent), 1.0), 1.0)
-        pressure = float(np.clip(demand / capacity - 1.0, -0.5, 1.0))
-        target = unit_cost * p.target_markup * (1.0 + 0.5 * pressure)
-        step = float(np.clip(target / self.price_gbp - 1.0, -p.price_adjust_rate, p.price_adjust_rate))
-        self.price_gbp = float(np.clip(self.price_gbp * (1.0 + step), p.price_min_gbp, p.price_max_gbp))
+        return {"seats": sum(w["seats"] for w in self.recent) / weeks, "launches": launches / weeks,
+                "total_launches": launches, "prevented_share": prevented / launches if launches else 0.0}
 
-        # tactics: taxi boats when beach patrols prevent too much
-        if not self.taxi_boats and launches >= 4 and prevented_share > p.taxi_boat_trigger:
+    def set_boat_load(self, boat_price_gbp: float) -> None:
+        """People per boat: fuller boats when boats are dear (log of the relative price)."""
+        p = self.params
+        rel = max(boat_price_gbp / p.boat_price_gbp, 1e-9) if p.boat_price_gbp > 0 else 1.0
+        self.people_per_boat = _clip(p.people_per_boat_base + p.people_per_boat_price_slope * math.log(rel),
+                                     p.people_per_boat_min, p.people_per_boat_max)
+
+    def unit_cost(self, boat_price_gbp: float, window: dict[str, float]) -> float:
+        """Cost of a seat: a launch's cost over its load (grossed up for retries), plus fixed cost."""
+        p = self.params
+        per_launch = boat_price_gbp + self.running_cost_per_launch()
+        retry_gross_up = max(1.0 - window["prevented_share"] * p.retry_promise_prob, UNIT_COST_RETRY_FLOOR)
+        seats_per_week = max(window["seats"], self.people_per_boat)
+        return (per_launch / self.people_per_boat) / retry_gross_up + p.fixed_cost_per_week_gbp / seats_per_week
+
+    def reprice(self, boat_price_gbp: float, window: dict[str, float], demand: float) -> None:
+        """Move the price toward unit cost x markup, up with excess demand, down with idle capacity;
+        at most ``price_adjust_rate`` a week, within the price bounds."""
+        p = self.params
+        capacity = max(self.people_per_boat * max(window["launches"], 1.0), 1.0)
+        pressure = _clip(demand / capacity - 1.0, PRICE_PRESSURE_MIN, PRICE_PRESSURE_MAX)
+        target = self.unit_cost(boat_price_gbp, window) * p.target_markup * (1.0 + PRICE_PRESSURE_WEIGHT * pressure)
+        step = _clip(target / self.price_gbp - 1.0, -p.price_adjust_rate, p.price_adjust_rate)
+        self.price_gbp = _clip(self.price_gbp * (1.0 + step), p.price_min_gbp, p.price_max_gbp)
+
+    def adapt_tactics(self, window: dict[str, float], least_patrolled_sector: int,
+                      rng: np.random.Generator) -> None:
+        """Switch to taxi boats when beach patrols prevent too much (and perhaps move sector)."""
+        p = self.params
+        if (not self.taxi_boats and window["total_launches"] >= TAXI_MIN_LAUNCHES
+                and window["prevented_share"] > p.taxi_boat_trigger):
             self.taxi_boats = True
-            model.today["tactic_changes"] += 1
-            if rng.random() < 0.5:  # and move to the least patrolled sector
-                self.sector = model.least_patrolled_sector()
+            self.model.today["tactic_changes"] += 1
+            if rng.random() < TAXI_MOVE_SECTOR_PROB:
+                self.sector = least_patrolled_sector
 
-        # investment: keep stock_weeks of expected launches, as cash allows
-        expected = max(launches / len(self.recent), demand / self.people_per_boat)
-        want = math.ceil(p.stock_weeks * expected) - self.boats
-        if want > 0 and model.boat_price_gbp > 0:
-            afford = int(max(self.cash_gbp, 0.0) // model.boat_price_gbp)
-            self.buy_boats(min(want, afford))
-        self.week = {"revenue": 0.0, "cost": 0.0, "seats": 0, "launches": 0, "prevented": 0}
-
-    def buy_boats(self, n: int) -> None:
-        if n <= 0:
-            return
-        price = self.model.boat_price_gbp
-        total = n * price
-        self.boat_book_value_gbp = (self.boat_book_value_gbp * self.boats + total) / (self.boats + n)
-        self.boats += n
-        self.cash_gbp -= total
-        self.ledger["boats_bought"] += total
-        self.model.today["gang_spending_gbp"] += total
-        self.model.today["boats_bought"] += n
+    def invest(self, boat_price_gbp: float, window: dict[str, float], demand: float) -> None:
+        """Keep ``stock_weeks`` of expected launches in stock, as cash allows."""
+        expected = max(window["launches"], demand / self.people_per_boat)
+        want = math.ceil(self.params.stock_weeks * expected) - self.boats
+        if want > 0 and boat_price_gbp > 0:
+            afford = int(max(self.cash_gbp, 0.0) // boat_price_gbp)
+            self.buy_boats(min(want, afford), boat_price_gbp)
 
     @property
     def should_exit(self) -> bool:
-        """Insolvent, or unprofitable for a sustained time."""
+        """Insolvent, or unprofitable over the last ``exit_after_loss_weeks`` weeks."""
         full = len(self.profits) == self.profits.maxlen
         return self.cash_gbp < 0 or (full and sum(self.profits) < 0)
 
-    @property
-    def cash_out_gbp(self) -> float:
-        """Cash taken out of the market when the gang exits."""
-        return self.cash_gbp
 
-    def __repr__(self) -> str:
-        return (f"SmugglingGang(#{self.gang_index}, sector={self.sector}, price={self.price_gbp:.0f}, "
-                f"boats={self.boats}, cash={self.cash_gbp:.0f}, active={self.active})")
+def year_multiplier_or_nearest(table: dict[int, float], year: int) -> float:
+    """The year's multiplier: listed, else the last listed year's before it, else the earliest."""
+    if not table:
+        return 1.0
+    if year in table:
+        return table[year]
+    earlier = [y for y in table if y <= year]
+    return table[max(earlier)] if earlier else table[min(table)]
+
+
+class BoatSupply:
+    """The price of a boat and engine (ODD 7.8.2).
+
+    ``price = boat_price_gbp x year multiplier x (1 + elasticity x excess)``, where
+    ``excess`` is how far the short average of weekly seizures runs above the long one
+    (both start at the first week with seizures).
+    """
+
+    def __init__(self, params: GangParams, year: int) -> None:
+        self.params = params
+        self.price_gbp = params.boat_price_gbp * year_multiplier_or_nearest(params.boat_price_year_multiplier, year)
+        self.seized_short: float | None = None
+        self.seized_long: float | None = None
+
+    def update(self, seized_this_week: int, year: int) -> float:
+        """Reprice after a week with ``seized_this_week`` boats prevented; returns the price."""
+        if self.seized_long is None:
+            if seized_this_week > 0:
+                self.seized_short = self.seized_long = float(seized_this_week)
+            excess = 0.0
+        else:
+            self.seized_short += SEIZURE_SHORT_SMOOTHING * (seized_this_week - self.seized_short)
+            self.seized_long += SEIZURE_LONG_SMOOTHING * (seized_this_week - self.seized_long)
+            excess = max(0.0, self.seized_short / max(self.seized_long, 1.0) - 1.0)
+        p = self.params
+        self.price_gbp = (p.boat_price_gbp * year_multiplier_or_nearest(p.boat_price_year_multiplier, year)
+                          * (1.0 + p.boat_price_seizure_elasticity * excess))
+        return self.price_gbp
+
+
+@dataclass
+class Boats:
+    """The boats launched on one day: one entry per boat, and their passengers' rows."""
+
+    gangs: list[SmugglingGang]
+    loads: np.ndarray        # agents per boat
+    passengers: np.ndarray   # rows of everyone aboard, boat by boat
+    boat_of: np.ndarray      # index of each passenger's boat
+
+    def __len__(self) -> int:
+        return len(self.gangs)
+
+    @property
+    def sectors(self) -> np.ndarray:
+        return np.array([g.sector for g in self.gangs])
+
+    @property
+    def taxi(self) -> np.ndarray:
+        return np.array([g.taxi_boats for g in self.gangs])
+
+
+class GangMarket:
+    """The smuggling market: every gang that ever operated, entry and exit, and the boat supply."""
+
+    def __init__(self, model: ChannelModel) -> None:
+        self.model = model
+        self.params: GangParams = model.config.gangs
+        self.n_sectors = len(model.config.patrols.sectors)
+        self.supply = BoatSupply(self.params, model.date.year)
+        self.gangs: list[SmugglingGang] = []
+        self.initial_gangs = self.params.initial_gangs
+        self.total_initial_cash_gbp = 0.0
+        for _ in range(self.initial_gangs):
+            self.new_gang(boats=BOATS_INITIAL_GANG)
+
+    @property
+    def active(self) -> list[SmugglingGang]:
+        return [g for g in self.gangs if g.active]
+
+    def new_gang(self, boats: int) -> SmugglingGang:
+        """A gang enters: the next sector in turn, the market's mean price, ``boats`` bought."""
+        p = self.params
+        active = self.active
+        price = np.mean([g.price_gbp for g in active]) if active else p.initial_price_gbp
+        gang = SmugglingGang(self.model, len(self.gangs), len(self.gangs) % self.n_sectors, p.initial_cash_gbp,
+                             float(price), self.supply.price_gbp)
+        self.total_initial_cash_gbp += p.initial_cash_gbp
+        self.gangs.append(gang)
+        gang.buy_boats(boats, self.supply.price_gbp)
+        return gang
+
+    # -- daily ------------------------------------------------------------------------
+    def step(self) -> None:
+        """Every active gang pays its daily fixed cost."""
+        for g in self.gangs:
+            g.step()
+
+    def plan_boats(self, pop: Population, day: int) -> Boats | None:
+        """Today's boats: each active gang loads its customers, earliest booked first."""
+        booked = pop.where(MigrantState.BOOKED)
+        if booked.size == 0:
+            return None
+        booked = booked[np.lexsort((booked, pop.booked_day[booked], pop.gang[booked]))]
+        starts = np.searchsorted(pop.gang[booked], np.arange(len(self.gangs) + 1))
+        gangs, loads, passengers = [], [], []
+        for g in self.gangs:
+            first, end = starts[g.gang_index], starts[g.gang_index + 1]
+            if not g.active or end == first:
+                continue
+            for load in g.plan_launches(int(end - first), day - int(pop.booked_day[booked[first]])):
+                passengers.append(booked[first:first + load])
+                gangs.append(g)
+                loads.append(load)
+                first += load
+        if not gangs:
+            return None
+        loads_arr = np.asarray(loads)
+        return Boats(gangs, loads_arr, np.concatenate(passengers), np.repeat(np.arange(len(gangs)), loads_arr))
+
+    # -- weekly -----------------------------------------------------------------------
+    def weekly(self, seized_this_week: int, least_patrolled_sector: int, rng: np.random.Generator) -> None:
+        """Boat price, every gang's review, exits, and perhaps an entry (ODD 7.8, 7.9)."""
+        model = self.model
+        pop = model.pop
+        backlog = self.backlog(pop, model.day)
+        price = self.supply.update(seized_this_week, model.date.year)
+        for g in self.gangs:
+            if g.active:
+                g.weekly_review(price, int(backlog[g.gang_index]) * model.people_per_agent,
+                                least_patrolled_sector, rng)
+        for g in self.gangs:
+            if g.active and g.should_exit:
+                self.exit(g)
+        self.maybe_enter(rng)
+
+    def backlog(self, pop: Population, day: int) -> np.ndarray:
+        """Agents booked with each gang before this week began and still waiting to launch."""
+        booked = pop.where(MigrantState.BOOKED)
+        old = booked[pop.booked_day[booked] <= day - 7]
+        return np.bincount(pop.gang[old], minlength=len(self.gangs))
+
+    def exit(self, gang: SmugglingGang) -> None:
+        """The gang leaves the market; its booked customers lose their fare and wait again."""
+        model = self.model
+        gang.active = False
+        model.today["gang_exits"] += 1
+        pop = model.pop
+        booked = pop.where(MigrantState.BOOKED)
+        stranded = booked[pop.gang[booked] == gang.gang_index]
+        if stranded.size:
+            pop.gang[stranded] = -1
+            pop.next_review[stranded] = model.day + 1
+            pop.move(stranded, MigrantState.WAITING, model.day)
+
+    def recent_margin(self) -> float:
+        """Profit over revenue of the active gangs over their recent weeks (-1 without revenue)."""
+        recent = [w for g in self.active for w in g.recent]
+        revenue = sum(w["revenue"] for w in recent)
+        profit = revenue - sum(w["cost"] for w in recent)
+        return profit / revenue if revenue > 0 else -1.0
+
+    def maybe_enter(self, rng: np.random.Generator) -> None:
+        """Free entry: while the recent margin beats the threshold, a gang enters with a weekly
+        probability, paying the sunk entry cost (an economic cost) and buying boats."""
+        p = self.params
+        if len(self.active) >= p.max_gangs:
+            return
+        if self.recent_margin() > p.entry_margin_threshold and rng.random() < p.entry_prob_per_week:
+            gang = self.new_gang(boats=0)
+            gang.week["cost"] += p.entry_cost_gbp
+            today = self.model.today
+            today["gang_costs_gbp"] += p.entry_cost_gbp
+            today["gang_entries"] += 1
+            gang.buy_boats(BOATS_ENTRANT, self.supply.price_gbp)
+
+    # -- views ----------------------------------------------------------------------
+    def prices(self) -> np.ndarray:
+        return np.array([g.price_gbp for g in self.gangs if g.active])

@@ -1,128 +1,51 @@
-"""Migrants: one Mesa agent per person (by default), with their state held in arrays.
+"""Migrants: one Mesa agent per person (by default), a view on the population's arrays.
 
-Each :class:`Migrant` is a real Mesa agent, registered with the model, created when
-the person sets out for the coast and removed when their story in the model ends
-(they reach the UK and are past the return window, leave the route, are admitted by
-the legal route, or die). Its attributes live in a :class:`Population` of NumPy arrays
-so that the model can act on everyone whose situation changed at once; the
-:class:`Migrant` properties read and write the same arrays, so a student inspecting
-one agent sees exactly what the vectorised rules use.
+A person's state and attributes live in the model's :class:`~sim.population.Population`
+(a struct of NumPy arrays), so that the rules can act at once on everyone whose situation
+changed. A :class:`Migrant` is a real Mesa agent bound to one person: its properties read
+the same arrays, so a student inspecting one agent sees exactly what the rules use.
 
-The decision rule (DESIGN 6b) is in :meth:`Migrant.decide_many`; the belief update is
-in :meth:`Migrant.update_beliefs_many`. Both act on an index array of people and are
-applied by the model to the people activated on a day (newcomers, those with a new
-outcome, those hearing an announcement, and periodic reviews).
+Every rule about a migrant is here, as a vectorised static method acting on an index
+array of people, in the order of a person's story:
+
+* :meth:`Migrant.set_out` creates people (:meth:`draw_attributes`, :meth:`newcomer_beliefs`);
+  :meth:`Migrant.reach_coast` brings those whose journey is over to the coast;
+* beliefs, one method per source: :meth:`fade_beliefs` (memory), :meth:`hear_contacts`
+  (rumours), :meth:`hear_announcement` (public news), :meth:`learn_crossing` and
+  :meth:`learn_returned` (own outcomes);
+* :meth:`Migrant.review` is the periodic activation: savings, beliefs, then
+  :meth:`decide_many`, the decision rule (book, wait, apply to the legal route, leave).
+
+:meth:`Migrant.step` applies :meth:`review` to one person exactly as the model's daily
+stage does for everyone due, so stepping agents one by one (as Mesa's tools do) keeps
+every invariant. The model binds agents to people at the end of each day: an agent whose
+person left the model is re-bound to a newcomer rather than removed and created again
+(``person_id`` identifies the person; Mesa's ``unique_id`` identifies the agent object).
 """
 
 from __future__ import annotations
 
-from enum import IntEnum
 from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
 
+from sim.constants import (
+    NEWCOMER_PRIOR_DEATH_WEIGHT,
+    RETURN_PRIOR_PSEUDOCOUNT,
+    SAVING_MAX_REVIEW_INTERVALS,
+)
+from sim.population import AT_COAST, MigrantState, Population
+
 if TYPE_CHECKING:  # pragma: no cover
+    from sim.environment import News
     from sim.model import ChannelModel
+    from sim.params import BeliefParams
 
-__all__ = ["MigrantState", "Population", "Migrant"]
+__all__ = ["Migrant", "MigrantState"]
 
-
-class MigrantState(IntEnum):
-    """Where a person is. Every person is in exactly one state on every day."""
-
-    EN_ROUTE = 0        # on the way to the coast
-    WAITING = 1         # at the coast, no seat booked (includes legal-route applicants)
-    BOOKED = 2          # at the coast, paid a gang for a seat
-    AT_SEA = 3          # in a boat (crossings finish within the day)
-    IN_UK = 4           # arrived; in the asylum process
-    DETAINED = 5        # detained in the UK for return
-    RETURNED = 6        # returned to France, at the coast again
-    LEFT_ROUTE = 7      # went to another EU state (displacement)
-    LEGAL_ADMITTED = 8  # admitted to the UK by the legal route
-    DEAD = 9            # died at sea
-
-    @property
-    def column(self) -> str:
-        """Name of this state's stock column in the time series."""
-        return "n_" + self.name.lower()
-
-
-N_STATES = len(MigrantState)
-#: States after which a person's agent is removed from the model (counts are kept).
-TERMINAL = (MigrantState.LEFT_ROUTE, MigrantState.LEGAL_ADMITTED, MigrantState.DEAD)
-#: States of people physically at the French coast.
-AT_COAST = (MigrantState.WAITING, MigrantState.BOOKED, MigrantState.RETURNED)
-
-_FLOAT_FIELDS = ("wealth", "valuation", "outside", "risk_aversion", "patience", "days_bad",
-                 "s_a", "s_b", "r_a", "r_b", "death_belief")
-_INT_FIELDS = ("group", "attempts", "times_returned", "next_review", "gang", "since",
-               "belief_day", "decided_day", "due_day", "booked_day")
-_BOOL_FIELDS = ("adult", "legal_eligible", "applicant", "blocked", "bilateral")
-
-
-class Population:
-    """Struct of arrays for every person currently in the model.
-
-    Slots are reused: when a person's agent is removed, its slot goes on a free list.
-    ``state`` is -1 for a free slot.
-    """
-
-    def __init__(self, capacity: int = 4096) -> None:
-        self.size = 0  # high-water mark of slots in use
-        self.capacity = capacity
-        self.state = np.full(capacity, -1, dtype=np.int8)
-        for f in _FLOAT_FIELDS:
-            setattr(self, f, np.zeros(capacity, dtype=np.float64))
-        for f in _INT_FIELDS:
-            setattr(self, f, np.zeros(capacity, dtype=np.int32))
-        for f in _BOOL_FIELDS:
-            setattr(self, f, np.zeros(capacity, dtype=bool))
-        self.agent: list[Migrant | None] = [None] * capacity
-        self._free: list[int] = []
-
-    def _grow(self, need: int) -> None:
-        new = max(self.capacity * 2, need)
-        for f in ("state", *_FLOAT_FIELDS, *_INT_FIELDS, *_BOOL_FIELDS):
-            old = getattr(self, f)
-            arr = np.full(new, -1, dtype=old.dtype) if f == "state" else np.zeros(new, dtype=old.dtype)
-            arr[: self.capacity] = old
-            setattr(self, f, arr)
-        self.agent.extend([None] * (new - self.capacity))
-        self.capacity = new
-
-    def allocate(self, n: int) -> np.ndarray:
-        """Return ``n`` free slots (reused ones first, lowest first for determinism)."""
-        reuse = min(n, len(self._free))
-        slots = [self._free.pop() for _ in range(reuse)]
-        fresh = n - reuse
-        if self.size + fresh > self.capacity:
-            self._grow(self.size + fresh)
-        slots.extend(range(self.size, self.size + fresh))
-        self.size += fresh
-        return np.asarray(slots, dtype=np.int64)
-
-    def release(self, slots: np.ndarray) -> None:
-        """Free slots of people whose agents were removed."""
-        self.state[slots] = -1
-        for s in slots.tolist():
-            self.agent[s] = None
-        # keep the free list sorted descending so pop() yields the lowest slot
-        self._free.extend(slots.tolist())
-        self._free.sort(reverse=True)
-
-    def where(self, *states: MigrantState) -> np.ndarray:
-        """Slots of people in any of ``states``."""
-        st = self.state[: self.size]
-        mask = st == states[0]
-        for s in states[1:]:
-            mask |= st == s
-        return np.flatnonzero(mask)
-
-    def counts(self) -> np.ndarray:
-        """Agents by state (a full scan; the model keeps these counts incrementally)."""
-        st = self.state[: self.size]
-        return np.bincount(st[st >= 0], minlength=N_STATES)
+#: States in which a person reviews their options when due.
+REVIEWING = (MigrantState.WAITING, MigrantState.RETURNED)
 
 
 class Migrant(mesa.Agent):
@@ -149,93 +72,222 @@ class Migrant(mesa.Agent):
       the person's patience. A person who cannot pay waits while savings grow.
     """
 
-    def __init__(self, model: ChannelModel, slot: int) -> None:
+    def __init__(self, model: ChannelModel, row: int) -> None:
         super().__init__(model)
-        self.slot = int(slot)
+        self.row = int(row)   # the person's row in model.pop; -1 once the person's story ended
+        self.ended: tuple[int, int] | None = None   # (person id, final state) once the person left
+
+    @property
+    def bound(self) -> bool:
+        """Whether the agent stands for a person in the model now."""
+        return self.row >= 0
+
+    def _get(self, field: str) -> np.generic:
+        if self.row < 0:
+            raise AttributeError(f"person {self.person_id} has left the model ({self.state.name}); "
+                                 f"their {field} is no longer kept")
+        return getattr(self.model.pop, field)[self.row]
 
     # -- views on the arrays --------------------------------------------------------
     @property
+    def person_id(self) -> int:
+        """A number for the person, unique over the run (rows and agents are reused)."""
+        return self.ended[0] if self.row < 0 and self.ended else int(self.model.pop.person_id[self.row])
+
+    @property
     def state(self) -> MigrantState:
-        return MigrantState(int(self.model.pop.state[self.slot]))
+        if self.row < 0 and self.ended:
+            return MigrantState(self.ended[1])
+        return MigrantState(int(self.model.pop.state[self.row]))
 
     @property
     def group(self) -> str:
-        return self.model.config.groups[int(self.model.pop.group[self.slot])].name
+        return self.model.config.groups[int(self._get("group"))].name
 
     @property
     def wealth_gbp(self) -> float:
-        return float(self.model.pop.wealth[self.slot])
+        return float(self._get("wealth"))
 
     @property
     def valuation_gbp(self) -> float:
-        return float(self.model.pop.valuation[self.slot])
+        return float(self._get("valuation"))
 
     @property
     def outside_option_gbp(self) -> float:
-        return float(self.model.pop.outside[self.slot])
+        return float(self._get("outside"))
 
     @property
     def believed_success_prob(self) -> float:
-        p = self.model.pop
-        return float(p.s_a[self.slot] / (p.s_a[self.slot] + p.s_b[self.slot]))
+        return float(self._get("s_a") / (self._get("s_a") + self._get("s_b")))
 
     @property
     def believed_return_prob(self) -> float:
-        p = self.model.pop
-        return float(p.r_a[self.slot] / (p.r_a[self.slot] + p.r_b[self.slot]))
+        return float(self._get("r_a") / (self._get("r_a") + self._get("r_b")))
 
     @property
     def attempts(self) -> int:
-        return int(self.model.pop.attempts[self.slot])
+        return int(self._get("attempts"))
 
     @property
     def times_returned(self) -> int:
-        return int(self.model.pop.times_returned[self.slot])
+        return int(self._get("times_returned"))
 
     def __repr__(self) -> str:
-        return (f"Migrant(id={self.unique_id}, state={self.state.name}, group={self.group}, "
-                f"wealth={self.wealth_gbp:.0f}, V={self.valuation_gbp:.0f})")
+        if self.row < 0:
+            return f"Migrant(id={self.unique_id}, person={self.person_id}, state={self.state.name}, left the model)"
+        return (f"Migrant(id={self.unique_id}, person={self.person_id}, state={self.state.name}, "
+                f"group={self.group}, wealth={self.wealth_gbp:.0f}, V={self.valuation_gbp:.0f})")
 
     def step(self) -> None:
-        """Decide now (the model normally activates people in bulk)."""
-        self.decide_many(self.model, np.array([self.slot]))
-
-    # -- vectorised rules -----------------------------------------------------------
-    @staticmethod
-    def update_beliefs_many(model: ChannelModel, idx: np.ndarray) -> None:
-        """Fade old belief counts, then add rumours from contacts of the same group.
-
-        Contacts report the group's recent rates (success of launches, returns after
-        arrival, deaths), each report distorted by log-normal noise and weighted by trust
-        (Routes and Rumours). Own outcomes are added where they happen.
-        """
-        if idx.size == 0:
+        """Review this person's options if a review is due, exactly as the model's daily stage
+        does (:meth:`due_for_review`, :meth:`review`); otherwise nothing happens."""
+        if self.row < 0:
             return
-        pop, cfg, rng, info = model.pop, model.config.beliefs, model.rngs.beliefs, model.info
-        today = model.day
-        elapsed = today - pop.belief_day[idx]
-        # savings grow while in France (accrued at each activation rather than daily)
-        pop.wealth[idx] += model.config.migrants.wealth_top_up_gbp_per_day * elapsed
-        fade = 0.5 ** (elapsed / cfg.memory_half_life_days)
+        rows = np.array([self.row])
+        model = self.model
+        due = rows[Migrant.is_due(model.pop, rows, model.day)]
+        Migrant.review(model, due)
+
+    # -- a person's story: setting out and reaching the coast ---------------------------
+    @staticmethod
+    def set_out(model: ChannelModel, groups: np.ndarray, state: MigrantState = MigrantState.EN_ROUTE) -> np.ndarray:
+        """New people of ``groups`` (one agent each) set out for the coast; returns their rows."""
+        pop = model.pop
+        rows = pop.add(groups.size, state, model.day)
+        pop.group[rows] = groups
+        Migrant.draw_attributes(model, rows)
+        Migrant.newcomer_beliefs(pop, rows, model.news, model.day, model.config.beliefs)
+        return rows
+
+    @staticmethod
+    def draw_attributes(model: ChannelModel, rows: np.ndarray) -> None:
+        """Wealth, valuation of the UK, outside option and risk aversion (log-normal), patience
+        (exponential), adult, meets the legal route's criteria, and the day of reaching the coast."""
+        pop, cfg, rng, n = model.pop, model.config, model.rngs.attributes, rows.size
+        mp = cfg.migrants
+        pop.wealth[rows] = mp.wealth_median_gbp * np.exp(mp.wealth_sigma * rng.standard_normal(n))
+        pop.valuation[rows] = mp.valuation_median_gbp * np.exp(mp.valuation_sigma * rng.standard_normal(n))
+        pop.outside[rows] = mp.outside_option_median_gbp * np.exp(mp.outside_option_sigma * rng.standard_normal(n))
+        pop.risk_aversion[rows] = mp.risk_aversion_median * np.exp(mp.risk_aversion_sigma * rng.standard_normal(n))
+        pop.patience[rows] = rng.exponential(mp.patience_mean_days, n)
+        pop.adult[rows] = rng.random(n) < mp.adult_share
+        pop.legal_eligible[rows] = rng.random(n) < cfg.legal_route.eligible_share
+        pop.due_day[rows] = model.day + rng.poisson(cfg.environment.travel_days_mean, n)
+
+    @staticmethod
+    def reach_coast(model: ChannelModel) -> int:
+        """People whose journey is over reach the coast and review at once; returns how many."""
+        pop = model.pop
+        en = pop.where(MigrantState.EN_ROUTE)
+        reach = en[pop.due_day[en] <= model.day]
+        if reach.size:
+            pop.move(reach, MigrantState.WAITING, model.day)
+            pop.next_review[reach] = model.day
+        return int(reach.size)
+
+    # -- beliefs, one method per source ------------------------------------------------
+    @staticmethod
+    def newcomer_beliefs(pop: Population, rows: np.ndarray, news: News, day: int, b: BeliefParams) -> None:
+        """A newcomer's prior is what is publicly heard about the route now, with the weight of
+        ``prior_strength`` observations."""
+        S = b.prior_strength
+        s_pub = news.success_rate
+        r_pub = news.public_return_belief(day)[pop.group[rows]]
+        pop.s_a[rows], pop.s_b[rows] = S * s_pub, S * (1 - s_pub)
+        pop.r_a[rows] = S * r_pub + RETURN_PRIOR_PSEUDOCOUNT
+        pop.r_b[rows] = S * (1 - r_pub) + RETURN_PRIOR_PSEUDOCOUNT
+        w = NEWCOMER_PRIOR_DEATH_WEIGHT
+        pop.death_belief[rows] = w * b.prior_death_risk + (1 - w) * news.death_rate
+
+    @staticmethod
+    def accrue_savings(pop: Population, idx: np.ndarray, day: int, per_day_gbp: float) -> None:
+        """Savings grow by ``per_day_gbp`` for each day since the person's last update."""
+        pop.wealth[idx] += per_day_gbp * (day - pop.belief_day[idx])
+
+    @staticmethod
+    def fade_beliefs(pop: Population, idx: np.ndarray, day: int, b: BeliefParams) -> None:
+        """Memory: belief counts halve every ``memory_half_life_days`` since the last update."""
+        fade = 0.5 ** ((day - pop.belief_day[idx]) / b.memory_half_life_days)
         for arr in (pop.s_a, pop.s_b, pop.r_a, pop.r_b):
             arr[idx] *= fade
-        pop.belief_day[idx] = today
-        k = cfg.contacts_per_review
-        if k == 0:
+        pop.belief_day[idx] = day
+
+    @staticmethod
+    def hear_contacts(pop: Population, idx: np.ndarray, news: News, rng: np.random.Generator,
+                      b: BeliefParams) -> None:
+        """Rumours: ``contacts_per_review`` contacts of the same group report the recent rates of
+        success, of return after arrival and of death, each report distorted by log-normal
+        noise and weighted by trust (Routes and Rumours)."""
+        k = b.contacts_per_review
+        if k == 0 or idx.size == 0:
             return
-        n = idx.size
-        noise = np.exp(cfg.rumour_distortion * rng.standard_normal((3, n)))
-        s_true = np.clip(info.success_rate * noise[0], 0.0, 1.0)
-        r_true = np.clip(info.return_rate[pop.group[idx]] * noise[1], 0.0, 1.0)
+        noise = np.exp(b.rumour_distortion * rng.standard_normal((3, idx.size)))
+        s_true = np.minimum(np.maximum(news.success_rate * noise[0], 0.0), 1.0)   # np.clip, faster on
+        r_true = np.minimum(np.maximum(news.return_rate[pop.group[idx]] * noise[1], 0.0), 1.0)  # small arrays
         heard_s = rng.binomial(k, s_true)
         heard_r = rng.binomial(k, r_true)
-        w = cfg.rumour_trust
+        w = b.rumour_trust
         pop.s_a[idx] += w * heard_s
         pop.s_b[idx] += w * (k - heard_s)
         pop.r_a[idx] += w * heard_r
         pop.r_b[idx] += w * (k - heard_r)
-        lam = (w * k) / (w * k + cfg.prior_strength)
-        pop.death_belief[idx] += lam * (np.clip(info.death_rate * noise[2], 0, 1) - pop.death_belief[idx])
+        lam = (w * k) / (w * k + b.prior_strength)
+        heard_d = np.minimum(np.maximum(news.death_rate * noise[2], 0.0), 1.0)
+        pop.death_belief[idx] += lam * (heard_d - pop.death_belief[idx])
+
+    @staticmethod
+    def hear_announcement(model: ChannelModel, groups: np.ndarray, prob: np.ndarray) -> None:
+        """An announcement of the return probability ``prob`` of ``groups``: everyone of those
+        groups on the way or at the coast adds it with ``announcement_weight`` observations,
+        and those at the coast review their options today."""
+        pop = model.pop
+        hear = pop.where(MigrantState.EN_ROUTE, *AT_COAST)
+        lookup = np.full(len(model.config.groups), -1.0)
+        lookup[groups] = prob
+        p = lookup[pop.group[hear]]
+        hear, p = hear[p >= 0], p[p >= 0]
+        w = model.config.beliefs.announcement_weight
+        pop.r_a[hear] += w * p
+        pop.r_b[hear] += w * (1 - p)
+        pop.next_review[hear[pop.state[hear] != MigrantState.EN_ROUTE]] = model.day
+
+    @staticmethod
+    def learn_crossing(pop: Population, rows: np.ndarray, succeeded: bool) -> None:
+        """Own outcome of a launch: one observation of success or failure."""
+        (pop.s_a if succeeded else pop.s_b)[rows] += 1.0
+
+    @staticmethod
+    def learn_returned(pop: Population, rows: np.ndarray) -> None:
+        """Own outcome after arrival: returned to France, one observation of a return."""
+        pop.r_a[rows] += 1.0
+
+    # -- the periodic review ----------------------------------------------------------
+    @staticmethod
+    def is_due(pop: Population, rows: np.ndarray | slice, day: int) -> np.ndarray:
+        """Whether each person reviews today: at the coast without a seat, review day reached."""
+        st = pop.state[rows]
+        return (pop.next_review[rows] <= day) & ((st == MigrantState.WAITING) | (st == MigrantState.RETURNED))
+
+    @staticmethod
+    def due_for_review(pop: Population, day: int) -> np.ndarray:
+        """Rows of everyone due for review today."""
+        return np.flatnonzero(Migrant.is_due(pop, slice(0, pop.size), day))
+
+    @staticmethod
+    def review(model: ChannelModel, idx: np.ndarray) -> None:
+        """The activation of people due for review: an application past the longest wait lapses,
+        savings accrue, beliefs fade and take in contacts' rumours, then the decision."""
+        if idx.size == 0:
+            return
+        pop, cfg, day = model.pop, model.config, model.day
+        lapsed = idx[pop.applicant[idx] & (day - pop.since[idx] >= cfg.legal_route.max_applicant_wait_days)]
+        pop.applicant[lapsed] = False
+        # savings grow while in France (accrued at each activation rather than daily)
+        Migrant.accrue_savings(pop, idx, day, cfg.migrants.wealth_top_up_gbp_per_day)
+        Migrant.fade_beliefs(pop, idx, day, cfg.beliefs)
+        Migrant.hear_contacts(pop, idx, model.news, model.rngs.beliefs, cfg.beliefs)
+        Migrant.decide_many(model, idx)
+        model.today["decisions"] += idx.size
 
     @staticmethod
     def decide_many(model: ChannelModel, idx: np.ndarray) -> None:
@@ -245,13 +297,11 @@ class Migrant(mesa.Agent):
         pop, cfg = model.pop, model.config
         mp = cfg.migrants
         rng = model.rngs.choice
-        gangs = model.active_gang_list()
+        gangs = model.market.active
         today = model.day
         n = idx.size
 
-        s_a, r_a = pop.s_a[idx], pop.r_a[idx]
-        s = s_a / (s_a + pop.s_b[idx])
-        r = r_a / (r_a + pop.r_b[idx])
+        s, r = pop.believed(idx)
         wealth, outside = pop.wealth[idx], pop.outside[idx]
         grant = model.group_grant[pop.group[idx]]
         v_eff = pop.valuation[idx] * (grant + (1 - grant) * mp.refused_stay_value_share)
@@ -312,12 +362,13 @@ class Migrant(mesa.Agent):
             pop.since[a] = today
             pop.next_review[a] = today + cfg.legal_route.max_applicant_wait_days
         if leave.any():
-            model.move(idx[leave], MigrantState.LEFT_ROUTE)
+            pop.move(idx[leave], MigrantState.LEFT_ROUTE, today)
+            model.today["left_route"] += int(leave.sum()) * model.people_per_agent
         if book.any():
             b = idx[book]
             pop.wealth[b] -= price_choice[book]
             pop.booked_day[b] = today
-            model.move(b, MigrantState.BOOKED)
+            pop.move(b, MigrantState.BOOKED, today)
             sold = np.bincount(choice[book], minlength=len(gangs))
             for gi in np.flatnonzero(sold).tolist():
                 gangs[gi].sell_seats(int(sold[gi]) * model.people_per_agent)
@@ -325,10 +376,10 @@ class Migrant(mesa.Agent):
         rest = ~book & ~apply & ~leave
         if rest.any():
             # a person who wants a seat but cannot pay yet looks again when savings allow
-            # (at most 8 review intervals later); everyone else at the next periodic review
+            # (at most SAVING_MAX_REVIEW_INTERVALS later); everyone else at the next periodic review
             wait = np.full(n, float(interval))
             saving = rest & np.isfinite(cheapest_worth_it) & ~(legal_gain > 0)
             if saving.any() and mp.wealth_top_up_gbp_per_day > 0:
                 short = (cheapest_worth_it[saving] - wealth[saving]) / mp.wealth_top_up_gbp_per_day
-                wait[saving] = np.clip(np.ceil(short), interval, 8 * interval)
+                wait[saving] = np.clip(np.ceil(short), interval, SAVING_MAX_REVIEW_INTERVALS * interval)
             pop.next_review[idx[rest]] = today + wait[rest].astype(np.int32)

@@ -1,27 +1,34 @@
 """French border patrols: one agent per coastal sector.
 
 Capacity (patrol units) is funded by France and by the UK's payment; it is spread over
-sectors and redeployed weekly toward where launches were seen. The probability of
-preventing a launch in a sector has diminishing returns in capacity per launch
-(DESIGN 6b)::
+sectors and redeployed weekly toward where launches were seen
+(:func:`redeploy_patrols`). The probability of preventing a launch in a sector has
+diminishing returns in capacity per launch (DESIGN 6b)::
 
     p = p_max * (1 - exp(-k * capacity_s / launches_s))
 
 lowered by the gangs' taxi-boat tactic. Where at-sea interception is allowed, a boat
 that got afloat is intercepted with a further probability.
+
+Patrols act within the day's crossings (:meth:`BorderPatrol.prevent`) and in the weekly
+redeployment; they have no daily step of their own (Mesa's ``Agent.step`` does nothing).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
 
+from sim.constants import PATROL_SHARE_FLOOR
+
 if TYPE_CHECKING:  # pragma: no cover
     from sim.model import ChannelModel
 
-__all__ = ["BorderPatrol", "prevention_probability", "total_capacity_units"]
+__all__ = ["BorderPatrol", "least_patrolled_sector", "prevent_launches", "prevention_probability",
+           "redeploy_patrols", "total_capacity_units"]
 
 
 def total_capacity_units(base_units: float, uk_payment_gbp_per_year: float, gbp_per_unit_per_year: float) -> float:
@@ -46,6 +53,9 @@ class BorderPatrol(mesa.Agent):
         self.launches_seen_week = 0
         self.prevented_week = 0
 
+    def __repr__(self) -> str:
+        return f"BorderPatrol(sector={self.sector}, share={self.share:.3f}, units={self.capacity_units:.1f})"
+
     @property
     def capacity_units(self) -> float:
         return self.share * self.model.patrol_capacity_units
@@ -64,7 +74,42 @@ class BorderPatrol(mesa.Agent):
         return prevented
 
     def redeploy(self, launch_share: float, rate: float) -> None:
-        """Move capacity toward where launches were seen last week."""
+        """Move capacity toward where launches were seen last week, and start a new week."""
         self.share = (1.0 - rate) * self.share + rate * launch_share
+        self.new_week()
+
+    def new_week(self) -> None:
         self.launches_seen_week = 0
         self.prevented_week = 0
+
+
+def prevent_launches(patrols: Sequence[BorderPatrol], sectors: np.ndarray, taxi: np.ndarray,
+                     rng: np.random.Generator) -> np.ndarray:
+    """Which of today's boats (launching from ``sectors``) each sector's patrol prevents."""
+    prevented = np.zeros(sectors.size, dtype=bool)
+    for patrol in patrols:
+        here = np.flatnonzero(sectors == patrol.sector)
+        if here.size:
+            prevented[here] = patrol.prevent(taxi[here], rng)
+    return prevented
+
+
+def least_patrolled_sector(patrols: Sequence[BorderPatrol]) -> int:
+    return int(np.argmin([p.share for p in patrols]))
+
+
+def redeploy_patrols(patrols: Sequence[BorderPatrol], rate: float) -> None:
+    """Weekly redeployment (ODD 7.10): each sector's share moves by ``rate`` toward its share
+    of last week's launches, no sector falls below ``PATROL_SHARE_FLOOR``, and the shares
+    sum to one. Without launches, shares stay and the week's counters restart."""
+    seen = np.array([p.launches_seen_week for p in patrols], dtype=float)
+    if seen.sum() <= 0:
+        for p in patrols:
+            p.new_week()
+        return
+    for p, s in zip(patrols, seen / seen.sum(), strict=True):
+        p.redeploy(float(s), rate)
+    shares = np.maximum([p.share for p in patrols], PATROL_SHARE_FLOOR)
+    shares /= shares.sum()
+    for p, s in zip(patrols, shares, strict=True):
+        p.share = float(s)

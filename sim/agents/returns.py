@@ -26,14 +26,17 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from sim.agents.migrant import MigrantState
+from sim.agents.migrant import Migrant
+from sim.constants import EXPECTED_RETURNS_SMOOTHING
+from sim.environment import day_of
+from sim.population import MigrantState
 
 if TYPE_CHECKING:  # pragma: no cover
     from sim.model import ChannelModel
 
-__all__ = ["ReturnsAuthority"]
+__all__ = ["ReturnsAuthority", "UNLIMITED"]
 
-UNLIMITED = 10**9
+UNLIMITED = 10**9  # a quota without a ceiling, and the day of an event that never comes
 
 
 class ReturnsAuthority(mesa.Agent):
@@ -44,8 +47,9 @@ class ReturnsAuthority(mesa.Agent):
         cfg = model.config
         r = cfg.returns
         self.quota_per_week: int = UNLIMITED if r.quota_per_week == "all" else int(r.quota_per_week)
-        self.start_day = model.day_of(r.start_date)
-        self.legal_start_day = model.day_of(cfg.legal_route.start_date)
+        self.start_day = day_of(model.start_date, r.start_date, UNLIMITED)
+        self.legal_start_day = day_of(model.start_date, cfg.legal_route.start_date, UNLIMITED)
+        self.week_started_day: int | None = None
         self.remaining_this_week = 0
         self.returned_this_week = 0
         self.returned_last_week = 0
@@ -54,9 +58,10 @@ class ReturnsAuthority(mesa.Agent):
         self.legal_allowance = 0
         self.cost_gbp = 0.0
         self.group_covered = np.array([g.covered_by_returns for g in cfg.groups])
-        self.bilateral_day = np.array([model.day_of(g.bilateral_returns_from) if g.bilateral_returns_from else UNLIMITED
+        self.bilateral_day = np.array([day_of(model.start_date, g.bilateral_returns_from, UNLIMITED)
                                        for g in cfg.groups])
         self.bilateral_prob = np.array([g.bilateral_return_prob for g in cfg.groups])
+        self._announcements = self._announcement_schedule()
 
     def __repr__(self) -> str:
         quota = "all" if self.quota_per_week >= UNLIMITED else self.quota_per_week
@@ -82,16 +87,60 @@ class ReturnsAuthority(mesa.Agent):
             return lr.capacity_per_week
         return int(round(lr.ratio * self.returned_last_week * self.model.people_per_agent))
 
+    @property
+    def day_of_policy_week(self) -> int:
+        """0 on the policy's start day and every seventh day from it (weeks are counted from it)."""
+        return (self.model.day - self.start_day) % 7
+
+    def covered_arrivals_per_week(self) -> float:
+        """Weekly arrivals (people) of the groups the quota covers, as the news carries them."""
+        return 7.0 * self.model.news.recent_arrivals(np.flatnonzero(self.group_covered)) * self.model.people_per_agent
+
     def expected_returns_per_week(self) -> float:
         """Returns a week the public expects (people): recent returns once the policy runs,
         before that what the quota can take of eligible arrivals (after legal challenges)."""
         if self.returns_ewma is not None:
             return self.returns_ewma
-        model = self.model
-        cfg = model.config
-        arrivals = 7.0 * float(model.news._arrived[self.group_covered].sum()) * model.people_per_agent
-        eligible = arrivals * cfg.migrants.adult_share * (1.0 - cfg.returns.challenge_block_share)
+        cfg = self.model.config
+        eligible = (self.covered_arrivals_per_week() * cfg.migrants.adult_share
+                    * (1.0 - cfg.returns.challenge_block_share))
         return float(min(self.quota_per_week, eligible)) if self.quota_per_week > 0 else 0.0
+
+    def announced_return_probability(self) -> float:
+        """The return probability an announcement of the quota states for a covered arrival:
+        the share of eligible (adult) arrivals the quota can take, times the adult share,
+        less those a legal challenge would shield."""
+        cfg = self.model.config
+        q = self.quota_per_week
+        eligible = self.covered_arrivals_per_week() * cfg.migrants.adult_share
+        share = 1.0 if q >= UNLIMITED else min(1.0, q / max(eligible, 1.0))
+        return share * cfg.migrants.adult_share * (1 - cfg.returns.challenge_block_share)
+
+    # -- announcements ------------------------------------------------------------------
+    def _announcement_schedule(self) -> dict[int, list[tuple[np.ndarray, str]]]:
+        """Days of public announcements: the quota (covered groups) and each bilateral deal."""
+        model, cfg = self.model, self.model.config
+        sched: dict[int, list[tuple[np.ndarray, str]]] = {}
+        r = cfg.returns
+        if (r.quota_per_week == "all" or r.quota_per_week > 0) and r.announce_date is not None:
+            day = day_of(model.start_date, r.announce_date, UNLIMITED)
+            sched.setdefault(day, []).append((np.flatnonzero(self.group_covered), "quota"))
+        for i, g in enumerate(cfg.groups):
+            if g.bilateral_returns_from is not None and g.bilateral_return_prob > 0:
+                day = day_of(model.start_date, g.bilateral_returns_from, UNLIMITED)
+                sched.setdefault(day, []).append((np.array([i]), "bilateral"))
+        return sched
+
+    def announcements(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Today's announcements: (groups, announced return probability of each group)."""
+        out = []
+        for groups, kind in self._announcements.get(self.model.day, ()):
+            if kind == "bilateral":
+                prob = self.bilateral_prob[groups]
+            else:
+                prob = np.full(groups.size, self.announced_return_probability())
+            out.append((groups, prob))
+        return out
 
     def legal_route_outlook(self) -> tuple[float, float]:
         """What a would-be applicant expects: (admission probability, days of waiting).
@@ -108,23 +157,30 @@ class ReturnsAuthority(mesa.Agent):
             per_week = lr.ratio * self.expected_returns_per_week()
         if per_week <= 0:
             return 0.0, 0.0
-        queue = (self.model.n_applicants + 1) * self.model.people_per_agent
+        queue = (self.model.pop.n_applicants + 1) * self.model.people_per_agent
         max_wait = float(lr.max_applicant_wait_days)
         prob = min(1.0, per_week * max_wait / 7.0 / queue)
         return prob, min(max_wait, 7.0 * queue / per_week)
 
     # -- daily ------------------------------------------------------------------------
     def step(self) -> None:
-        """Detain today's arrivals, carry out due returns, admit by the legal route."""
+        """Detain today's arrivals, carry out due returns, admit by the legal route.
+
+        Safe to call more than once a day: a policy week starts once, only arrivals still
+        in the asylum process can be detained, and returns stay within the week's quota.
+        """
         model = self.model
-        if model.day_of_policy_week == 0:
-            self._new_week()
+        if self.day_of_policy_week == 0 and self.week_started_day != model.day:
+            self.start_week()
         self._detain(model.arrived_today)
         self._return_due()
         self._admit_legal()
 
-    def _new_week(self) -> None:
+    def start_week(self) -> None:
+        """A new policy week: smooth the returns the public expects, count a filled quota,
+        apply the ramp-up rule, and set the week's quota and legal-route allowance."""
         model = self.model
+        self.week_started_day = model.day
         rp = model.config.returns.ramp_up
         if self.model.day > self.start_day:
             self.returned_last_week = self.returned_this_week
@@ -133,7 +189,7 @@ class ReturnsAuthority(mesa.Agent):
                 if last > 0 or model.day >= self.start_day + 7 + model.config.returns.processing_delay_days:
                     self.returns_ewma = float(last)
             else:
-                self.returns_ewma += 0.25 * (last - self.returns_ewma)
+                self.returns_ewma += EXPECTED_RETURNS_SMOOTHING * (last - self.returns_ewma)
             if self.quota_per_week < UNLIMITED and self.returned_this_week * model.people_per_agent >= self.quota_per_week:
                 self.weeks_quota_filled += 1
             week_no = (model.day - self.start_day) // 7
@@ -158,14 +214,17 @@ class ReturnsAuthority(mesa.Agent):
         if arrivals.size == 0:
             return
         pop, rng, day = model.pop, model.rngs.returns, model.day
+        arrivals = arrivals[pop.state[arrivals] == MigrantState.IN_UK]
+        if arrivals.size == 0:
+            return
         grp = pop.group[arrivals]
         bilateral = (day >= self.bilateral_day[grp]) & (rng.random(arrivals.size) < self.bilateral_prob[grp])
         if bilateral.any():
             b = arrivals[bilateral]
             pop.bilateral[b] = True
             pop.blocked[b] = False
-            model.move(b, MigrantState.DETAINED)
-            model.news_of_detention(b)
+            pop.move(b, MigrantState.DETAINED, day)
+            model.news.record_detentions(pop.group[b])
         if not self.policy_active:
             return
         cand = arrivals[~bilateral & pop.adult[arrivals] & self.group_covered[grp]]
@@ -175,7 +234,7 @@ class ReturnsAuthority(mesa.Agent):
         if self.quota_per_week >= UNLIMITED:
             room = cand.size
         else:
-            held = model.n_quota_detained
+            held = pop.n_quota_detained
             weeks_held = math.ceil((cfg.processing_delay_days + 1) / 7)
             room = max(0, self._quota_in_agents() * weeks_held - held)
         if room <= 0:
@@ -183,8 +242,8 @@ class ReturnsAuthority(mesa.Agent):
         take = cand if cand.size <= room else rng.choice(cand, size=room, replace=False)
         pop.bilateral[take] = False
         pop.blocked[take] = rng.random(take.size) < cfg.challenge_block_share
-        model.move(take, MigrantState.DETAINED)
-        model.news_of_detention(take[~pop.blocked[take]])
+        pop.move(take, MigrantState.DETAINED, day)
+        model.news.record_detentions(pop.group[take[~pop.blocked[take]]])
 
     def _return_due(self) -> None:
         model = self.model
@@ -207,29 +266,42 @@ class ReturnsAuthority(mesa.Agent):
         overdue = stay[(day - pop.since[stay]) >= cfg.max_detention_days]
         released = np.concatenate([released, overdue])
         if released.size:
-            model.move(released, MigrantState.IN_UK, keep_since=True)
+            pop.move(released, MigrantState.IN_UK, day, keep_since=True)
             model.today["released_from_detention"] += released.size * model.people_per_agent
         if go.size:
             self.remaining_this_week -= go.size
             self.returned_this_week += go.size
-            model.return_to_france(go, bilateral=False)
+            self._send_back(go, bilateral=False)
             self.cost_gbp += go.size * model.people_per_agent * cfg.cost_per_return_gbp
             model.today["policy_cost_gbp"] += go.size * model.people_per_agent * cfg.cost_per_return_gbp
         if bil.size:
-            model.return_to_france(bil, bilateral=True)
+            self._send_back(bil, bilateral=True)
+
+    def _send_back(self, rows: np.ndarray, bilateral: bool) -> None:
+        """Return people to France: back at the coast, barred from the legal route, and
+        knowing it (their own outcome)."""
+        model = self.model
+        pop = model.pop
+        pop.times_returned[rows] += 1
+        Migrant.learn_returned(pop, rows)
+        pop.next_review[rows] = model.day + 1
+        pop.gang[rows] = -1
+        pop.move(rows, MigrantState.RETURNED, model.day)
+        pop.bilateral[rows] = False   # after the move, so the quota's detention count stays exact
+        model.today["returns_bilateral" if bilateral else "returns"] += rows.size * model.people_per_agent
 
     def _admit_legal(self) -> None:
         model = self.model
-        if self.legal_allowance <= 0 or model.n_applicants == 0 or not self.legal_route_open:
+        if self.legal_allowance <= 0 or not self.legal_route_open:
             return
         pop = model.pop
         apps = np.flatnonzero(pop.applicant[: pop.size] & (pop.state[: pop.size] == MigrantState.WAITING))
         if apps.size == 0:
             return
         # spread the week's allowance over its days; first come, first served
-        days_left = 7 - model.day_of_policy_week
+        days_left = 7 - self.day_of_policy_week
         n = min(apps.size, math.ceil(self.legal_allowance / days_left))
         chosen = apps[np.argsort(pop.since[apps], kind="stable")[:n]]
         self.legal_allowance -= n
-        model.move(chosen, MigrantState.LEGAL_ADMITTED)
+        pop.move(chosen, MigrantState.LEGAL_ADMITTED, model.day)
         model.today["legal_admissions"] += n * model.people_per_agent

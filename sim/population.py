@@ -1,0 +1,224 @@
+"""The population: every person in the model, their state, and the conservation of people.
+
+A person is a row of a struct of NumPy arrays (:class:`Population`), so that the rules
+can act on everyone whose situation changed at once; a Mesa :class:`~sim.agents.Migrant`
+agent is a view on one row. This module owns the states and the bookkeeping that makes
+people add up:
+
+* :meth:`Population.add` creates people in a state and counts them in ``cum_inflow``;
+* :meth:`Population.move` is the only way a person changes state, and keeps
+  ``state_counts`` (people by state, including those whose rows were released) exact;
+* people whose story in the model has ended (``GONE`` states) are collected as they
+  arrive there; :meth:`Population.release` frees their rows for reuse.
+
+So at every moment ``state_counts.sum() == cum_inflow``, and the counts of live rows
+by state (:meth:`Population.counts`, a full scan) equal ``state_counts`` for the states
+whose rows are kept. Derived quantities (legal-route applicants, quota detainees) are
+computed from the rows, never counted separately, so they cannot drift.
+
+Dependency order of the core: ``population`` <- ``environment`` <- ``agents`` <- ``model``.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Any
+
+import numpy as np
+
+__all__ = ["AT_COAST", "GONE", "N_STATES", "TERMINAL", "MigrantState", "Population"]
+
+
+class MigrantState(IntEnum):
+    """Where a person is. Every person is in exactly one state on every day."""
+
+    EN_ROUTE = 0        # on the way to the coast
+    WAITING = 1         # at the coast, no seat booked (includes legal-route applicants)
+    BOOKED = 2          # at the coast, paid a gang for a seat
+    AT_SEA = 3          # in a boat (crossings finish within the day)
+    IN_UK = 4           # arrived; in the asylum process
+    DETAINED = 5        # detained in the UK for return
+    RETURNED = 6        # returned to France, at the coast again
+    LEFT_ROUTE = 7      # went to another EU state (displacement)
+    LEGAL_ADMITTED = 8  # admitted to the UK by the legal route
+    DEAD = 9            # died at sea
+
+    @property
+    def column(self) -> str:
+        """Name of this state's stock column in the time series."""
+        return "n_" + self.name.lower()
+
+
+N_STATES = len(MigrantState)
+#: States nobody leaves.
+TERMINAL = (MigrantState.LEFT_ROUTE, MigrantState.LEGAL_ADMITTED, MigrantState.DEAD)
+#: States after which a person's row is released at the end of the day (counts are kept):
+#: the terminal states, and arrivals in the UK once the authority has made the day's
+#: detention decisions (nothing else happens to them in the model).
+GONE = (*TERMINAL, MigrantState.IN_UK)
+#: States of people physically at the French coast.
+AT_COAST = (MigrantState.WAITING, MigrantState.BOOKED, MigrantState.RETURNED)
+
+#: The per-person fields (name -> dtype).
+FIELDS: dict[str, Any] = {
+    # attributes drawn when a person sets out (sim.agents.migrant.Migrant.draw_attributes)
+    "group": np.int32, "wealth": np.float64, "valuation": np.float64, "outside": np.float64,
+    "risk_aversion": np.float64, "patience": np.float64, "adult": bool, "legal_eligible": bool,
+    # beliefs: Beta counts of crossing success (s_a, s_b) and of return after arrival (r_a, r_b)
+    "s_a": np.float64, "s_b": np.float64, "r_a": np.float64, "r_b": np.float64, "death_belief": np.float64,
+    # history and schedule (model days)
+    "attempts": np.int32, "times_returned": np.int32, "due_day": np.int32, "next_review": np.int32,
+    "belief_day": np.int32, "decided_day": np.int32, "since": np.int32, "booked_day": np.int32,
+    "days_bad": np.float64,
+    # relations and flags
+    "gang": np.int32, "applicant": bool, "blocked": bool, "bilateral": bool,
+    # a stable number for each person (rows are reused, ids are not)
+    "person_id": np.int64,
+}
+#: Fields a new person starts with at zero (:meth:`Population.add` sets ``gang`` to -1, the
+#: days and the id; the attributes and beliefs are drawn by the caller).
+ZEROED = ("attempts", "times_returned", "booked_day", "days_bad", "applicant", "blocked", "bilateral")
+#: Lookups by state value (-1, a free row, indexes the last entry): is it GONE, is it AT_COAST?
+_IS_GONE = np.zeros(N_STATES + 1, dtype=bool)
+_IS_GONE[list(GONE)] = True
+_IS_AT_COAST = np.zeros(N_STATES + 1, dtype=bool)
+_IS_AT_COAST[list(AT_COAST)] = True
+
+
+class Population:
+    """Struct of arrays for every person currently in the model.
+
+    Rows are reused: when a person's row is released it goes on a free list, lowest
+    first (deterministic). ``state`` is -1 for a free row; ``size`` is the high-water
+    mark of rows in use, so ``state[:size]`` covers everyone.
+    """
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self.size = 0
+        self.capacity = capacity
+        self.state = np.full(capacity, -1, dtype=np.int8)
+        for name, dtype in FIELDS.items():
+            setattr(self, name, np.zeros(capacity, dtype=dtype))
+        self.state_counts = np.zeros(N_STATES, dtype=np.int64)  # people by state, rows kept or released
+        self.cum_inflow = 0                                      # people who ever entered
+        self.is_free = np.zeros(capacity, dtype=bool)            # released rows, reused lowest first
+        self.n_free = 0
+        self._born: list[np.ndarray] = []                        # rows added since take_changes()
+        self._gone: list[np.ndarray] = []                        # rows that reached a GONE state since
+
+    # -- rows ----------------------------------------------------------------------------
+    def _grow(self, need: int) -> None:
+        new = max(self.capacity * 2, need)
+        for name in ("state", "is_free", *FIELDS):
+            old = getattr(self, name)
+            arr = np.full(new, -1, dtype=old.dtype) if name == "state" else np.zeros(new, dtype=old.dtype)
+            arr[: self.capacity] = old
+            setattr(self, name, arr)
+        self.capacity = new
+
+    def _allocate(self, n: int) -> np.ndarray:
+        """``n`` free rows (reused ones first, lowest first for determinism)."""
+        reuse = min(n, self.n_free)
+        rows = np.flatnonzero(self.is_free[: self.size])[:reuse] if reuse else np.empty(0, dtype=np.int64)
+        self.is_free[rows] = False
+        self.n_free -= reuse
+        fresh = n - reuse
+        if self.size + fresh > self.capacity:
+            self._grow(self.size + fresh)
+        if fresh:
+            rows = np.concatenate([rows, np.arange(self.size, self.size + fresh)])
+            self.size += fresh
+        return rows
+
+    def add(self, n: int, state: MigrantState, day: int) -> np.ndarray:
+        """Create ``n`` people in ``state`` on ``day``; returns their rows.
+
+        Counters and flags start at zero, with no gang, and every schedule day at ``day``;
+        the caller must then draw every other field (the attributes and prior beliefs).
+        """
+        rows = self._allocate(n)
+        for name in ZEROED:
+            getattr(self, name)[rows] = 0
+        self.gang[rows] = -1
+        self.since[rows] = self.next_review[rows] = self.belief_day[rows] = self.decided_day[rows] = day
+        self.person_id[rows] = np.arange(self.cum_inflow, self.cum_inflow + n)
+        self.state[rows] = state
+        self.state_counts[state] += n
+        self.cum_inflow += n
+        self._born.append(rows)
+        return rows
+
+    def move(self, rows: np.ndarray, new: MigrantState, day: int, keep_since: bool = False) -> None:
+        """Move people to a new state: the only way a state changes.
+
+        Leaving any state ends a legal-route application. ``since`` (the day the person
+        entered the state) is set to ``day`` unless ``keep_since``.
+        """
+        if rows.size == 0:
+            return
+        self.state_counts -= np.bincount(self.state[rows], minlength=N_STATES)
+        self.state_counts[new] += rows.size
+        self.applicant[rows] = False
+        self.state[rows] = new
+        if new in GONE:
+            self._gone.append(rows)
+        if not keep_since:
+            self.since[rows] = day
+
+    def take_changes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Rows added since the last call, and rows that reached a ``GONE`` state since
+        (each once); the lists are then cleared. A row can be in both."""
+        born = np.concatenate(self._born) if self._born else np.empty(0, dtype=np.int64)
+        gone = np.empty(0, dtype=np.int64)
+        if self._gone:
+            mark = np.zeros(self.size, dtype=bool)
+            for rows in self._gone:
+                mark[rows] = True
+            gone = np.flatnonzero(mark & _IS_GONE[self.state[: self.size]])
+        self._born, self._gone = [], []
+        return born, gone
+
+    def release(self, rows: np.ndarray) -> None:
+        """Free the rows of people whose story in the model has ended (their counts stay)."""
+        self.state[rows] = -1
+        self.is_free[rows] = True
+        self.n_free += rows.size
+
+    # -- views -------------------------------------------------------------------------
+    def where(self, *states: MigrantState) -> np.ndarray:
+        """Rows of people in any of ``states``."""
+        st = self.state[: self.size]
+        mask = st == states[0]
+        for s in states[1:]:
+            mask |= st == s
+        return np.flatnonzero(mask)
+
+    @property
+    def n_live(self) -> int:
+        """People with a row (everyone whose story in the model has not ended)."""
+        return self.size - self.n_free
+
+    def counts(self) -> np.ndarray:
+        """People in live rows by state (a full scan; :attr:`state_counts` is kept incrementally)."""
+        st = self.state[: self.size]
+        return np.bincount(st[st >= 0], minlength=N_STATES)
+
+    @property
+    def n_applicants(self) -> int:
+        """People waiting at the coast with a legal-route application."""
+        return int(np.count_nonzero(self.applicant[: self.size]))
+
+    @property
+    def n_quota_detained(self) -> int:
+        """People detained for return under the quota (not under a bilateral agreement)."""
+        n = self.size
+        return int(np.count_nonzero((self.state[:n] == MigrantState.DETAINED) & ~self.bilateral[:n]))
+
+    def at_coast(self) -> np.ndarray:
+        """Mask over ``state[:size]``: people at the French coast (waiting, booked, returned)."""
+        return _IS_AT_COAST[self.state[: self.size]]
+
+    def believed(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Believed probabilities of success and of return (Beta means) of ``rows``."""
+        s_a, r_a = self.s_a[rows], self.r_a[rows]
+        return s_a / (s_a + self.s_b[rows]), r_a / (r_a + self.r_b[rows])

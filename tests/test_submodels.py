@@ -1,0 +1,294 @@
+"""Each submodel on its own, against what its rule says analytically (ODD 7).
+
+A failure here points at the broken rule, not at a whole run: the weather chain, the
+prevention curve, sea risk, launch planning, the weekly price step, the population's
+moves, the authority's weekly ceiling, patrol redeployment, the boat supply, and the
+safety of every agent type's public ``step``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import mesa
+import numpy as np
+import pytest
+
+import sim
+from sim.agents.gang import BoatSupply, SmugglingGang
+from sim.agents.migrant import Migrant
+from sim.agents.patrol import BorderPatrol, prevention_probability, redeploy_patrols
+from sim.agents.returns import ReturnsAuthority
+from sim.constants import (
+    FILL_WAIT_LAST_RESORT_FACTOR,
+    PATROL_SHARE_FLOOR,
+    SEIZURE_LONG_SMOOTHING,
+    SEIZURE_SHORT_SMOOTHING,
+)
+from sim.environment import Weather, sea_death_probability
+from sim.model import ChannelModel, free_model
+from sim.population import GONE, MigrantState, Population
+from tests.helpers import check_invariants, short_config
+
+
+@pytest.fixture
+def model():
+    """A pilot model stepped into the policy period (returns, the legal route, launches)."""
+    m = ChannelModel(short_config("pilot_50", end_date="2026-06-30"), rng=5)
+    for _ in range(240):   # to 2025-08-29: the pilot runs from 2025-08-04
+        m.step()
+    yield m
+    free_model(m)
+
+
+# ------------------------------------------------------------------------- weather (7.1)
+@pytest.mark.parametrize("rho", [0.0, 0.4, 0.8])
+def test_weather_chain_long_run_crossable_share_is_the_months_share(rho):
+    cfg = sim.load_config(None, {"environment.crossable_share_by_month": [0.2] * 6 + [0.6] * 6,
+                                 "environment.weather_persistence": rho})
+    w = Weather(cfg, np.random.default_rng(1))
+    n = 60_000
+    for month, pi in ((3, 0.2), (8, 0.6)):
+        days = []
+        for _ in range(n):
+            w.step(month)
+            days.append(w.crossable)
+        days = np.array(days)
+        assert days.mean() == pytest.approx(pi, abs=0.015)
+        # persistence: P(crossable tomorrow | crossable today) = pi + rho (1 - pi)
+        stay = days[1:][days[:-1]].mean()
+        assert stay == pytest.approx(pi + rho * (1 - pi), abs=0.02)
+
+
+# --------------------------------------------------------------------- prevention (7.6)
+def test_prevention_probability_rises_with_capacity_to_its_ceiling():
+    caps = np.linspace(0.0, 50.0, 11)
+    p = prevention_probability(caps, 5.0, 0.7, 0.3)
+    assert p[0] == 0.0
+    assert np.all(np.diff(p) > 0)
+    # diminishing returns: each extra unit adds less; the limit is p_max
+    assert np.all(np.diff(np.diff(p)) < 0)
+    assert prevention_probability(1e6, 5.0, 0.7, 0.3) == pytest.approx(0.7)
+    # capacity per launch: twice the launches on twice the capacity is the same probability
+    assert prevention_probability(20.0, 10.0, 0.7, 0.3) == pytest.approx(prevention_probability(10.0, 5.0, 0.7, 0.3))
+    # fewer than one launch counts as one
+    assert prevention_probability(3.0, 0.0, 0.7, 0.3) == pytest.approx(0.7 * (1 - math.exp(-0.9)))
+
+
+# ----------------------------------------------------------------------- sea risk (7.7)
+def test_sea_risk_follows_the_load_power_law_and_marginal_weather():
+    cfg = sim.load_config(None)
+    env = cfg.environment
+    ref = env.reference_people_per_boat
+    base = sea_death_probability(np.array([ref]), False, cfg)[0]
+    assert base == pytest.approx(env.sea_deaths_per_1000 / 1000)
+    double = sea_death_probability(np.array([2 * ref]), False, cfg)[0]
+    assert double / base == pytest.approx(2 ** env.overcrowding_elasticity)
+    marginal = sea_death_probability(np.array([ref]), True, cfg)[0]
+    assert marginal / base == pytest.approx(env.marginal_weather_risk_factor)
+    assert sea_death_probability(np.array([1e9]), True, cfg)[0] <= 1.0
+
+
+# ------------------------------------------------------------------- launches (7.5)
+def test_launch_planning_fills_boats_and_sends_short_ones_only_after_the_wait(model):
+    gang = model.gangs[0]
+    p = model.config.gangs
+    gang.people_per_boat, gang.boats = 50.0, 100
+    most = min(3, p.max_launches_per_day)
+    assert gang.plan_launches(175, 0) == [50] * most              # full boats only; the rest wait
+    assert gang.plan_launches(50 * (p.max_launches_per_day + 5), 0) == [50] * p.max_launches_per_day
+    gang.boats = 1
+    assert gang.plan_launches(175, 0) == [50]                     # no more boats than in stock
+    early = max(p.people_per_boat_min, math.ceil(p.min_fill_share * 50))
+    assert gang.plan_launches(early, p.max_fill_wait_days - 1) == []        # not yet
+    assert gang.plan_launches(early, p.max_fill_wait_days) == [early]       # short boat after the wait
+    if early - 1 >= p.people_per_boat_min:
+        assert gang.plan_launches(early - 1, p.max_fill_wait_days) == []    # too few for the wait
+        late = FILL_WAIT_LAST_RESORT_FACTOR * p.max_fill_wait_days
+        assert gang.plan_launches(early - 1, late) == [early - 1]           # last resort
+    gang.boats = 0
+    assert gang.plan_launches(early, 10 * p.max_fill_wait_days) == []       # no boat, no launch
+
+
+# --------------------------------------------------------------------- prices (7.8)
+def test_weekly_price_step_is_bounded_by_the_adjustment_rate(model):
+    p = model.config.gangs
+    gang = next(g for g in model.gangs if g.active)
+    window = {"seats": 100.0, "launches": 2.0, "total_launches": 8, "prevented_share": 0.4}
+    for demand, start in ((1e6, 2000.0), (0.0, 5000.0), (100.0, 3000.0)):
+        gang.price_gbp = start
+        gang.reprice(model.boat_price_gbp, window, demand)
+        step = gang.price_gbp / start - 1
+        assert -p.price_adjust_rate - 1e-12 <= step <= p.price_adjust_rate + 1e-12
+        assert p.price_min_gbp <= gang.price_gbp <= p.price_max_gbp
+    # excess demand pushes the price up, idle capacity down
+    gang.price_gbp = 3000.0
+    gang.reprice(model.boat_price_gbp, window, 1e6)
+    up = gang.price_gbp
+    gang.price_gbp = 3000.0
+    gang.reprice(model.boat_price_gbp, window, 0.0)
+    assert up > gang.price_gbp
+
+
+def test_boat_supply_price_rises_when_seizures_run_above_their_long_average():
+    p = sim.load_config(None).gangs
+    supply = BoatSupply(p, 2025)
+    base = supply.price_gbp
+    supply.update(0, 2025)
+    assert supply.seized_long is None and supply.price_gbp == base     # averages start with seizures
+    supply.update(50, 2025)
+    assert supply.seized_short == supply.seized_long == 50.0 and supply.price_gbp == base
+    supply.update(150, 2025)
+    short = 50 + SEIZURE_SHORT_SMOOTHING * 100
+    long = 50 + SEIZURE_LONG_SMOOTHING * 100
+    assert supply.price_gbp == pytest.approx(base * (1 + p.boat_price_seizure_elasticity * (short / long - 1)))
+
+
+# ---------------------------------------------------------------- population (3.3)
+def test_population_moves_keep_counts_and_release_rows_lowest_first():
+    pop = Population(capacity=4)
+    a = pop.add(3, MigrantState.EN_ROUTE, day=0)
+    b = pop.add(3, MigrantState.WAITING, day=0)          # grows past the capacity
+    assert pop.cum_inflow == 6 and pop.state_counts[MigrantState.EN_ROUTE] == 3
+    assert list(pop.person_id[np.r_[a, b]]) == list(range(6))
+    pop.applicant[b[:2]] = True
+    assert pop.n_applicants == 2
+    pop.move(b[:1], MigrantState.BOOKED, day=3)           # leaving a state ends an application
+    assert pop.n_applicants == 1 and pop.since[b[0]] == 3
+    pop.move(a[1:], MigrantState.IN_UK, day=4, keep_since=True)
+    assert pop.since[a[1]] == 0
+    assert (pop.counts() == pop.state_counts).all()
+    born, gone = pop.take_changes()
+    assert sorted(born) == sorted(np.r_[a, b]) and list(gone) == sorted(a[1:])
+    assert set(pop.state[gone]) <= set(GONE)
+    pop.release(gone)
+    assert pop.n_live == 4 and pop.state_counts.sum() == pop.cum_inflow == 6
+    again = pop.add(3, MigrantState.EN_ROUTE, day=5)       # reuses the freed rows, lowest first
+    assert list(again[:2]) == sorted(gone) and again[2] == 6
+    assert list(pop.person_id[again]) == [6, 7, 8]
+    assert not pop.applicant[again].any() and (pop.gang[again] == -1).all()
+
+
+def test_a_new_person_depends_only_on_the_draws_not_on_the_row_reused(model):
+    """Every field of a newcomer is set, so a reused row holds nothing of its last person."""
+    groups = np.array([0, 1, 2, 1])
+    rng_state = model.rngs.attributes.bit_generator.state
+    fresh = Migrant.set_out(model, groups)
+    values = {f: getattr(model.pop, f)[fresh].copy() for f in sim.population.FIELDS if f != "person_id"}
+    model.pop.move(fresh, MigrantState.DEAD, model.day)
+    model.pop.release(model.pop.take_changes()[1])
+    for f in sim.population.FIELDS:                          # dirty every released row
+        getattr(model.pop, f)[fresh] = 7
+    model.rngs.attributes.bit_generator.state = rng_state
+    again = Migrant.set_out(model, groups)
+    assert sorted(again) == sorted(fresh)
+    for f, v in values.items():
+        np.testing.assert_array_equal(getattr(model.pop, f)[again], v, err_msg=f)
+
+
+# ------------------------------------------------------------ returns authority (7.11)
+def test_authority_never_returns_more_than_the_weekly_quota_even_stepped_twice_a_day(model):
+    auth = model.authority
+    quota = auth.quota_per_week
+    weekly: dict[int, int] = {}
+    def week_of(day: int) -> int:
+        return (day - auth.start_day) // 7
+
+    for _ in range(35):
+        model.step()                   # the day model.day - 1
+        done = int(model.today["returns"])
+        weekly[week_of(model.day - 1)] = weekly.get(week_of(model.day - 1), 0) + done
+        auth.step()                    # an extra call between days acts on day model.day ...
+        extra = int(model.today["returns"]) - done
+        weekly[week_of(model.day)] = weekly.get(week_of(model.day), 0) + extra
+        auth.step()                    # ... and a second one that day returns nobody else
+        assert int(model.today["returns"]) == done + extra
+        check_invariants(model, settled=False)
+    assert max(weekly.values()) <= quota
+    assert sum(weekly.values()) > 0
+
+
+def test_announced_return_probability_is_the_quotas_share_of_eligible_arrivals(model):
+    auth, cfg = model.authority, model.config
+    weekly = auth.covered_arrivals_per_week()
+    adult, block = cfg.migrants.adult_share, cfg.returns.challenge_block_share
+    share = min(1.0, auth.quota_per_week / max(weekly * adult, 1.0))
+    assert auth.announced_return_probability() == pytest.approx(share * adult * (1 - block))
+    assert auth.expected_returns_per_week() >= 0
+
+
+# ----------------------------------------------------------------- patrols (7.10)
+def test_redeployment_moves_toward_launches_keeps_a_floor_and_sums_to_one(model):
+    patrols = model.patrols
+    for p in patrols:
+        p.launches_seen_week = 0
+    patrols[0].launches_seen_week = 100
+    before = [p.share for p in patrols]
+    redeploy_patrols(patrols, rate=0.5)
+    shares = np.array([p.share for p in patrols])
+    assert shares.sum() == pytest.approx(1.0)
+    assert shares.min() >= PATROL_SHARE_FLOOR * 0.999
+    assert shares[0] > before[0]
+    assert all(p.launches_seen_week == 0 and p.prevented_week == 0 for p in patrols)
+    redeploy_patrols(patrols, rate=0.5)            # no launches seen: shares stay
+    np.testing.assert_allclose([p.share for p in patrols], shares)
+
+
+# ----------------------------------------------------------- every agent's step (3.2)
+def test_every_agent_types_public_step_keeps_the_invariants(model):
+    """As a student or Mesa's tools would: step each agent type through its AgentSet."""
+    types = {type(a) for a in model.agents}
+    assert {Migrant, SmugglingGang, BorderPatrol, ReturnsAuthority} <= types
+    for _ in range(10):
+        model.step()
+        for cls in (Migrant, SmugglingGang, BorderPatrol, ReturnsAuthority):
+            model.agents_by_type[cls].shuffle_do("step")
+            check_invariants(model, settled=False)
+    # Migrant.step on people en route does nothing: nobody books before reaching the coast
+    pop = model.pop
+    en_route = pop.where(MigrantState.EN_ROUTE)
+    assert en_route.size
+    for r in en_route[:50]:
+        model.agent_of_row[r].step()
+    assert (pop.state[en_route] == MigrantState.EN_ROUTE).all()
+
+
+def test_migrant_step_does_exactly_what_the_daily_stage_does():
+    """Two identical models: the daily stage applied to one due person, and that person's
+    agent stepped, leave the same population, gangs' cash and random streams."""
+    cfg = short_config("pilot_50", end_date="2025-12-31")
+    a, b = ChannelModel(cfg, rng=9), ChannelModel(cfg, rng=9)
+    try:
+        for _ in range(230):
+            a.step()
+            b.step()
+        due = Migrant.due_for_review(a.pop, a.day)
+        assert due.size > 0
+        for row in due[:5]:
+            Migrant.review(a, np.array([row]))
+            b.agent_of_row[row].step()
+            b.agent_of_row[row].step()     # a second step the same day: no longer due, nothing happens
+        for f in ("state", *sim.population.FIELDS):
+            np.testing.assert_array_equal(getattr(a.pop, f), getattr(b.pop, f), err_msg=f)
+        assert [g.cash_gbp for g in a.gangs] == [g.cash_gbp for g in b.gangs]
+        assert a.rngs.choice.random() == b.rngs.choice.random()
+        check_invariants(b, settled=False)
+        b.step()
+        check_invariants(b)
+    finally:
+        free_model(a)
+        free_model(b)
+
+
+def test_ended_agents_keep_who_they_were_and_leave_mesa_only_beyond_the_pool(model):
+    ended = model.ended_agents
+    assert ended, "people have left the model by now"
+    a = ended[-1]
+    assert not a.bound and a.state in GONE and a.person_id >= 0
+    assert "left the model" in repr(a)
+    with pytest.raises(AttributeError, match="no longer kept"):
+        _ = a.wealth_gbp
+    a.step()   # nothing to do
+    n_migrants = len(model.agents_by_type[Migrant])
+    assert n_migrants == len(model.migrants) + len(ended)
+    assert isinstance(model.agents_by_type[Migrant], mesa.agent.AgentSet)
