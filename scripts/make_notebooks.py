@@ -153,25 +153,28 @@ NB01 = [
       EU country. The decision weighs how much they value reaching the UK against the
       price, the chance of getting across, the believed chance of being returned, and the
       risk of dying at sea (`Migrant.decide_many`). Their beliefs about being returned
-      move with what they hear and see (`Migrant.update_beliefs_many`). Someone who is
+      move with what they hear and see (`Migrant.hear_contacts`, `Migrant.hear_announcement`,
+      `Migrant.learn_returned`). Someone who is
       returned is back at the coast and may try again.
     * **SmugglingGang** ([`../sim/agents/gang.py`](../sim/agents/gang.py)): a network on
       one stretch of coast. It sells seats (paid up front), buys boats, launches on days
       the weather allows, and each week reprices, changes tactics (e.g. "taxi boats") and
       invests (`SmugglingGang.weekly_review`). Every pound is booked in a ledger; a gang
-      that keeps losing money leaves the market, and new gangs enter when it pays.
+      that keeps losing money leaves the market, and new gangs enter when it pays
+      (`GangMarket.maybe_enter`).
     * **BorderPatrol** ([`../sim/agents/patrol.py`](../sim/agents/patrol.py)): French
       police in one coastal sector. Their capacity comes from France and from the UK's
       payment; the chance of stopping a launch rises with capacity per launch but with
       diminishing returns (`prevention_probability`), and units move weekly to where
-      boats are seen (`BorderPatrol.redeploy`).
+      boats are seen (`redeploy_patrols`).
     * **ReturnsAuthority** ([`../sim/agents/returns.py`](../sim/agents/returns.py)): the
       UK Home Office. From the policy start it detains eligible arrivals and returns them
       to France within the weekly quota (legal challenges block some returns), and admits
       people by the legal route, one for each person returned (`ReturnsAuthority.step`).
 
     The model that puts them on a daily schedule is `ChannelModel`
-    ([`../sim/model.py`](../sim/model.py)); the reporters and the verdict are in
+    ([`../sim/model.py`](../sim/model.py)); everyone's state is kept in a population store
+    ([`../sim/population.py`](../sim/population.py)); the reporters and the verdict are in
     [`../sim/metrics.py`](../sim/metrics.py). You can step the Mesa model yourself and
     look at individual agents:
     """),
@@ -182,7 +185,7 @@ NB01 = [
     days = (pilot_cfg.returns.start_date - pilot_cfg.start_date).days + 60   # to two months into the pilot
     for _ in range(days):
         model.step()          # one day
-    gang = model.active_gang_list()[0]
+    gang = model.market.active[0]
     print(gang)
     print(f"gang {gang.gang_index}: sector {gang.sector}, price £{gang.price_gbp:,.0f}, {gang.boats} boats, "
           f"cash £{gang.cash_gbp:,.0f}")
@@ -192,7 +195,7 @@ NB01 = [
           f"{auth.returned_last_week} returned last week")
 
     waiting = model.pop.where(MigrantState.WAITING, MigrantState.BOOKED)
-    person = model.pop.agent[waiting[0]]
+    person = model.agent_of_row[waiting[0]]     # the Mesa agent of one person at the coast
     print(person)
     print(f"a person at the coast: state {person.state.name}, values the UK at £{person.valuation_gbp:,.0f}, "
           f"has £{person.wealth_gbp:,.0f}, believes the chance of being returned is {person.believed_return_prob:.1%}")

@@ -239,7 +239,10 @@ class ChannelModel(mesa.Model):
         ``ENDED_AGENTS_KEPT`` agents, or a quarter of the bound ones if more; beyond that the
         oldest are removed from the model.
         """
-        pop, of_row = self.pop, self.agent_of_row
+        pop = self.pop
+        if self.agent_of_row.size < pop.capacity:   # the population grew today
+            self.agent_of_row = np.concatenate([self.agent_of_row, np.full(pop.capacity - self.agent_of_row.size, None)])
+        of_row = self.agent_of_row
         born, gone = pop.take_changes()
         if gone.size:
             had = gone[of_row[gone] != None]  # noqa: E711 - people born and gone today had no agent yet
@@ -253,8 +256,6 @@ class ChannelModel(mesa.Model):
             pop.release(gone)
         born = born[pop.state[born] >= 0]
         if born.size:
-            if of_row.size < pop.capacity:
-                self.agent_of_row = of_row = np.concatenate([of_row, np.full(pop.capacity - of_row.size, None)])
             reuse = min(born.size, len(self.ended_agents))
             agents = self.ended_agents[:reuse]
             del self.ended_agents[:reuse]

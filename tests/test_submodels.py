@@ -186,6 +186,20 @@ def test_a_new_person_depends_only_on_the_draws_not_on_the_row_reused(model):
         np.testing.assert_array_equal(getattr(model.pop, f)[again], v, err_msg=f)
 
 
+def test_agents_are_bound_when_the_population_grows_and_people_leave_the_same_day(model):
+    """Rows beyond the old capacity that are added and gone within one day (a regression:
+    the agent table was grown only after the day's departures were looked up)."""
+    pop = model.pop
+    n = pop.capacity - pop.n_live + 100                # more than the free rows: the arrays grow today
+    rows = Migrant.set_out(model, np.zeros(n, dtype=np.int64), MigrantState.WAITING)
+    assert pop.capacity > model.agent_of_row.size
+    pop.move(rows[-50:], MigrantState.LEFT_ROUTE, model.day)   # some of the newest leave at once
+    model.bind_agents()
+    check_invariants(model)
+    model.step()
+    check_invariants(model)
+
+
 # ------------------------------------------------------------ returns authority (7.11)
 def test_authority_never_returns_more_than_the_weekly_quota_even_stepped_twice_a_day(model):
     auth = model.authority
