@@ -3,11 +3,11 @@
 Examples::
 
     channel-sim compare baseline pilot_50 quota_200 --replications 10   # means, CIs, paired differences
-    channel-sim sweep configs/sweeps/quota_vs_interception.yaml --executor dask --workers 4
+    channel-sim sweep sim/configs/sweeps/quota_vs_interception.yaml --executor dask --workers 4
     channel-sim analyze outputs/sweeps/quota_vs_interception
     channel-sim export outputs/sweeps/quota_vs_interception --csv
     channel-sim run baseline pilot_50                 # one seed each, side by side, figures in outputs/
-    channel-sim run configs/pilot_50.yaml --seed 3 --years 2 --set returns.quota_per_week=200
+    channel-sim run my_scenario.yaml --seed 3 --years 2 --set returns.quota_per_week=200
     channel-sim params returns                        # the parameter table of a section
     channel-sim check my_scenario.yaml                # validate only
     channel-sim calibrate --budget 800                # ABC-SMC against the Home Office series
@@ -136,15 +136,21 @@ def _executor_args(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from sim.experiments.engine import load_sweep, run_experiment
+    from sim.experiments.engine import describe_failures, failed_runs, load_sweep, run_experiment
 
     exp = load_sweep(args.sweep, replications=args.replications)
     out = Path(args.out) if args.out else Path("outputs") / "sweeps" / exp.name
     executor = "dask" if args.scheduler else args.executor
     print(f"{exp.name}: {exp.design.n_points} points x {exp.design.replications} replications = "
           f"{exp.design.n_runs} runs ({exp.design.kind} design) -> {out}", file=sys.stderr)
-    run_experiment(exp, out, executor=executor, workers=args.workers, scheduler=args.scheduler,
-                   retry_failed=args.retry_failed, progress=not args.quiet, command_line=["channel-sim", *sys.argv[1:]])
+    store = run_experiment(exp, out, executor=executor, workers=args.workers, scheduler=args.scheduler,
+                           retry_failed=args.retry_failed, progress=not args.quiet,
+                           command_line=["channel-sim", *sys.argv[1:]])
+    failed = failed_runs(store)
+    if len(failed):
+        print(f"channel-sim: {describe_failures(failed, exp.design.n_runs)}; their tracebacks are in the runs "
+              f"table (channel-sim export {out}); rerun with --retry-failed to try them again", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -256,7 +262,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import sim
+
     ap = argparse.ArgumentParser(prog="channel-sim", description="Agent-based model of the Channel small-boat market.")
+    ap.add_argument("--version", action="version", version=f"%(prog)s {sim.__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("run", help="run one or more scenarios and print their summaries side by side")
@@ -273,7 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_params)
 
     s = sub.add_parser("sweep", help="run (or resume) a parameter sweep from a sweep file into a Parquet store")
-    s.add_argument("sweep", help="sweep file, e.g. configs/sweeps/quota_vs_interception.yaml")
+    s.add_argument("sweep", help="sweep file, e.g. sim/configs/sweeps/quota_vs_interception.yaml")
     s.add_argument("--out", default=None, help="store directory (default outputs/sweeps/NAME)")
     s.add_argument("--replications", type=int, default=None, help="override the file's replications")
     s.add_argument("--retry-failed", action="store_true", help="rerun runs that failed before")
@@ -312,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cal = sub.add_parser("calibrate", help="calibrate to the Home Office series and published figures (ABC-SMC)")
     cal.add_argument("--spec", default=str(CONFIG_DIR / "calibration" / "baseline.yaml"),
-                     help="calibration file (default configs/calibration/baseline.yaml)")
+                     help="calibration file (default: the shipped sim/configs/calibration/baseline.yaml)")
     cal.add_argument("--budget", type=int, default=None, help="total runs (default: the file's)")
     cal.add_argument("--particles", type=int, default=None, help="population size (default: the file's)")
     cal.add_argument("--replications", type=int, default=None, help="runs per candidate (default: the file's)")
@@ -342,10 +351,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    if not (sys.argv[1:] if argv is None else argv):  # bare `channel-sim`: the help, not an error
+        parser.print_help()
+        return 0
+    args = parser.parse_args(argv)
+    from sim.experiments.engine import RunsFailedError, SweepInterrupted
+    from sim.experiments.store import StoreError
+
     try:
         return args.func(args)
-    except (ConfigError, FileNotFoundError) as exc:
+    except SweepInterrupted as exc:  # Ctrl-C or SIGTERM: what finished is stored; one line, no traceback
+        print(f"channel-sim: {exc}", file=sys.stderr)
+        return 128 + exc.signum
+    except KeyboardInterrupt:
+        print("channel-sim: interrupted", file=sys.stderr)
+        return 130
+    except RunsFailedError as exc:
+        print(f"channel-sim: error: {exc}", file=sys.stderr)
+        return 1
+    except (ConfigError, FileNotFoundError, StoreError) as exc:
         print(f"channel-sim: error: {exc}", file=sys.stderr)
         return 2
     except ValueError as exc:  # bad experiment arguments (design, executor, replications)

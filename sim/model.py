@@ -57,8 +57,9 @@ RNG_STREAMS = ("weather", "inflow", "attributes", "beliefs", "choice", "gangs", 
 
 
 def _seed_sequence(rng: Any) -> np.random.SeedSequence:
-    if isinstance(rng, np.random.SeedSequence):
-        return rng
+    if isinstance(rng, np.random.SeedSequence):   # a copy in the same state: the caller's is not consumed
+        return np.random.SeedSequence(rng.entropy, spawn_key=rng.spawn_key, pool_size=rng.pool_size,
+                                      n_children_spawned=rng.n_children_spawned)
     if isinstance(rng, np.random.Generator):
         return np.random.SeedSequence(int(rng.integers(2**63)))
     if rng is None or isinstance(rng, (int, np.integer)):

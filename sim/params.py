@@ -57,7 +57,7 @@ def P(default: Any, *, unit: str, source: str, doc: str, ge: float | None = None
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------- sections

@@ -42,6 +42,15 @@ class RunResult:
     ledger: dict[str, float] = field(default_factory=dict)
 
 
+def _fresh_copy(seed: Any) -> Any:
+    """A copy of a ``SeedSequence`` in the same state, so that the model's spawning does not
+    consume the caller's object (the same object twice gives the same run); other seeds as given."""
+    if isinstance(seed, np.random.SeedSequence):
+        return np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key, pool_size=seed.pool_size,
+                                      n_children_spawned=seed.n_children_spawned)
+    return seed
+
+
 def run(config: Config | Any = None, *, seed: int | np.random.SeedSequence, years: float | None = None,
         counterfactual: pd.DataFrame | None = None) -> RunResult:
     """Run one scenario from its start date.
@@ -52,7 +61,9 @@ def run(config: Config | Any = None, *, seed: int | np.random.SeedSequence, year
         A :class:`~sim.params.Config`, a path or shipped scenario name, a mapping, or
         None for the embedded defaults.
     seed
-        Seed for all random streams (an int or a ``numpy.random.SeedSequence``).
+        Seed for all random streams (an int or a ``numpy.random.SeedSequence``). A
+        ``SeedSequence`` is copied, never consumed: passing the same object again gives
+        the same run.
     years
         Simulate this many years from the start date instead of up to ``end_date``.
     counterfactual
@@ -75,7 +86,7 @@ def run(config: Config | Any = None, *, seed: int | np.random.SeedSequence, year
         end = cfg.start_date + dt.timedelta(days=round(365.25 * years) - 1)
         cfg = load_config(cfg, overrides={"end_date": end})
     t0 = time.perf_counter()
-    model = ChannelModel(cfg, rng=seed)
+    model = ChannelModel(cfg, rng=_fresh_copy(seed))
     try:
         model.run_model()
         ts = model.datacollector.get_model_vars_dataframe()

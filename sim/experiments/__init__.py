@@ -27,13 +27,13 @@ files), :mod:`~sim.experiments.stats`, :mod:`~sim.experiments.analysis`,
 
 from sim.experiments.analysis import Comparison, compare, format_comparison, point_table
 from sim.experiments.designs import Design, grid, latin_hypercube, listed, morris, scenarios, sobol
-from sim.experiments.engine import run_experiment
+from sim.experiments.engine import RunsFailedError, SweepInterrupted, run_experiment
 from sim.experiments.executors import Executor, open_executor
 from sim.experiments.phase import phase_diagram, plot_phase
 from sim.experiments.sensitivity import morris_indices, plot_indices, sobol_indices
 from sim.experiments.spec import load_spec, load_sweep
 from sim.experiments.stats import mean_ci, median_order_ci, paired_differences, wilson_interval
-from sim.experiments.store import ExperimentStore, StoreMismatchError
+from sim.experiments.store import ExperimentStore, StoreError, StoreLockedError, StoreMismatchError
 from sim.experiments.targets import ModelTarget, RunOutput, resolve_target
 from sim.experiments.tasks import Experiment, OutputSpec, execute_task, replication_seed
 from sim.experiments.threshold import (
@@ -51,4 +51,5 @@ __all__ = [
     "mean_ci", "median_order_ci", "morris", "morris_indices", "open_executor", "paired_differences",
     "phase_diagram", "plot_indices", "plot_phase", "point_table", "replication_seed", "resolve_target",
     "run_experiment", "scenarios", "sobol", "sobol_indices", "threshold_quota", "wilson_interval",
+    "RunsFailedError", "StoreError", "StoreLockedError", "SweepInterrupted",
 ]

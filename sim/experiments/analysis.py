@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from sim.experiments.designs import scenarios
-from sim.experiments.engine import run_experiment
+from sim.experiments.engine import RunsFailedError, describe_failures, failed_runs, run_experiment
 from sim.experiments.executors import Executor
 from sim.experiments.stats import mean_ci, paired_differences, unpaired_differences
 from sim.experiments.store import ExperimentStore
@@ -116,7 +116,8 @@ class Comparison:
 def compare(configs: Sequence[str], *, replications: int = 10, seed: int = 1,
             overrides: Mapping[str, Any] | None = None, out: str | Path | None = None,
             executor: str | Executor = "process", workers: int | None = None, progress: bool = False,
-            measures: Sequence[str] | None = None, frequency: str = "monthly") -> Comparison:
+            measures: Sequence[str] | None = None, frequency: str = "monthly",
+            allow_failed: bool = False) -> Comparison:
     """Run scenarios on common random numbers and compare them with the first.
 
     Parameters
@@ -131,10 +132,19 @@ def compare(configs: Sequence[str], *, replications: int = 10, seed: int = 1,
         Fields set in every scenario (e.g. ``{"start_date": "2025-01-01"}``).
     out
         Store directory (a temporary one if None); rerunning with the same arguments resumes.
+    allow_failed
+        Compare what succeeded when runs failed (each mean's ``n`` then says how many
+        replications it rests on), instead of raising.
 
     Returns
     -------
     Comparison
+
+    Raises
+    ------
+    RunsFailedError
+        If a run failed (unless ``allow_failed``): the means would rest on fewer
+        replications than asked, and the pairs on fewer pairs. The message names the runs.
     """
     names = [str(c) for c in configs]
     if len(names) < 1:
@@ -145,6 +155,11 @@ def compare(configs: Sequence[str], *, replications: int = 10, seed: int = 1,
                      seed=seed, outputs=OutputSpec(frequency=frequency), name="compare")
     path = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="channel-compare-"))
     store = run_experiment(exp, path, executor=executor, workers=workers, progress=progress)
+    failed = failed_runs(store)
+    if len(failed) and not allow_failed:
+        raise RunsFailedError(f"{describe_failures(failed, exp.design.n_runs)}. The comparison would rest on fewer "
+                              f"than {replications} replications per scenario, so none is reported; the "
+                              f"tracebacks are in the runs table of {store.path}", failed)
     df = _with_design(store)
     measures = [m for m in (measures or list(COMPARE_MEASURES)) if m in df.columns]
     rows, diffs = [], []

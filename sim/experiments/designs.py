@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["Design", "grid", "listed", "latin_hypercube", "sobol", "morris", "scenarios", "expand_range",
-           "design_from_spec", "plain", "unit_latin_hypercube"]
+           "check_finite", "design_from_spec", "plain", "unit_latin_hypercube"]
 
 KINDS = ("grid", "list", "lhs", "sobol", "morris", "scenarios")
 
@@ -104,13 +104,35 @@ def plain(v: Any) -> Any:
     return v
 
 
+def _non_finite(v: Any) -> bool:
+    return isinstance(v, (float, np.floating)) and not math.isfinite(v)
+
+
+def check_finite(name: str, values: Sequence[Any]) -> None:
+    """Raise ValueError naming ``name`` and the element if a value is NaN or infinite (a NaN
+    in a design would otherwise read as "unset" and run the base value)."""
+    for i, v in enumerate(values):
+        if _non_finite(v):
+            raise ValueError(f"{name}: value {i + 1} ({v}) is not a finite number; a design's values must be finite")
+
+
 def expand_range(spec: Any, name: str = "factor") -> list[Any]:
-    """A list of levels from a list or a ``{start, stop, step}`` range (stop included)."""
+    """A list of levels from a list or a ``{start, stop, step}`` range (stop included).
+
+    Raises
+    ------
+    ValueError
+        If the range is malformed, or a level (or start, stop, step) is not a finite number.
+    """
     if isinstance(spec, Mapping):
         unknown = set(spec) - {"start", "stop", "step"}
         if unknown or not {"start", "stop", "step"} <= set(spec):
             raise ValueError(f"{name}: a range needs exactly start, stop and step, got {sorted(spec)}")
         start, stop, step = spec["start"], spec["stop"], spec["step"]
+        for key in ("start", "stop", "step"):
+            if not isinstance(spec[key], (int, float, np.number)) or isinstance(spec[key], bool) \
+                    or _non_finite(spec[key]):
+                raise ValueError(f"{name}: {key} must be a finite number, got {spec[key]!r}")
         if not step or (stop - start) / step < 0:
             raise ValueError(f"{name}: step must be non-zero and lead from start to stop, got {spec}")
         n = int(math.floor((stop - start) / step + 1e-9)) + 1
@@ -119,6 +141,7 @@ def expand_range(spec: Any, name: str = "factor") -> list[Any]:
             return [int(v) for v in values]
         return [round(float(v), 12) for v in values]
     if isinstance(spec, (list, tuple)) and len(spec) > 0:
+        check_finite(name, spec)
         return list(spec)
     raise ValueError(f"{name}: levels must be a non-empty list or a {{start, stop, step}} range, got {spec!r}")
 
@@ -138,8 +161,14 @@ def listed(points: Sequence[Mapping[str, Any]], replications: int = 1) -> Design
     if not points:
         raise ValueError("a list design needs at least one point")
     cols: list[str] = []
-    for p in points:
+    for i, p in enumerate(points):
+        if not isinstance(p, Mapping):
+            raise ValueError(f"point {i + 1} of a list design must be a mapping of fields to values, got {p!r}")
         cols += [k for k in p if k not in cols]
+        for k, v in p.items():
+            if _non_finite(v):
+                raise ValueError(f"point {i + 1}, {k}: {v} is not a finite number; a design's values must be finite "
+                                 "(leave a field out to keep its base value)")
     rows = [[p.get(c, None) for c in cols] for p in points]
     return Design(pd.DataFrame(rows, columns=cols), replications, "list")
 
@@ -156,6 +185,8 @@ def _bounds(bounds: Mapping[str, Sequence[float]]) -> tuple[list[str], np.ndarra
     if not names:
         raise ValueError("a sampling design needs at least one factor with bounds")
     arr = np.array([list(map(float, bounds[n])) for n in names])
+    for n, row in zip(names, arr, strict=True):
+        check_finite(f"{n} bounds", list(row))
     if arr.shape[1] != 2 or (arr[:, 0] >= arr[:, 1]).any():
         bad = [n for n, (lo, hi) in zip(names, arr, strict=True) if lo >= hi]
         raise ValueError(f"bounds must be [low, high] with low < high; check {bad or names}")

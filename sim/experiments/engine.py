@@ -13,19 +13,28 @@ have their own modules:
 * :mod:`sim.experiments.provenance`: package versions, git revision, the manifest;
 * :mod:`sim.experiments.spec`: sweep files (:func:`load_sweep`).
 
-Finished runs are written in chunks (every ``chunk_size`` runs, or sooner when the
-buffered time series grow past ``max_buffered_rows``), and at most ``2 x workers`` runs
-are in flight, so the parent's memory stays flat however many runs a sweep has.
+Every finished run is appended to the store's journal before it is reported done, and
+finished runs are written in chunks (every ``chunk_size`` runs, or sooner when the
+buffered time series grow past ``max_buffered_rows``); at most ``2 x workers`` runs are
+in flight, so the parent's memory stays flat however many runs a sweep has.
+
+**Reliability.** One writer per store (:meth:`ExperimentStore.lock`). SIGTERM or SIGINT
+(Ctrl-C) stops a sweep cleanly: what finished is written, the workers are stopped and
+:class:`SweepInterrupted` is raised (a ``KeyboardInterrupt``); a kill -9 loses only the
+runs in flight. A worker process that dies (out of memory, a crash in native code) fails
+the run it was running, recorded with its cause, and the sweep goes on.
 """
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pandas as pd
 
 from sim.experiments.executors import EXECUTORS, Executor, open_executor, use_executor
 from sim.experiments.progress import progress_bar
@@ -36,12 +45,98 @@ from sim.experiments.tasks import (
     DEFAULT_VARIABLES,
     Experiment,
     OutputSpec,
+    crashed_task_result,
     execute_task,
     replication_seed,
 )
 
-__all__ = ["Experiment", "OutputSpec", "run_experiment", "execute_task", "replication_seed",
+__all__ = ["Experiment", "OutputSpec", "RunsFailedError", "SweepInterrupted", "describe_failures", "failed_runs",
+           "run_experiment", "execute_task", "replication_seed",
            "load_sweep", "open_executor", "DEFAULT_VARIABLES", "EXECUTORS"]
+
+
+class RunsFailedError(RuntimeError):
+    """Runs of an experiment failed where a result needs all of them (e.g. a comparison,
+    whose means would silently rest on fewer replications). ``failed`` is the failed runs'
+    records (``run_id``, ``scenario``, ``replication``, ``error``)."""
+
+    def __init__(self, message: str, failed: Any) -> None:
+        super().__init__(message)
+        self.failed = failed
+
+
+def failed_runs(store: ExperimentStore) -> Any:
+    """The records of the store's failed runs (a DataFrame, empty if none failed)."""
+    runs = store.runs()
+    if not len(runs) or "status" not in runs:
+        return runs.iloc[0:0]
+    return runs[runs["status"] == "failed"].reset_index(drop=True)
+
+
+def describe_failures(failed: Any, n_runs: int, limit: int = 5) -> str:
+    """``N of M runs failed: run_id (error), ...`` for a message."""
+    items = [f"{r.run_id}" + (f" [{r.scenario}]" if isinstance(getattr(r, "scenario", None), str) else "")
+             + f" ({r.error})" for r in failed.head(limit).itertuples(index=False)]
+    more = f", and {len(failed) - limit} more" if len(failed) > limit else ""
+    return f"{len(failed)} of {n_runs} runs failed: {'; '.join(items)}{more}"
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """A sweep stopped by SIGINT (Ctrl-C) or SIGTERM after writing every finished run.
+
+    Attributes: ``signal_name`` (``"SIGINT"``/``"SIGTERM"``), ``stored`` (runs in the
+    store, of ``n_runs``) and ``path`` (the store).
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+        self.signal_name = signal.Signals(signum).name
+        self.stored = 0
+        self.n_runs = 0
+        self.path: Path | None = None
+
+    def __str__(self) -> str:
+        where = f": {self.stored} of {self.n_runs} runs are in {self.path}" if self.path is not None else ""
+        return f"interrupted by {self.signal_name}{where}; rerun the same command to resume"
+
+
+class _Interrupts:
+    """SIGINT and SIGTERM raise :class:`SweepInterrupted`, but not inside :meth:`critical`
+    (writing the store): there the signal waits until the block ends."""
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.pending: int | None = None
+
+    def handler(self, signum: int, frame: Any) -> None:
+        if self.depth:
+            self.pending = signum
+        else:
+            raise SweepInterrupted(signum)
+
+    @contextlib.contextmanager
+    def critical(self) -> Iterator[None]:
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
+        if not self.depth and self.pending is not None:
+            signum, self.pending = self.pending, None
+            raise SweepInterrupted(signum)
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield  # signals reach only the main thread; a sweep elsewhere keeps the defaults
+            return
+        previous = {sig: signal.signal(sig, self.handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, h in previous.items():
+                signal.signal(sig, h)
 
 
 def run_experiment(experiment: Experiment, out: str | Path, *, executor: str | Executor = "process",
@@ -70,26 +165,44 @@ def run_experiment(experiment: Experiment, out: str | Path, *, executor: str | E
     """
     experiment.validate()
     store = ExperimentStore(out)
+    interrupts = _Interrupts()
+    with interrupts.installed(), store.lock(command_line):
+        try:
+            return _run_locked(experiment, store, interrupts, executor=executor, workers=workers,
+                               scheduler=scheduler, retry_failed=retry_failed, progress=progress,
+                               chunk_size=chunk_size, max_buffered_rows=max_buffered_rows,
+                               command_line=command_line)
+        except SweepInterrupted as exc:
+            exc.path, exc.n_runs = store.path, experiment.design.n_runs
+            exc.stored = len(store.finished())
+            raise
+
+
+def _run_locked(experiment: Experiment, store: ExperimentStore, interrupts: _Interrupts, *,
+                executor: str | Executor, workers: int | None, scheduler: str | None, retry_failed: bool,
+                progress: bool, chunk_size: int, max_buffered_rows: int,
+                command_line: list[str] | None) -> ExperimentStore:
     note = run_note(experiment, command_line)
-    if store.exists():
-        store.open_for_resume(experiment.fingerprint(), note)
-    else:
-        store.create(new_manifest(experiment, note))
-    finished = store.finished()
-    if retry_failed:
-        failed = {r for r, s in finished.items() if s == "failed"}
-        if failed:
-            store.drop_runs(failed)
-            finished = {r: s for r, s in finished.items() if r not in failed}
+    with interrupts.critical():
+        if store.exists():
+            store.open_for_resume(experiment.fingerprint(), note)
+        else:
+            store.create(new_manifest(experiment, note))
+        finished = store.finished()
+        if retry_failed:
+            failed = {r for r, s in finished.items() if s == "failed"}
+            if failed:
+                store.drop_runs(failed)
+                finished = {r: s for r, s in finished.items() if r not in failed}
     todo = (t for t in experiment.tasks() if t["run_id"] not in finished)
     n_todo = experiment.design.n_runs - len(finished)
     skipped = len(finished)
 
     t0 = time.perf_counter()
-    writer = _ChunkWriter(store, chunk_size, max_buffered_rows)
+    writer = _ChunkWriter(store, chunk_size, max_buffered_rows, interrupts)
     bar = progress_bar(n_todo, progress)
     with use_executor(executor, workers, scheduler) as ex:
-        results = ex.map_unordered(execute_task, todo) if n_todo > 0 else iter(())
+        results = ex.map_unordered(execute_task, todo, on_crash=crashed_task_result) if n_todo > 0 else iter(())
         try:
             for result in results:
                 writer.add(result)
@@ -97,11 +210,12 @@ def run_experiment(experiment: Experiment, out: str | Path, *, executor: str | E
                 if writer.failed:
                     bar.set_postfix(failed=writer.failed)
         finally:
-            close = getattr(results, "close", None)
-            if close is not None:
-                close()  # an abandoned map cancels its pending runs
-            writer.flush()
-            bar.close()
+            with interrupts.critical():
+                close = getattr(results, "close", None)
+                if close is not None:
+                    close()  # an abandoned map cancels its pending runs
+                writer.flush()
+                bar.close()
     elapsed = time.perf_counter() - t0
     if progress:
         print(f"{experiment.name}: {writer.done - writer.failed} runs done, {writer.failed} failed, {skipped} "
@@ -110,43 +224,36 @@ def run_experiment(experiment: Experiment, out: str | Path, *, executor: str | E
 
 
 class _ChunkWriter:
-    """Buffers finished runs and writes them to the store in chunks."""
+    """Journals each finished run as it comes, and writes them to the store in chunks."""
 
-    def __init__(self, store: ExperimentStore, chunk_size: int, max_buffered_rows: int) -> None:
+    def __init__(self, store: ExperimentStore, chunk_size: int, max_buffered_rows: int,
+                 interrupts: _Interrupts) -> None:
         self.store = store
         self.chunk_size = chunk_size
         self.max_buffered_rows = max_buffered_rows
+        self.interrupts = interrupts
         self.done = self.failed = 0
-        self._runs: list[dict[str, Any]] = []
-        self._summaries: list[dict[str, Any]] = []
-        self._timeseries: list[pd.DataFrame] = []
+        self._results: list[dict[str, Any]] = []
+        self._name = store.new_chunk_name()
         self._rows = 0
 
     def add(self, result: dict[str, Any]) -> None:
-        self._runs.append(result["record"])
-        if result["summary"] is not None:
-            self._summaries.append(result["summary"])
-        if result["timeseries"] is not None:
-            self._timeseries.append(result["timeseries"])
-            self._rows += len(result["timeseries"])
-        self.done += 1
-        self.failed += result["record"]["status"] == "failed"
-        if len(self._runs) >= self.chunk_size or self._rows >= self.max_buffered_rows:
-            self.flush()
+        with self.interrupts.critical():
+            self.store.append_journal(self._name, result)  # on disk before the run counts as done
+            self._results.append(result)
+            if result["timeseries"] is not None:
+                self._rows += len(result["timeseries"])
+            self.done += 1
+            self.failed += result["record"]["status"] == "failed"
+            if len(self._results) >= self.chunk_size or self._rows >= self.max_buffered_rows:
+                self.flush()
 
     def flush(self) -> None:
-        if not self._runs:
+        """Write the buffered runs as the chunk their journal names (idempotent if repeated)."""
+        if not self._results:
             return
-        self.store.write_chunk(_frame(self._runs), _frame(self._summaries) if self._summaries else None,
-                               pd.concat(self._timeseries, ignore_index=True) if self._timeseries else None)
-        self._runs, self._summaries, self._timeseries, self._rows = [], [], [], 0
+        with self.interrupts.critical():
+            self.store.write_results(self._results, name=self._name)
+            self._results, self._rows = [], 0
+            self._name = self.store.new_chunk_name()
 
-
-def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    df = pd.DataFrame(rows)
-    for c in df.columns:
-        if df[c].dtype == object:
-            kinds = {type(v) for v in df[c] if v is not None}
-            if len(kinds) > 1:
-                df[c] = df[c].map(lambda v: None if v is None else str(v))
-    return df

@@ -7,7 +7,11 @@
 
 All three have one interface, :class:`Executor`: ``map_unordered(fn, items)`` yields
 ``fn(item)`` as each finishes, with at most ``2 x workers`` items in flight (so the
-parent's memory stays flat however many runs a sweep has); ``close()`` stops the workers.
+parent's memory stays flat however many runs a sweep has); ``close()`` stops the workers
+(after the items running), ``abort()`` at once. A worker process that dies (killed by the
+out-of-memory killer, a crash in native code) breaks a process pool: with ``on_crash``,
+``map_unordered`` finds the item that killed it (each item that was in flight is rerun
+alone), yields ``on_crash(item, cause)`` for it and goes on with a new pool.
 An executor starts its workers on first use and can be used for many experiments in a
 row, so a search that runs one experiment per round (ABC-SMC generations, bisection
 rounds) pays the start-up once::
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -46,13 +51,23 @@ class Executor:
         """Runs executed at once (starts the workers if needed)."""
         raise NotImplementedError
 
-    def map_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
-        """``fn(item)`` for every item, yielded as each finishes (in any order)."""
+    def map_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any],
+                      on_crash: Callable[[Any, str], Any] | None = None) -> Iterator[Any]:
+        """``fn(item)`` for every item, yielded as each finishes (in any order).
+
+        ``on_crash(item, cause)``, if given, is yielded instead for an item whose worker
+        process died running it; without it, such a crash raises.
+        """
         raise NotImplementedError
 
     def close(self) -> None:
         """Stop the workers (pending items are cancelled); idempotent."""
         self.closed = True
+
+    def abort(self) -> None:
+        """Stop the workers now, without waiting for the items they run (after an error or
+        an interruption); idempotent."""
+        self.close()
 
     def _check_open(self) -> None:
         if self.closed:
@@ -77,9 +92,10 @@ class SerialExecutor(Executor):
     def workers(self) -> int:
         return 1
 
-    def map_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+    def map_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any],
+                      on_crash: Callable[[Any, str], Any] | None = None) -> Iterator[Any]:
         self._check_open()
-        for item in items:
+        for item in items:  # a crash here is this process's own: nothing to record it
             yield fn(item)
 
 
@@ -92,6 +108,7 @@ class ProcessExecutor(Executor):
         super().__init__()
         self._workers = workers or os.cpu_count() or 1
         self._pool: Any = None
+        self._isolation_pool: Any = None
 
     @property
     def workers(self) -> int:
@@ -101,40 +118,146 @@ class ProcessExecutor(Executor):
     def started(self) -> bool:
         return self._pool is not None
 
+    def _new_pool(self, workers: int) -> Any:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_ignore_sigint)
+
     def _get_pool(self) -> Any:
         self._check_open()
         if self._pool is None:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            self._pool = ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = self._new_pool(self._workers)
         return self._pool
 
-    def map_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+    def map_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any],
+                      on_crash: Callable[[Any, str], Any] | None = None) -> Iterator[Any]:
         from concurrent.futures import FIRST_COMPLETED, wait
+        from concurrent.futures.process import BrokenProcessPool
 
-        pool = self._get_pool()
-        pending: set[Any] = set()
+        it = iter(items)
+        pending: dict[Any, Any] = {}
+        exhausted = False
         try:
-            for item in items:
-                pending.add(pool.submit(fn, item))
-                if len(pending) >= 2 * self._workers:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for f in done:
-                        yield f.result()
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            while True:
+                while not exhausted and len(pending) < 2 * self._workers:
+                    try:
+                        item = next(it)
+                    except StopIteration:
+                        exhausted = True
+                        break
+                    pending[self._get_pool().submit(fn, item)] = item
+                if not pending:
+                    return
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                suspects = []
                 for f in done:
-                    yield f.result()
+                    item = pending.pop(f)
+                    try:
+                        result = f.result()
+                    except BrokenProcessPool:
+                        if on_crash is None:
+                            raise
+                        suspects.append(item)
+                        continue
+                    yield result
+                if suspects:  # a worker died: the pool is broken and fails every item in it
+                    wait(pending)
+                    for f, item in list(pending.items()):
+                        try:
+                            result = f.result()
+                        except BrokenProcessPool:
+                            suspects.append(item)
+                            continue
+                        yield result
+                    pending.clear()
+                    self._discard_pool()
+                    assert on_crash is not None
+                    yield from self._isolate(fn, suspects, on_crash)
         finally:  # abandoned (an error in the caller): what has not started yet is cancelled
             for f in pending:
                 f.cancel()
+
+    def _isolate(self, fn: Callable[[Any], Any], items: list[Any],
+                 on_crash: Callable[[Any, str], Any]) -> Iterator[Any]:
+        """Rerun each item that was in a broken pool alone, in a pool of one worker: an item
+        that kills its worker again is the cause and gets ``on_crash``; the others run."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        pool = None
+        try:
+            for item in items:
+                if pool is None:
+                    pool = self._isolation_pool = self._new_pool(1)
+                future = pool.submit(fn, item)
+                procs = dict(getattr(pool, "_processes", None) or {})
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    procs.update(getattr(pool, "_processes", None) or {})
+                    for proc in procs.values():
+                        proc.join(10)  # its exit code is known once it is reaped
+                    cause = _death_cause([proc.exitcode for proc in procs.values()])
+                    _terminate_pool(pool)
+                    pool = self._isolation_pool = None
+                    yield on_crash(item, cause)
+                    continue
+                yield result
+        finally:
+            if pool is not None:
+                _terminate_pool(pool)
+            self._isolation_pool = None
+
+    def _discard_pool(self) -> None:
+        if self._pool is not None:
+            _terminate_pool(self._pool)
+            self._pool = None
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
         super().close()
+
+    def abort(self) -> None:
+        self._discard_pool()
+        if getattr(self, "_isolation_pool", None) is not None:
+            _terminate_pool(self._isolation_pool)
+            self._isolation_pool = None
+        super().close()
+
+
+def _ignore_sigint() -> None:
+    """Workers leave Ctrl-C to the parent (which stops them), instead of each printing a traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _terminate_pool(pool: Any) -> None:
+    """Shut a process pool down without waiting for what its workers run."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    for p in procs:
+        p.join(10)
+
+
+def _death_cause(exitcodes: list[int | None]) -> str:
+    """Why the worker died, from its exit code (negative: the signal that killed it)."""
+    codes = [c for c in exitcodes if c]
+    if not codes:
+        how = "died"
+    elif codes[0] < 0:
+        try:
+            name = signal.Signals(-codes[0]).name
+        except ValueError:
+            name = f"signal {-codes[0]}"
+        how = f"was killed by {name}" + (" (the out-of-memory killer sends it)" if name == "SIGKILL" else "")
+    else:
+        how = f"exited with code {codes[0]}"
+    return f"the worker process running this run {how}; the other runs went on"
 
 
 class DaskExecutor(Executor):
@@ -178,21 +301,37 @@ class DaskExecutor(Executor):
         self._connect()
         return self._workers
 
-    def map_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+    def map_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any],
+                      on_crash: Callable[[Any, str], Any] | None = None) -> Iterator[Any]:
         from distributed import as_completed
+
+        try:
+            from distributed import KilledWorker
+        except ImportError:  # pragma: no cover - older distributed
+            from distributed.scheduler import KilledWorker
 
         client = self._connect()
         it = iter(items)
-        live = {client.submit(fn, t, pure=False) for _, t in zip(range(2 * self._workers), it, strict=False)}
+        item_of: dict[Any, Any] = {}
+        for _, t in zip(range(2 * self._workers), it, strict=False):
+            item_of[client.submit(fn, t, pure=False)] = t
+        live = set(item_of)
         ac = as_completed(list(live))
         try:
             for fut in ac:
                 live.discard(fut)
-                result = fut.result()
+                item = item_of.pop(fut)
+                try:
+                    result = fut.result()
+                except KilledWorker as exc:  # the workers running it died (Dask retried it first)
+                    if on_crash is None:
+                        raise
+                    result = on_crash(item, f"the Dask workers running this run died ({exc}); the other runs went on")
                 fut.release()
                 nxt = next(it, None)
                 if nxt is not None:
                     new = client.submit(fn, nxt, pure=False)
+                    item_of[new] = nxt
                     live.add(new)
                     ac.add(new)
                 yield result
@@ -236,7 +375,7 @@ def use_executor(executor: str | Executor, workers: int | None = None,
                  scheduler: str | None = None) -> Iterator[Executor]:
     """The executor to use for a block: ``executor`` itself if it is an :class:`Executor`
     (left open: its owner closes it), else a new one of that kind, closed at the end of the
-    block (also on error).
+    block (aborted, its workers stopped at once, on an error or an interruption).
 
     Raises
     ------
@@ -251,5 +390,7 @@ def use_executor(executor: str | Executor, workers: int | None = None,
     ex = open_executor(executor, workers, scheduler)
     try:
         yield ex
-    finally:
-        ex.close()
+    except BaseException:  # an error or an interruption: the runs in flight are not wanted
+        ex.abort()
+        raise
+    ex.close()

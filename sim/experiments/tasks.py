@@ -40,8 +40,8 @@ from sim.experiments.designs import Design, plain
 from sim.experiments.targets import ModelTarget, RunOutput, import_object, resolve_target
 from sim.metrics import resample
 
-__all__ = ["DEFAULT_VARIABLES", "FREQUENCIES", "Experiment", "OutputSpec", "execute_task", "replication_seed",
-           "run_outputs"]
+__all__ = ["DEFAULT_VARIABLES", "FREQUENCIES", "Experiment", "OutputSpec", "crashed_task_result", "execute_task",
+           "replication_seed", "run_outputs"]
 
 FREQUENCIES = {"daily": "D", "weekly": "W-SUN", "monthly": "MS", "end": None}
 
@@ -173,15 +173,29 @@ class Experiment:
 
 
 # ----------------------------------------------------------------------------- one run
-def execute_task(task: Mapping[str, Any]) -> dict[str, Any]:
-    """Run one task; never raises: a failure is returned with its traceback."""
-    t0 = time.perf_counter()
-    record = {
+def _task_record(task: Mapping[str, Any]) -> dict[str, Any]:
+    return {
         "run_id": task["run_id"], "point": task["point"], "replication": task["replication"],
         "scenario": task["scenario"], "params": json.dumps(task["params"], sort_keys=True, default=str),
         "seed_entropy": str(task["seed_entropy"]), "spawn_key": json.dumps(task["spawn_key"]),
         "host": socket.gethostname(), "pid": os.getpid(),
     }
+
+
+def crashed_task_result(task: Mapping[str, Any], cause: str) -> dict[str, Any]:
+    """The result of a task whose worker process died while running it (``cause`` says how):
+    a failed run, recorded like any other so that the sweep goes on and a resume skips it
+    (``--retry-failed`` reruns it)."""
+    record = _task_record(task)
+    record.update(status="failed", error=f"WorkerCrashed: {cause}", traceback=None, wall_seconds=float("nan"),
+                  finished_at=dt.datetime.now(dt.UTC).isoformat())
+    return {"record": record, "summary": None, "timeseries": None}
+
+
+def execute_task(task: Mapping[str, Any]) -> dict[str, Any]:
+    """Run one task; never raises: a failure is returned with its traceback."""
+    t0 = time.perf_counter()
+    record = _task_record(task)
     seed = np.random.SeedSequence(int(task["seed_entropy"]), spawn_key=tuple(task["spawn_key"]))
     summary: dict[str, Any] | None = None
     ts_long: pd.DataFrame | None = None

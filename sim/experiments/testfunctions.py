@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import signal
 import time
 from typing import Any
 
@@ -43,11 +44,18 @@ def noisy_linear(params: dict[str, float], seed: Any) -> dict[str, float]:
 
     For tests of the engine: ``fail`` makes the run raise (unless the environment
     variable ``NOISY_LINEAR_HEALED`` is set, to test retries); ``sleep`` (seconds) slows
-    it down (to kill a sweep mid-way).
+    it down (to kill a sweep mid-way); ``crash`` kills the process running it, as the
+    out-of-memory killer would (``"kill"``: SIGKILL; ``"exit"``: ``os._exit(3)``), to test
+    that a dead worker fails only its own run. Never give ``crash`` to a serial executor:
+    the process it kills is the sweep's own.
     """
     rng = np.random.default_rng(seed)
     if params.get("sleep"):
         time.sleep(float(params["sleep"]))
+    if params.get("crash") == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    elif params.get("crash") == "exit":
+        os._exit(3)
     if params.get("fail") and not os.environ.get("NOISY_LINEAR_HEALED"):
         raise RuntimeError(f"asked to fail at x={params.get('x')}")
     return {"y": float(params.get("x", 0.0)) + float(rng.normal())}
