@@ -29,7 +29,7 @@ Prints (figures only; nothing here fails on speed):
    quota_200 quota_all legal_route_only``) x 40 parameter sets x 2 replications,
    2022-01-01 to 2027-12-31 (400 runs), on 2 processes. The parameter sets are a Latin
    hypercube (fixed seed) over the calibration's prior ranges
-   (``configs/calibration/baseline.yaml``), standing in for posterior draws. Each scenario
+   (``sim/configs/calibration/baseline.yaml``), standing in for posterior draws. Each scenario
    is one experiment (one store, the same seeds: common random numbers across scenarios),
    and all five run on ONE process pool opened once (:func:`sim.experiments.open_executor`).
    Prints the wall time (including the pool's start-up) against the target of 10 minutes.

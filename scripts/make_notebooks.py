@@ -86,7 +86,7 @@ NB01 = [
     md("""
     ## Run the baseline
 
-    `sim.load_config` reads a shipped scenario (a YAML file in [`../configs/`](../configs/));
+    `sim.load_config` reads a shipped scenario (a YAML file in [`../sim/configs/`](../sim/configs/));
     `overrides` changes fields without editing the file. `sim.run` simulates day by day
     from the start date to the end date and returns a `RunResult` with `.timeseries`
     (one row per day) and `.summary` (totals and the verdict). We also run the
@@ -319,7 +319,7 @@ NB02 = [
     cmp.wide("market_profit_margin").round(3)
     """),
     exercises("""
-    1. Add a scenario of your own: copy `configs/quota_200.yaml` to a new file with
+    1. Add a scenario of your own: copy `../sim/configs/quota_200.yaml` to a new file with
        `quota_per_week: 100`, add its path to `SCENARIOS` and rerun. Where does it sit?
     2. Compare `pilot_50` with `legal_route_only`. How much of the pilot's effect on
        arrivals comes from the legal route rather than from returns?
@@ -339,7 +339,7 @@ NB03 = [
 
     Does the business model break as a function of the weekly returns quota **and** of
     French interception (the UK's payment to France for beach patrols)? The sweep file
-    [`../configs/sweeps/quota_vs_interception.yaml`](../configs/sweeps/quota_vs_interception.yaml)
+    [`../sim/configs/sweeps/quota_vs_interception.yaml`](../sim/configs/sweeps/quota_vs_interception.yaml)
     defines the grid; `run_experiment` runs it into a resumable store and
     `phase_diagram` turns the store into the probability of a broken business model
     (with Wilson intervals) and the mean profit margin in each cell. In small mode we
@@ -359,7 +359,7 @@ NB03 = [
     )
 
     QUOTA, PAYMENT = "returns.quota_per_week", "patrols.uk_payment_gbp_per_year"
-    sweep = load_sweep("../configs/sweeps/quota_vs_interception.yaml")
+    sweep = load_sweep(sim.config.CONFIG_DIR / "sweeps" / "quota_vs_interception.yaml")  # shipped with sim
     if SMALL:
         exp = Experiment(design=grid({QUOTA: [0, 800], PAYMENT: [0, 480_000_000]}, replications=2),
                          base=sweep.base, overrides={**sweep.overrides, **SHORT}, seed=sweep.seed,
@@ -441,8 +441,8 @@ NB04 = [
     relative to `mu_star` signals non-linearity or interactions. **Sobol indices** split
     the output variance: `S1` is a parameter's own share, `ST` its share including
     interactions. Both designs run through the same experiment engine; the bounds
-    follow [`../configs/sweeps/morris.yaml`](../configs/sweeps/morris.yaml) and
-    [`../configs/sweeps/sobol.yaml`](../configs/sweeps/sobol.yaml).
+    follow [`../sim/configs/sweeps/morris.yaml`](../sim/configs/sweeps/morris.yaml) and
+    [`../sim/configs/sweeps/sobol.yaml`](../sim/configs/sweeps/sobol.yaml).
     """),
     *setup("04_sensitivity"),
     code("""
@@ -496,7 +496,7 @@ NB04 = [
     md("""
     ## Sobol indices
 
-    In full mode this is the analysis of `configs/sweeps/sobol.yaml` (n = 64, 448 runs,
+    In full mode this is the analysis of `sim/configs/sweeps/sobol.yaml` (n = 64, 448 runs,
     about 10 minutes on 2 cores). In small mode the sample is tiny (n = 2): the code
     path is the same, but the indices are noise — do not read them.
     """),
@@ -544,7 +544,7 @@ NB05 = [
     run through the experiment engine), and the shipped baseline against every target.
     The committed report is [`../docs/validation/report.md`](../docs/validation/report.md);
     the calibration that produced the baseline is in
-    [`../configs/calibration/baseline.yaml`](../configs/calibration/baseline.yaml) and its results in
+    [`../sim/configs/calibration/baseline.yaml`](../sim/configs/calibration/baseline.yaml) and its results in
     [`../docs/calibration/`](../docs/calibration/summary.json).
     """),
     *setup("05_calibration"),
@@ -661,8 +661,8 @@ NB05 = [
     ## The shipped calibration
 
     `channel-sim calibrate` ran the same procedure on the real data, with the nine
-    parameters and priors of `configs/calibration/baseline.yaml`; the chosen values (the
-    posterior mean) are in `configs/baseline.yaml`. Its results are committed:
+    parameters and priors of `sim/configs/calibration/baseline.yaml`; the chosen values (the
+    posterior mean) are in `sim/configs/baseline.yaml`. Its results are committed:
     """),
     code("""
     import json
@@ -689,7 +689,7 @@ NB05 = [
     4. Validate the baseline with a weaker upstream response, e.g.
        `validate(sim.load_config("baseline", {"environment.upstream_sensitivity": 1.0}), out=OUT / "weak")`.
        Which targets break? (Hint: the Albania case.)
-    5. Widen a prior in a copy of `configs/calibration/baseline.yaml` and run
+    5. Widen a prior in a copy of `sim/configs/calibration/baseline.yaml` and run
        `channel-sim calibrate --spec your.yaml --budget 200 --out outputs/my_cal`.
        How much do the posterior intervals depend on the budget?
     """),

@@ -9,6 +9,9 @@ Common tasks are one call each::
     cmp = sim.compare(["baseline", "pilot_50"], replications=10, seed=1)   # paired, with CIs
 """
 
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
+
 from sim.config import ConfigError, load_config
 from sim.experiments.analysis import compare
 from sim.model import ChannelModel
@@ -16,4 +19,8 @@ from sim.params import Config
 from sim.simulate import RunResult, run
 
 __all__ = ["ChannelModel", "Config", "ConfigError", "RunResult", "compare", "load_config", "run", "__version__"]
-__version__ = "0.1.0"
+
+try:  # the one version source is pyproject.toml, read from the installed metadata
+    __version__ = _version("channel-sim")
+except PackageNotFoundError:  # imported from a source tree that was never installed
+    __version__ = "0+unknown"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import difflib
 from collections.abc import Mapping
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +33,19 @@ __all__ = [
     "resolve_config_path",
 ]
 
-#: Directory of the shipped scenario files (``configs/`` at the project root).
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+
+def _shipped_config_dir() -> Path:
+    """The package's ``sim/configs/`` (package data: installed with the wheel, not only in a clone)."""
+    ref = resources.files("sim") / "configs"
+    # pip installs a wheel into a directory, so the resource is a real path; the scenario
+    # loader needs one (``extends:`` is resolved next to the file that names it). An import
+    # from a zip archive (not something pip does) would give no shipped scenarios.
+    return ref if isinstance(ref, Path) else Path(str(ref))
+
+
+#: Directory of the shipped scenario files (``sim/configs/``: scenarios, ``sweeps/`` and
+#: ``calibration/`` specs), found with :mod:`importlib.resources`.
+CONFIG_DIR: Path = _shipped_config_dir()
 
 
 class ConfigError(ValueError):
@@ -111,7 +123,11 @@ def _deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]
 
 
 def resolve_config_path(name: str | Path) -> Path:
-    """Find a scenario file by path, or by name in the shipped ``configs/``."""
+    """Find a scenario file by path, or by name in the shipped ``sim/configs/`` (:data:`CONFIG_DIR`).
+
+    A name may carry a subfolder of the shipped files: ``"sweeps/sobol"`` is
+    ``CONFIG_DIR / "sweeps" / "sobol.yaml"``.
+    """
     p = Path(name)
     candidates = [p]
     if not p.is_absolute():

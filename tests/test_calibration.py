@@ -217,7 +217,7 @@ def _value_at(cfg, path: str):
 
 
 def test_baseline_and_defaults_carry_the_shipped_calibration():
-    """configs/baseline.yaml and the embedded defaults hold the chosen values of docs/calibration/."""
+    """sim/configs/baseline.yaml and the embedded defaults hold the chosen values of docs/calibration/."""
     from pathlib import Path
 
     shipped = Path(__file__).resolve().parents[1] / "docs" / "calibration"

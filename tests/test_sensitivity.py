@@ -7,14 +7,13 @@ closed form, run through the experiment engine exactly as the Channel model woul
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
 
-from sim.config import load_config
+from sim.config import CONFIG_DIR, load_config
 from sim.experiments import Experiment, OutputSpec, grid, load_sweep, morris, run_experiment, sobol
 from sim.experiments.sensitivity import (
     SensitivityError,
@@ -27,7 +26,6 @@ from sim.experiments.testfunctions import ISHIGAMI_FIRST_ORDER, ISHIGAMI_TOTAL
 
 matplotlib.use("Agg")
 
-ROOT = Path(__file__).resolve().parent.parent
 ISHIGAMI = "sim.experiments.testfunctions:ishigami"
 BOUNDS = {k: [-math.pi, math.pi] for k in ("x1", "x2", "x3")}
 END = OutputSpec(frequency="end")
@@ -194,7 +192,7 @@ def test_plot_indices(sobol_store, morris_store):
 
 @pytest.mark.parametrize("name,kind", [("sobol", "sobol"), ("morris", "morris")])
 def test_sensitivity_sweep_files_are_valid(name, kind):
-    exp = load_sweep(ROOT / "configs" / "sweeps" / f"{name}.yaml")
+    exp = load_sweep(CONFIG_DIR / "sweeps" / f"{name}.yaml")
     exp.validate()
     assert exp.design.kind == kind and exp.base == "pilot_50" and exp.outputs.frequency == "end"
     assert exp.design.replications == 1 and len(exp.design.problem["names"]) == 5

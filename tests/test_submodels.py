@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 
-import mesa
 import numpy as np
 import pytest
 
@@ -305,4 +304,3 @@ def test_ended_agents_keep_who_they_were_and_leave_mesa_only_beyond_the_pool(mod
     a.step()   # nothing to do
     n_migrants = len(model.agents_by_type[Migrant])
     assert n_migrants == len(model.migrants) + len(ended)
-    assert isinstance(model.agents_by_type[Migrant], mesa.agent.AgentSet)

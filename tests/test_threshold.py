@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import matplotlib
 import numpy as np
 import pytest
 from scipy import stats
 
+from sim.config import CONFIG_DIR
 from sim.experiments import (
     Experiment,
     OutputSpec,
@@ -32,7 +32,6 @@ from sim.experiments.threshold import (
 
 matplotlib.use("Agg")
 
-ROOT = Path(__file__).resolve().parent.parent
 SYNTHETIC = "sim.experiments.testfunctions:synthetic_verdict"
 QUOTA = "returns.quota_per_week"
 PAYMENT = "patrols.uk_payment_gbp_per_year"
@@ -333,7 +332,7 @@ def test_phase_diagram_on_a_tiny_grid(tmp_path):
 
 
 def test_quota_vs_interception_sweep_is_valid():
-    exp = load_sweep(ROOT / "configs" / "sweeps" / "quota_vs_interception.yaml")
+    exp = load_sweep(CONFIG_DIR / "sweeps" / "quota_vs_interception.yaml")
     exp.validate()
     assert exp.design.kind == "grid" and exp.base == "pilot_50" and exp.design.replications == 5
     assert exp.design.factors == [QUOTA, PAYMENT] and exp.outputs.frequency == "monthly"

@@ -169,7 +169,8 @@ CALIBRATION_FIELDS = ("particles", "replications", "budget", "initial_factor", "
 
 
 def load_calibration_spec(path: str | Path, **changes: Any) -> CalibrationSpec:
-    """Read a calibration file (YAML), e.g. ``configs/calibration/baseline.yaml``.
+    """Read a calibration file (YAML), e.g. ``sim/configs/calibration/baseline.yaml``
+    (:data:`sim.config.CONFIG_DIR` / ``"calibration"`` / ``"baseline.yaml"``).
 
     Format::
 

@@ -2,13 +2,13 @@
 
 :func:`phase_diagram` reads a store made from a grid over two factors (for example the
 weekly returns quota against the UK's payment to France for beach patrols, the sweep
-``configs/sweeps/quota_vs_interception.yaml``) and gives, for each cell, the probability
+``sim/configs/sweeps/quota_vs_interception.yaml``) and gives, for each cell, the probability
 that the business model is broken (the share of replications whose verdict
 ``business_model_broken`` is true, with a Wilson 95% interval) and the mean market profit
 margin of the last 26 weeks (with a Student-t interval). :func:`plot_phase` draws either
 as an annotated heat map::
 
-    store = run_experiment(load_sweep("configs/sweeps/quota_vs_interception.yaml"), "outputs/qvi")
+    store = run_experiment(load_sweep(CONFIG_DIR / "sweeps" / "quota_vs_interception.yaml"), "outputs/qvi")
     df = phase_diagram(store)
     plot_phase(df, "returns.quota_per_week", "patrols.uk_payment_gbp_per_year").savefig("phase.png")
 """

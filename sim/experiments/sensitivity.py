@@ -7,7 +7,7 @@ summaries back, average each output over the replications of every design point,
 the values in the design's row order (the order SALib's estimators expect) and call
 ``SALib.analyze.sobol.analyze`` or ``SALib.analyze.morris.analyze``::
 
-    store = run_experiment(load_sweep("configs/sweeps/sobol.yaml"), "outputs/sobol")
+    store = run_experiment(load_sweep(CONFIG_DIR / "sweeps" / "sobol.yaml"), "outputs/sobol")
     table = sobol_indices(store, ["market_profit_margin", "arrivals_uk"])
     plot_indices(table, output="market_profit_margin").savefig("sobol.png")
 
