@@ -99,6 +99,9 @@ class SerialExecutor(Executor):
             yield fn(item)
 
 
+_NOTHING = object()
+
+
 class ProcessExecutor(Executor):
     """A pool of ``workers`` spawned processes (default: all cores), started on first use."""
 
@@ -139,18 +142,29 @@ class ProcessExecutor(Executor):
         it = iter(items)
         pending: dict[Any, Any] = {}
         exhausted = False
+        unsent: Any = _NOTHING   # an item the pool refused because it broke meanwhile: it never ran
         try:
             while True:
+                broken = False
                 while not exhausted and len(pending) < 2 * self._workers:
+                    if unsent is not _NOTHING:
+                        item, unsent = unsent, _NOTHING
+                    else:
+                        try:
+                            item = next(it)
+                        except StopIteration:
+                            exhausted = True
+                            break
                     try:
-                        item = next(it)
-                    except StopIteration:
-                        exhausted = True
+                        pending[self._get_pool().submit(fn, item)] = item
+                    except BrokenProcessPool:
+                        if on_crash is None:
+                            raise
+                        unsent, broken = item, True
                         break
-                    pending[self._get_pool().submit(fn, item)] = item
-                if not pending:
+                if not pending and unsent is _NOTHING:
                     return
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                done, _ = wait(pending, return_when=FIRST_COMPLETED) if pending else (set(), set())
                 suspects = []
                 for f in done:
                     item = pending.pop(f)
@@ -162,7 +176,7 @@ class ProcessExecutor(Executor):
                         suspects.append(item)
                         continue
                     yield result
-                if suspects:  # a worker died: the pool is broken and fails every item in it
+                if suspects or broken:  # a worker died: the pool is broken and fails every item in it
                     wait(pending)
                     for f, item in list(pending.items()):
                         try:
