@@ -157,10 +157,16 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 def _cmd_compare(args: argparse.Namespace) -> int:
     from sim.experiments.analysis import compare, format_comparison
     from sim.plots import save_comparison_figures
+    from sim.simulate import end_after_years
 
     overrides = parse_overrides(args.set)
-    for c in args.configs:  # validate every scenario before running anything
-        load_config(c, overrides=overrides)
+    configs = [load_config(c, overrides=overrides) for c in args.configs]  # validate all before running
+    if args.years is not None:   # the same horizon for every scenario: pairs compare the same days
+        starts = sorted({c.start_date for c in configs})
+        if len(starts) > 1:
+            raise ConfigError(f"--years: the scenarios start on different dates ({', '.join(map(str, starts))}); "
+                              "set end_date with --set instead")
+        overrides = {**overrides, "end_date": end_after_years(starts[0], args.years).isoformat()}
     out = Path(args.out)
     t0 = time.perf_counter()
     executor = "dask" if args.scheduler else args.executor
@@ -295,6 +301,8 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--replications", type=int, default=10, help="runs per scenario (default 10)")
     cp.add_argument("--seed", type=int, default=1, help="root seed (default 1)")
     cp.add_argument("--set", action="append", metavar="NAME=VALUE", help="override a field in every scenario")
+    cp.add_argument("--years", type=float, default=None,
+                    help="simulate this many years from the (common) start date instead of up to end_date")
     cp.add_argument("--out", default="outputs/compare", help="directory for the store and figures")
     cp.add_argument("--quiet", action="store_true", help="no progress bar")
     _executor_args(cp)

@@ -15,7 +15,7 @@ from sim.metrics import summarize
 from sim.model import ChannelModel, free_model
 from sim.params import Config
 
-__all__ = ["RunResult", "run"]
+__all__ = ["RunResult", "end_after_years", "run"]
 
 
 @dataclass
@@ -51,6 +51,16 @@ def _fresh_copy(seed: Any) -> Any:
     return seed
 
 
+def end_after_years(start: dt.date, years: float) -> dt.date:
+    """The last day of a run of ``years`` years from ``start`` (365.25 days a year).
+
+    Raises ``ConfigError`` naming ``years`` unless ``0 < years <= 60``.
+    """
+    if not 0 < years <= 60:
+        raise ConfigError(f"field 'years': must be in (0, 60], got {years}")
+    return start + dt.timedelta(days=round(365.25 * years) - 1)
+
+
 def run(config: Config | Any = None, *, seed: int | np.random.SeedSequence, years: float | None = None,
         counterfactual: pd.DataFrame | None = None) -> RunResult:
     """Run one scenario from its start date.
@@ -81,10 +91,7 @@ def run(config: Config | Any = None, *, seed: int | np.random.SeedSequence, year
     """
     cfg = config if isinstance(config, Config) else load_config(config)
     if years is not None:
-        if not 0 < years <= 60:
-            raise ConfigError(f"field 'years': must be in (0, 60], got {years}")
-        end = cfg.start_date + dt.timedelta(days=round(365.25 * years) - 1)
-        cfg = load_config(cfg, overrides={"end_date": end})
+        cfg = load_config(cfg, overrides={"end_date": end_after_years(cfg.start_date, years)})
     t0 = time.perf_counter()
     model = ChannelModel(cfg, rng=_fresh_copy(seed))
     try:

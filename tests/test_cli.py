@@ -20,6 +20,7 @@ import pytest
 
 from sim.cli import SUMMARY_ROWS, format_summary_table, main
 from sim.config import load_config
+from sim.experiments.store import ExperimentStore
 from sim.metrics import summarize
 from sim.params import parameter_table
 
@@ -326,3 +327,21 @@ def test_run_unknown_scenario_exits_2(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(["run", "baseline", "no_such_scenario", "--out", str(tmp_path / "out")]) == 2
     assert "no_such_scenario" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_compare_years_sets_one_horizon_for_every_scenario(tmp_path):
+    """``compare --years Y`` runs each scenario Y years from their common start date."""
+    res = run_script("compare", "baseline", "pilot_50", "--replications", "2", "--years", "0.1", "--quiet",
+                     "--out", str(tmp_path / "cmp"), cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    sums = ExperimentStore(tmp_path / "cmp" / "store").summaries()
+    assert len(sums) == 4 and (sums["days"] == round(365.25 * 0.1)).all()
+
+
+def test_compare_years_refuses_scenarios_that_start_on_different_dates(tmp_path):
+    other = tmp_path / "later.yaml"
+    other.write_text("extends: baseline\nname: later\nstart_date: 2023-01-01\n")
+    res = run_script("compare", "baseline", str(other), "--years", "0.5", "--out", str(tmp_path / "c"), cwd=tmp_path)
+    assert res.returncode == 2
+    assert "--years" in res.stderr and "different dates" in res.stderr
+    assert not (tmp_path / "c" / "store").exists()

@@ -88,9 +88,7 @@ def test_wheel_installs_into_a_fresh_venv_and_runs_from_anywhere(tmp_path_factor
     assert len(ts) == round(365.25 * 0.1), sh
     assert (work / "outputs" / "overview.png").read_bytes()[:8] == PNG_MAGIC
 
-    # `compare` has no --years: half a year from the shipped scenarios' common start
-    res = sh(exe, "compare", "baseline", "pilot_50", "--replications", "2", "--set", "end_date=2022-07-02",
-             "--quiet", cwd=work)
+    res = sh(exe, "compare", "baseline", "pilot_50", "--replications", "2", "--years", "0.5", "--quiet", cwd=work)
     assert "paired differences against baseline" in res.stdout, sh
     out = work / "outputs" / "compare"
     for fig in ("comparison_timeseries.png", "comparison_differences.png"):
