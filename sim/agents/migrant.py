@@ -44,9 +44,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Migrant", "MigrantState"]
 
-#: States in which a person reviews their options when due.
-REVIEWING = (MigrantState.WAITING, MigrantState.RETURNED)
-
 
 class Migrant(mesa.Agent):
     """A person travelling to, waiting at, or crossing from the northern French coast.
