@@ -30,6 +30,7 @@ __all__ = [
     "default_at",
     "load_config",
     "parse_overrides",
+    "read_yaml_mapping",
     "resolve_config_path",
 ]
 
@@ -140,16 +141,27 @@ def resolve_config_path(name: str | Path) -> Path:
     raise ConfigError(f"configuration file '{name}' not found (shipped scenarios: {', '.join(shipped) or 'none'})")
 
 
+def read_yaml_mapping(path: str | Path, what: str) -> dict[str, Any]:
+    """The YAML file at ``path`` as a mapping (an empty file is an empty mapping).
+
+    Raises ``ConfigError`` naming the file if it is not valid YAML, or, with ``what``
+    ("a scenario must be a mapping of fields", ...), if it holds anything but a mapping.
+    Scenarios and spec files (sweeps, calibrations) are read through it.
+    """
+    try:
+        data = yaml.safe_load(Path(path).read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: {what}, got {type(data).__name__}")
+    return data
+
+
 def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     if path in seen:
         chain = " -> ".join(str(s.name) for s in (*seen, path))
         raise ConfigError(f"{path}: 'extends' forms a cycle ({chain})")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a scenario must be a mapping of fields, got {type(data).__name__}")
+    data = read_yaml_mapping(path, "a scenario must be a mapping of fields")
     parent = data.pop("extends", None)
     if parent is not None:
         if not isinstance(parent, str):

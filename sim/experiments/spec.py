@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sim.config import ConfigError
+from sim.config import ConfigError, read_yaml_mapping
 from sim.experiments.designs import design_from_spec
 from sim.experiments.tasks import Experiment, OutputSpec
 
@@ -64,17 +64,10 @@ def load_spec(path: str | Path, *, kind: str, fields: Iterable[str],
         If the file is missing, is not valid YAML or not a mapping, has a field that is
         neither common nor one of ``fields``, or has a seed that is not a whole number.
     """
-    import yaml
-
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"{kind} file '{path}' not found")
-    try:
-        spec = yaml.safe_load(p.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(spec, Mapping):
-        raise ConfigError(f"{path}: a {kind} file is a mapping of fields, got {type(spec).__name__}")
+    spec = read_yaml_mapping(path, f"a {kind} file is a mapping of fields")
     own = set(fields)
     allowed = set(COMMON_FIELDS) | own
     unknown = sorted(set(spec) - allowed)
