@@ -1,4 +1,4 @@
-"""The command line: ``channel-sim run | compare | sweep | analyze | export | params | check | calibrate | validate``.
+"""The command line: ``channel-sim run | compare | sweep | analyze | export | store | params | check | calibrate | validate``.
 
 Examples::
 
@@ -12,12 +12,19 @@ Examples::
     channel-sim check my_scenario.yaml                # validate only
     channel-sim calibrate --budget 800                # ABC-SMC against the Home Office series
     channel-sim validate --out docs/validation        # report: simulated against observed, every target
+    channel-sim store check outputs/sweeps/NAME --repair   # verify (and repair) an experiment store
+
+Every expected failure (a configuration, a file, a store) prints one line naming the file
+or field and exits 2; a sweep or comparison with failed runs exits 1; only a bug prints a
+traceback (with a request to report it).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -65,23 +72,85 @@ def format_summary_table(summaries: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+#: ``--years`` accepts this range: at least two days (a run ends after its start), at most 60 years.
+YEARS_RANGE = (0.005, 60.0)
+
+
+def _check_seed(seed: int, flag: str = "--seed") -> None:
+    if seed < 0:
+        raise ConfigError(f"{flag}: must be a whole number >= 0, got {seed}")
+
+
+def _check_years(years: float | None) -> None:
+    lo, hi = YEARS_RANGE
+    if years is not None and not lo <= years <= hi:
+        raise ConfigError(f"--years: must be in [{lo:g}, {hi:g}] (at least two days, at most {hi:g} years), "
+                          f"got {years:g}")
+
+
+def _check_date(text: str, flag: str) -> None:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"{flag}: '{text}' is not a date; give YYYY-MM-DD, e.g. 2024-01-01") from None
+
+
+def _check_distinct(configs: list[str]) -> None:
+    seen: dict[str, int] = {}
+    for i, c in enumerate(configs, 1):
+        if c in seen:
+            raise ConfigError(f"scenario '{c}' is given twice (positions {seen[c]} and {i}); compare needs distinct "
+                              "scenarios (to compare a scenario with itself, copy it under another name)")
+        seen[c] = i
+
+
+def _output_dir(path: str | Path, flag: str = "--out") -> Path:
+    """``path`` as a directory this process can write (created if needed), or ConfigError naming it."""
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{flag} {out}: is a file, not a directory; give a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".channel-sim-write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f"{flag} {out}: cannot write there ({exc.strerror or exc}); give a writable directory") \
+            from None
+    return out
+
+
+def _file_stem(name: str, taken: set[str]) -> str:
+    """A file-name stem for scenario ``name`` that no earlier scenario of the run uses."""
+    stem, k = name, 2
+    while stem in taken:
+        stem = f"{name}-{k}"
+        k += 1
+    taken.add(stem)
+    return stem
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     import sim
     from sim.plots import save_figures
 
+    _check_seed(args.seed)
+    _check_years(args.years)
+    _check_date(args.since, "--since")
     overrides = parse_overrides(args.set)
     configs = [load_config(c, overrides=overrides) for c in args.configs]  # validate all first
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _output_dir(args.out)
     results = {}
+    taken: set[str] = set()
     for cfg in configs:
         t0 = time.perf_counter()
         res = sim.run(cfg, seed=args.seed, years=args.years)
-        name = cfg.name
-        while name in results:
-            name += "'"
+        name = _file_stem(cfg.name, taken)
+        if name != cfg.name:
+            print(f"two scenarios are named '{cfg.name}': this one is shown and written as '{name}'",
+                  file=sys.stderr)
         results[name] = res
-        path = out / f"{cfg.name}_timeseries.csv"
+        path = out / f"{name}_timeseries.csv"
         res.timeseries.to_csv(path)
         print(f"ran {name}: {len(res.timeseries):,} days in {time.perf_counter() - t0:.1f} s -> {path}",
               file=sys.stderr)
@@ -159,6 +228,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from sim.plots import save_comparison_figures
     from sim.simulate import end_after_years
 
+    _check_seed(args.seed)
+    _check_years(args.years)
+    _check_distinct(args.configs)
     overrides = parse_overrides(args.set)
     configs = [load_config(c, overrides=overrides) for c in args.configs]  # validate all before running
     if args.years is not None:   # the same horizon for every scenario: pairs compare the same days
@@ -167,7 +239,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             raise ConfigError(f"--years: the scenarios start on different dates ({', '.join(map(str, starts))}); "
                               "set end_date with --set instead")
         overrides = {**overrides, "end_date": end_after_years(starts[0], args.years).isoformat()}
-    out = Path(args.out)
+    out = _output_dir(args.out)
     t0 = time.perf_counter()
     executor = "dask" if args.scheduler else args.executor
     result = compare(args.configs, replications=args.replications, seed=args.seed, overrides=overrides,
@@ -213,15 +285,39 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from sim.experiments.analysis import load_store
 
     store = load_store(args.dir)
-    out = Path(args.out) if args.out else Path(args.dir) / "csv"
-    out.mkdir(parents=True, exist_ok=True)
+    tables = (("runs", store.runs()), ("summaries", store.summaries()), ("timeseries", store.timeseries()))
+    out = _output_dir(args.out if args.out else Path(args.dir) / "csv")
     written = []
-    for name, df in (("runs", store.runs()), ("summaries", store.summaries()), ("timeseries", store.timeseries())):
+    for name, df in tables:
         path = out / f"{name}.csv"
         df.to_csv(path, index=False)
         written.append(f"{path} ({len(df):,} rows)")
     print("\n".join(written))
     return 0
+
+
+def _cmd_store_check(args: argparse.Namespace) -> int:
+    """Verify every chunk of a store (and with --repair, repair it) under the writer's lock."""
+    import contextlib
+
+    from sim.experiments.store import ExperimentStore, StoreReadOnlyError
+
+    path = Path(args.dir)
+    if not path.is_dir():
+        raise ConfigError(f"{path} is not a directory (give an experiment store: a folder with manifest.json)")
+    store = ExperimentStore(path)
+    if not store.exists() and not (path / "runs").is_dir():
+        raise ConfigError(f"{path} is not an experiment store (no manifest.json and no runs/)")
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(store.lock(["channel-sim", *sys.argv[1:]]))
+        except StoreReadOnlyError as exc:
+            if args.repair:
+                raise
+            print(f"channel-sim: {exc}; checking without the writer's lock", file=sys.stderr)
+        report = store.check(repair=args.repair)
+    print(report.format())
+    return 0 if report.healthy else 1
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
@@ -320,6 +416,16 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", default=None, help="directory (default DIR/csv)")
     e.set_defaults(func=_cmd_export)
 
+    st = sub.add_parser("store", help="check (and repair) an experiment store")
+    st_sub = st.add_subparsers(dest="store_command", required=True)
+    sc = st_sub.add_parser("check", help="verify every chunk; find damaged chunks, duplicate and missing runs "
+                                         "(exit 0 if healthy, 1 if not)")
+    sc.add_argument("dir", help="the store (a sweep's --out directory)")
+    sc.add_argument("--repair", action="store_true",
+                    help="move damaged chunks to DIR/quarantine/ and keep one row per run id; resuming the "
+                         "sweep then reruns what is missing")
+    sc.set_defaults(func=_cmd_store_check)
+
     d = sub.add_parser("app", help="serve the interactive dashboard in the browser (needs the viz extra)")
     d.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     d.add_argument("--port", type=int, default=8765, help="port (default 8765)")
@@ -381,11 +487,31 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, FileNotFoundError, StoreError) as exc:
         print(f"channel-sim: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # the disk: full, read-only, no permission
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"channel-sim: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
     except ValueError as exc:  # bad experiment arguments (design, executor, replications)
         if getattr(args, "func", None) in (_cmd_sweep, _cmd_compare, _cmd_analyze, _cmd_calibrate, _cmd_validate):
             print(f"channel-sim: error: {exc}", file=sys.stderr)
             return 2
-        raise
+        _report_bug()
+        return BUG_EXIT
+    except Exception:  # noqa: BLE001 - a bug: the traceback, and a request to report it
+        _report_bug()
+        return BUG_EXIT
+
+
+#: Exit status of a bug (an unexpected exception), as sysexits' EX_SOFTWARE.
+BUG_EXIT = 70
+
+
+def _report_bug() -> None:
+    import traceback
+
+    traceback.print_exc()
+    print("channel-sim: this is a bug in channel-sim, not a problem with your input: please report it with the "
+          "command you ran and the traceback above", file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover

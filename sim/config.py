@@ -129,29 +129,132 @@ def resolve_config_path(name: str | Path) -> Path:
     A name may carry a subfolder of the shipped files: ``"sweeps/sobol"`` is
     ``CONFIG_DIR / "sweeps" / "sobol.yaml"``.
     """
+    if not str(name).strip():
+        raise ConfigError("the scenario name is empty; give a file or a shipped scenario (e.g. baseline)")
     p = Path(name)
     candidates = [p]
-    if not p.is_absolute():
+    if not p.is_absolute() and p.name:
         stem = p if p.suffix in (".yaml", ".yml") else p.with_suffix(".yaml")
         candidates += [CONFIG_DIR / stem]
     for c in candidates:
         if c.is_file():
             return c
+    if p.is_dir():
+        raise ConfigError(f"'{name}' is a directory, not a scenario file (give a .yaml file in it)")
     shipped = sorted(x.stem for x in CONFIG_DIR.glob("*.yaml")) if CONFIG_DIR.is_dir() else []
-    raise ConfigError(f"configuration file '{name}' not found (shipped scenarios: {', '.join(shipped) or 'none'})")
+    raise ConfigError(f"configuration file '{name}' not found{_suggest(p.stem, shipped)} "
+                      f"(shipped scenarios: {', '.join(shipped) or 'none'})")
+
+
+#: Most levels of nesting a YAML file may have (scenarios have three or four).
+MAX_YAML_DEPTH = 64
+#: Most values a YAML file may hold once its aliases (``*name``) are expanded: a few
+#: lines of aliases can otherwise stand for billions of values (an "alias bomb").
+MAX_YAML_VALUES = 1_000_000
+
+
+class _Loader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` whose impossible dates (``2022-02-30``) stay text, so that the
+    validation that follows names the field that holds one."""
+
+    def construct_yaml_timestamp(self, node: yaml.Node) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+
+
+def _check_yaml_tree(root: yaml.Node, path: str | Path) -> None:
+    """Refuse duplicate keys, nesting deeper than :data:`MAX_YAML_DEPTH` and more than
+    :data:`MAX_YAML_VALUES` values once aliases are expanded; the composed tree shares
+    an aliased node, so this costs one visit per node written, not per value expanded."""
+    sizes: dict[int, int] = {}
+    open_: set[int] = set()
+
+    def where(keys: tuple[str, ...]) -> str:
+        return f"'{'.'.join(keys)}'" if keys else "the top level"
+
+    def visit(node: yaml.Node, keys: tuple[str, ...]) -> int:
+        nid = id(node)
+        if nid in sizes:
+            return sizes[nid]
+        if nid in open_:
+            raise ConfigError(f"{path}: {where(keys)} (line {node.start_mark.line + 1}) refers to itself "
+                              "through an alias; a configuration must be a tree")
+        if len(keys) > MAX_YAML_DEPTH:
+            raise ConfigError(f"{path}: nested more than {MAX_YAML_DEPTH} levels deep (at line "
+                              f"{node.start_mark.line + 1}); a configuration has a few levels")
+        open_.add(nid)
+        size = 1
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key_node, value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+                    key, line = str(key_node.value), key_node.start_mark.line + 1
+                    if key in seen:
+                        raise ConfigError(
+                            f"{path}: key '{'.'.join((*keys, key))}' is given twice (lines {seen[key]} and {line}); "
+                            "YAML would silently keep the last: remove one")
+                    seen[key] = line
+                    child = (*keys, key)
+                else:
+                    child = (*keys, "?")
+                size += visit(key_node, child) + visit(value_node, child)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                size += visit(item, (*keys, str(i)))
+        if size > MAX_YAML_VALUES:
+            raise ConfigError(f"{path}: its aliases (*name) expand it to more than {MAX_YAML_VALUES:,} values "
+                              f"(at {where(keys)}, line {node.start_mark.line + 1}); refused as a precaution "
+                              "against alias bombs")
+        open_.discard(nid)
+        sizes[nid] = size
+        return size
+
+    visit(root, ())
 
 
 def read_yaml_mapping(path: str | Path, what: str) -> dict[str, Any]:
-    """The YAML file at ``path`` as a mapping (an empty file is an empty mapping).
+    """The YAML file at ``path`` as a mapping.
 
-    Raises ``ConfigError`` naming the file if it is not valid YAML, or, with ``what``
-    ("a scenario must be a mapping of fields", ...), if it holds anything but a mapping.
-    Scenarios and spec files (sweeps, calibrations) are read through it.
+    Raises ``ConfigError`` naming the file if it cannot be read, is not UTF-8 text, is
+    empty, is not valid YAML, gives a key twice, is nested more than
+    :data:`MAX_YAML_DEPTH` levels deep or expands through aliases to more than
+    :data:`MAX_YAML_VALUES` values; or, with ``what`` ("a scenario must be a mapping of
+    fields", ...), if it holds anything but a mapping. Scenarios and spec files (sweeps,
+    calibrations) are read through it. An impossible date (``2022-02-30``) is read as
+    text, so that the validation of the field that holds it names that field.
     """
     try:
-        data = yaml.safe_load(Path(path).read_text()) or {}
+        raw = Path(path).read_bytes()
+    except IsADirectoryError:
+        raise ConfigError(f"{path} is a directory, not a YAML file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at position {exc.start}); "
+                          "save the file as UTF-8") from None
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is not None:
+            _check_yaml_tree(node, path)
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to read (more than {MAX_YAML_DEPTH} levels); "
+                          "a configuration has a few levels") from None
+    finally:
+        loader.dispose()
+    if data is None:
+        raise ConfigError(f"{path}: the file is empty (no fields); write the fields it sets, e.g. "
+                          "'extends: baseline', or '{}' for the embedded defaults")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: {what}, got {type(data).__name__}")
     return data
@@ -166,6 +269,9 @@ def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     if parent is not None:
         if not isinstance(parent, str):
             raise ConfigError(f"{path}: field 'extends' must be a file name, got {parent!r}")
+        if not parent.strip():
+            raise ConfigError(f"{path}: field 'extends' is empty; name the scenario this one extends "
+                              "(e.g. extends: baseline), or remove the line")
         ppath = (path.parent / parent) if not Path(parent).is_absolute() else Path(parent)
         if not ppath.is_file():
             try:
@@ -251,6 +357,8 @@ def load_config(path_or_mapping: str | Path | Mapping[str, Any] | Config | None 
         source = "mapping"
         if "extends" in raw:
             parent = raw.pop("extends")
+            if not isinstance(parent, str) or not parent.strip():
+                raise ConfigError(f"field 'extends' must name a scenario (e.g. baseline), got {parent!r}")
             raw = _deep_merge(_read_yaml(resolve_config_path(parent).resolve()), raw)
     else:
         path = resolve_config_path(path_or_mapping)
@@ -260,6 +368,9 @@ def load_config(path_or_mapping: str | Path | Mapping[str, Any] | Config | None 
         if isinstance(value, str):
             value = _parse_override_value(value)
         _set_dotted(raw, key, value)
+    if overrides:  # an error may come from an override, not from the file: say which fields were set
+        keys = list(overrides)
+        source += f" with the overrides {', '.join(keys[:5])}{f' and {len(keys) - 5} more' if len(keys) > 5 else ''}"
     try:
         return Config.model_validate(raw)
     except ValidationError as exc:

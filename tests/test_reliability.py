@@ -7,6 +7,7 @@ model and kill them once the store shows finished runs.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -23,8 +24,17 @@ import pytest
 
 import sim
 from sim.cli import main as cli_main
-from sim.experiments import Experiment, ExperimentStore, OutputSpec, listed, run_experiment
-from sim.experiments.store import StoreLockedError
+from sim.experiments import (
+    Experiment,
+    ExperimentStore,
+    OutputSpec,
+    RunOutput,
+    listed,
+    load_sweep,
+    run_experiment,
+)
+from sim.experiments.store import StoreLockedError, StoreReadOnlyError
+from sim.experiments.targets import ModelTarget
 
 ROOT = Path(__file__).resolve().parent.parent
 NOISY = "sim.experiments.testfunctions:noisy_linear"
@@ -243,7 +253,12 @@ def _sweep_yaml(design: str, **fields: str) -> str:
     return head + "design:\n" + textwrap.indent(textwrap.dedent(design).strip(), "  ") + "\n"
 
 
-#: (id, files to write, argv ({tmp} is the test's directory), message fragment, exit code)
+#: Nine levels of nine aliases: a few lines that stand for 9**9 design points (an "alias bomb").
+BOMB = {"a": "&a [" + ", ".join(["{x: 1}"] * 9) + "]",
+        **{c: f"&{c} [{', '.join([f'*{p}'] * 9)}]" for p, c in zip("abcdefgh", "bcdefghi", strict=True)}}
+
+#: (id, files to write (text or bytes), argv ({tmp} is the test's directory), message fragment (or fragments),
+#: exit code)
 PROBES = [
     ("nan-in-month-list", {}, ["check", "baseline", "--set", f"environment.crossable_share_by_month={MONTHS_NAN}"],
      "field 'environment.crossable_share_by_month.3': Input should be a finite number (got nan)", 2),
@@ -284,6 +299,81 @@ PROBES = [
     ("compare-with-a-failed-run", {}, ["compare", "baseline", "pilot_50", "--replications", "2", *WEEKS,
                                        "--executor", "serial", "--quiet", "--out", "{tmp}/cmp"],
      "1 of 4 runs failed: p00001-r001 [pilot_50] (RuntimeError: injected failure)", 1),
+    # ------------------------------------------------ YAML (sim.config.read_yaml_mapping)
+    ("yaml-duplicate-key", {"d.yaml": "extends: baseline\nreturns:\n  quota_per_week: 5\n  quota_per_week: 6\n"},
+     ["check", "{tmp}/d.yaml"], "d.yaml: key 'returns.quota_per_week' is given twice (lines 3 and 4)", 2),
+    ("yaml-not-utf8", {"l.yaml": b"extends: baseline\nname: caf\xe9\n"}, ["check", "{tmp}/l.yaml"],
+     "l.yaml: not UTF-8 text (byte 0xe9 at position 27); save the file as UTF-8", 2),
+    ("yaml-nested-too-deeply", {"n.yaml": "a: " + "[" * 5000 + "]" * 5000 + "\n"}, ["check", "{tmp}/n.yaml"],
+     "n.yaml: nested too deeply to read (more than 64 levels)", 2),
+    ("yaml-nested-over-64", {"m.yaml": "a: " + "[" * 80 + "]" * 80 + "\n"}, ["check", "{tmp}/m.yaml"],
+     "m.yaml: nested more than 64 levels deep", 2),
+    ("yaml-alias-bomb-in-sweep", {"bomb.yaml": _sweep_yaml("kind: list\npoints: *i", **BOMB)},
+     ["sweep", "{tmp}/bomb.yaml", "--out", "{tmp}/store", "--executor", "serial"],
+     "expand it to more than 1,000,000 values", 2),
+    ("yaml-recursive-alias", {"r.yaml": "a: &r\n  b: *r\n"}, ["check", "{tmp}/r.yaml"],
+     "r.yaml: 'a.b' (line 1) refers to itself through an alias", 2),
+    ("yaml-empty-file", {"e.yaml": "# nothing yet\n"}, ["check", "{tmp}/e.yaml"], "e.yaml: the file is empty", 2),
+    ("yaml-empty-sweep-file", {"e.yaml": ""}, ["sweep", "{tmp}/e.yaml", "--out", "{tmp}/store"],
+     "e.yaml: the file is empty", 2),
+    ("extends-empty", {"x.yaml": 'extends: ""\nname: x\n'}, ["check", "{tmp}/x.yaml"],
+     "x.yaml: field 'extends' is empty; name the scenario this one extends", 2),
+    ("impossible-date", {"d.yaml": "extends: pilot_50\nstart_date: 2022-02-30\n"}, ["check", "{tmp}/d.yaml"],
+     ("field 'start_date': Input should be a valid date", "(got '2022-02-30')"), 2),
+    ("impossible-date-in-sweep", {"d.yaml": "name: d\nbase: pilot_50\noverrides: {end_date: 2026-02-29}\n"
+                                            "design: {kind: list, points: [{returns.quota_per_week: 5}]}\n"},
+     ["sweep", "{tmp}/d.yaml", "--out", "{tmp}/store"], ("field 'end_date'", "(got '2026-02-29')"), 2),
+    ("scenario-is-a-directory", {"adir/x.txt": "x"}, ["check", "{tmp}/adir"],
+     "adir' is a directory, not a scenario file", 2),
+    ("unknown-scenario-suggestion", {}, ["check", "pilot50"], "not found; did you mean 'pilot_50'?", 2),
+    # ------------------------------------------------ run, compare, export
+    ("run-negative-seed", {}, ["run", "pilot_50", "--seed", "-1", "--out", "{tmp}/out"],
+     "--seed: must be a whole number >= 0, got -1", 2),
+    ("run-since-not-a-date", {}, ["run", "pilot_50", "--since", "notadate", "--out", "{tmp}/out"],
+     "--since: 'notadate' is not a date; give YYYY-MM-DD", 2),
+    ("run-years-too-short", {}, ["run", "pilot_50", "--years", "0.001", "--out", "{tmp}/out"],
+     "--years: must be in [0.005, 60] (at least two days, at most 60 years), got 0.001", 2),
+    ("run-out-is-a-file", {"afile": "x"}, ["run", "pilot_50", *WEEKS, "--out", "{tmp}/afile"],
+     "afile: is a file, not a directory", 2),
+    ("run-out-unwritable", {"afile": "x"}, ["run", "pilot_50", *WEEKS, "--out", "{tmp}/afile/sub"],
+     "afile/sub: cannot write there (Not a directory)", 2),
+    ("run-a-directory", {"adir/x.txt": "x"}, ["run", "{tmp}/adir", "--out", "{tmp}/out"],
+     "adir' is a directory, not a scenario file", 2),
+    ("compare-same-scenario-twice", {}, ["compare", "pilot_50", "pilot_50", "--out", "{tmp}/cmp"],
+     "scenario 'pilot_50' is given twice (positions 1 and 2)", 2),
+    ("compare-negative-seed", {}, ["compare", "baseline", "pilot_50", "--seed", "-1", "--out", "{tmp}/cmp"],
+     "--seed: must be a whole number >= 0", 2),
+    ("export-out-is-a-file", {"st/manifest.json": "{}", "afile": "x"}, ["export", "{tmp}/st", "--out", "{tmp}/afile"],
+     "afile: is a file, not a directory", 2),
+    ("export-damaged-chunk", {"st/manifest.json": "{}", "st/runs/chunk-000000-00000000.parquet": "PAR1 cut short"},
+     ["export", "{tmp}/st"], ("chunk-000000-00000000.parquet cannot be read", "store check", "--repair"), 2),
+    # ------------------------------------------------ sweep files and stores
+    ("sweep-out-unwritable", {"o.yaml": _sweep_yaml("kind: list\npoints: [{x: 1}]"), "afile": "x"},
+     ["sweep", "{tmp}/o.yaml", "--out", "{tmp}/afile/sub", "--executor", "serial"],
+     "cannot write the store", 2),
+    ("sweep-file-is-a-scalar", {"s.yaml": "just a sentence\n"}, ["sweep", "{tmp}/s.yaml", "--out", "{tmp}/store"],
+     "s.yaml: a sweep file is a mapping of fields, got str", 2),
+    ("sweep-seed-negative", {"n.yaml": _sweep_yaml("kind: list\npoints: [{x: 1}]", seed="-1")},
+     ["sweep", "{tmp}/n.yaml", "--out", "{tmp}/store", "--executor", "serial"],
+     "n.yaml: seed must be a whole number >= 0, got -1", 2),
+    ("sweep-seed-text", {"t.yaml": _sweep_yaml("kind: list\npoints: [{x: 1}]", seed="abc")},
+     ["sweep", "{tmp}/t.yaml", "--out", "{tmp}/store", "--executor", "serial"],
+     "t.yaml: seed must be a whole number >= 0, got 'abc'", 2),
+    ("sweep-replications-text", {"r.yaml": _sweep_yaml("kind: list\npoints: [{x: 1}]", replications="many")},
+     ["sweep", "{tmp}/r.yaml", "--out", "{tmp}/store", "--executor", "serial"],
+     "r.yaml: replications must be a whole number >= 1, got 'many'", 2),
+    ("manifest-truncated", {"t.yaml": _sweep_yaml("kind: list\npoints: [{x: 1}]"),
+                            "store/manifest.json": '{"name": "probe", "fingerpr'},
+     ["sweep", "{tmp}/t.yaml", "--out", "{tmp}/store", "--executor", "serial"],
+     "store/manifest.json is damaged (not valid JSON", 2),
+    ("analyze-manifest-truncated", {"store/manifest.json": '{"name": "probe", "fingerpr'},
+     ["analyze", "{tmp}/store"], "store/manifest.json is damaged (not valid JSON", 2),
+    ("store-check-not-a-store", {"adir/x.txt": "x"}, ["store", "check", "{tmp}/adir"],
+     "adir is not an experiment store (no manifest.json and no runs/)", 2),
+    ("store-check-locked", {"store/manifest.json": "{}", "store/writer.lock": "LIVE_LOCK"},
+     ["store", "check", "{tmp}/store", "--repair"], "is being written by pid", 2),
+    ("store-check-truncated-manifest", {"store/manifest.json": '{"design": '}, ["store", "check", "{tmp}/store"],
+     "manifest.json is damaged", 1),
 ]
 
 
@@ -294,6 +384,8 @@ def test_probe(tmp_path, capsys, monkeypatch, files, argv, fragment, code):
         path.parent.mkdir(parents=True, exist_ok=True)
         if text == "LIVE_LOCK":  # a writer that is alive on this host (our parent process)
             _held_lock(path.parent, os.getppid(), socket.gethostname())
+        elif isinstance(text, bytes):
+            path.write_bytes(text)
         else:
             path.write_text(text)
     if argv[0] == "compare":  # one run of the comparison fails at run time
@@ -307,8 +399,185 @@ def test_probe(tmp_path, capsys, monkeypatch, files, argv, fragment, code):
         monkeypatch.setattr(sim, "run", flaky_run)
     args = [a.replace("{tmp}", str(tmp_path)) for a in argv]
     assert cli_main(args) == code
-    err = capsys.readouterr().err
-    assert fragment in err
+    err = capsys.readouterr()
+    err = err.err + (err.out if argv[0] == "store" else "")  # store check prints its report
+    for part in (fragment,) if isinstance(fragment, str) else fragment:
+        assert part in err
     assert "Traceback" not in err
-    if code == 2 and argv[0] == "sweep" and "store-locked" not in str(files):
+    if code == 2 and argv[0] == "sweep" and not any(f.startswith("store/") for f in files):
         assert not (tmp_path / "store" / "manifest.json").exists()  # refused before anything ran
+
+
+# ----------------------------------------------------------------------------- store check and repair
+def _walk(params, seed, base_config):
+    """A toy model with a daily time series (the store's three tables), independent of the Channel model."""
+    rng = np.random.default_rng(seed)
+    days = pd.date_range("2025-01-01", periods=int(params.get("steps", 70)), freq="D", name="date")
+    x = float(params.get("drift", 0.0)) + rng.normal(size=len(days))
+    return RunOutput({"total": float(x.sum())}, pd.DataFrame({"arrivals_uk": x}, index=days))
+
+
+WALK = ModelTarget(run=_walk)
+
+
+def _walk_sweep(path: Path, n: int) -> Path:
+    path.write_text(json.dumps({"name": "walk", "model": "tests.test_reliability:WALK", "seed": 5,
+                                "outputs": {"frequency": "monthly", "variables": ["arrivals_uk"]},
+                                "design": {"kind": "list", "points": [{"drift": float(i)} for i in range(n)]}}))
+    return path
+
+
+def _store_with_chunks(tmp_path: Path, n: int = 6, chunk_size: int = 2) -> tuple[Path, Path]:
+    sweep, out = _walk_sweep(tmp_path / "walk.json", n), tmp_path / "store"
+    run_experiment(load_sweep(sweep), out, executor="serial", progress=False, chunk_size=chunk_size)
+    return sweep, out
+
+
+def _tables(out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    store = ExperimentStore(out)
+    return (store.summaries().set_index("run_id").sort_index(),
+            store.timeseries().sort_values(["run_id", "date", "variable"]).reset_index(drop=True))
+
+
+def test_store_check_finds_a_truncated_time_series_chunk_repair_sets_it_aside_and_resume_reruns_it(tmp_path, capsys):
+    sweep, out = _store_with_chunks(tmp_path)
+    ref_summaries, ref_ts = _tables(out)
+    assert cli_main(["store", "check", str(out)]) == 0
+    assert "6 of 6 runs present (0 failed)\n  healthy" in capsys.readouterr().out
+    victim = sorted((out / "timeseries").glob("chunk-*.parquet"))[1]
+    data = victim.read_bytes()
+    victim.write_bytes(data[: len(data) // 2])  # a disk that filled up, a copy cut short
+
+    assert cli_main(["store", "check", str(out)]) == 1
+    report = capsys.readouterr().out
+    assert f"problem: timeseries/{victim.name} is unreadable" in report and "--repair" in report
+    # the readers and a resume name the chunk and the repair instead of a traceback or a silent exit 0
+    assert cli_main(["export", str(out)]) == 2
+    assert f"{victim.name} cannot be read" in capsys.readouterr().err
+    assert cli_main(["sweep", str(sweep), "--out", str(out), "--quiet", "--executor", "serial"]) == 2
+    err = capsys.readouterr().err
+    assert f"is damaged: timeseries/{victim.name} is unreadable" in err and "store check" in err
+
+    assert cli_main(["store", "check", str(out), "--repair"]) == 0
+    report = capsys.readouterr().out
+    assert f"repaired: moved chunk {victim.stem} (runs, summaries, timeseries)" in report
+    assert "2 runs missing: resume the sweep" in report
+    assert sorted(p.relative_to(out / "quarantine").as_posix() for p in (out / "quarantine").rglob("*.parquet")) == \
+        [f"{t}/{victim.name}" for t in ("runs", "summaries", "timeseries")]
+    assert len(ExperimentStore(out).runs()) == 4
+    assert cli_main(["store", "check", str(out)]) == 0  # healthy: two runs not run yet
+    assert "4 of 6 runs present" in capsys.readouterr().out
+
+    assert cli_main(["sweep", str(sweep), "--out", str(out), "--executor", "serial"]) == 0
+    assert "2 runs done, 0 failed, 4 skipped" in capsys.readouterr().err
+    summaries, ts = _tables(out)
+    assert len(ExperimentStore(out).runs()) == 6 and ExperimentStore(out).runs()["run_id"].is_unique
+    pd.testing.assert_frame_equal(summaries, ref_summaries)
+    pd.testing.assert_frame_equal(ts, ref_ts)  # each run exactly once, as in the undamaged store
+    assert cli_main(["store", "check", str(out)]) == 0
+
+
+def test_store_check_finds_duplicate_runs_and_repair_keeps_one_per_run_id(tmp_path, capsys):
+    sweep, out = _store_with_chunks(tmp_path)
+    ref_summaries, ref_ts = _tables(out)
+    first = sorted((out / "runs").glob("chunk-*.parquet"))[0].name
+    for t in ("runs", "summaries", "timeseries"):  # what two writers without a lock left behind
+        (out / t / "chunk-999999-00000000.parquet").write_bytes((out / t / first).read_bytes())
+    assert cli_main(["store", "check", str(out)]) == 1
+    assert "problem: 2 run ids are stored more than once (p00000-r000, p00001-r000)" in capsys.readouterr().out
+    assert cli_main(["sweep", str(sweep), "--out", str(out), "--quiet", "--executor", "serial"]) == 2
+    assert "2 run ids are stored more than once" in capsys.readouterr().err
+
+    assert cli_main(["store", "check", str(out), "--repair"]) == 0
+    assert "removed 2 duplicate rows, keeping one row per run id" in capsys.readouterr().out
+    summaries, ts = _tables(out)
+    pd.testing.assert_frame_equal(summaries, ref_summaries)
+    pd.testing.assert_frame_equal(ts, ref_ts)
+    assert cli_main(["sweep", str(sweep), "--out", str(out), "--executor", "serial"]) == 0
+    assert "0 runs done, 0 failed, 6 skipped" in capsys.readouterr().err
+
+
+def test_store_check_leaves_a_healthy_store_as_it_was_and_reports_journals_and_missing_runs(tmp_path, capsys):
+    sweep, out = _store_with_chunks(tmp_path, n=4, chunk_size=2)
+    victim = sorted((out / "runs").glob("chunk-*.parquet"))[1]
+    for t in ("runs", "summaries", "timeseries"):  # as if the sweep had not got that far
+        (out / t / victim.name).unlink()
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert cli_main(["store", "check", str(out)]) == 0
+    report = capsys.readouterr().out
+    assert "2 of 4 runs present" in report and "2 runs of the design are missing (p00002-r000, p00003-r000)" in report
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before  # a check writes nothing
+    assert not (out / "writer.lock").exists()
+
+
+def test_resuming_a_finished_store_on_a_read_only_disk_does_nothing_instead_of_failing(tmp_path, capsys, monkeypatch):
+    sweep, out = _store_with_chunks(tmp_path, n=3)
+    manifest = (out / "manifest.json").read_bytes()
+    real_open = os.open
+
+    def read_only(path, flags, *args):
+        if flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+            raise OSError(errno.EROFS, "Read-only file system", str(path))
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr("sim.experiments.store.os.open", read_only)
+    with pytest.raises(StoreReadOnlyError, match="cannot write the store .*Read-only file system"):
+        with ExperimentStore(out).lock():
+            pass
+    assert cli_main(["sweep", str(sweep), "--out", str(out), "--executor", "serial"]) == 0
+    assert "all 3 runs are in the store, nothing to run (the directory is read-only" in capsys.readouterr().err
+    assert (out / "manifest.json").read_bytes() == manifest
+    assert cli_main(["store", "check", str(out)]) == 0  # a check reads without the lock
+    assert "checking without the writer's lock" in capsys.readouterr().err
+    # a store with runs left to do cannot be resumed there: one clear error
+    other = _walk_sweep(tmp_path / "more.json", 4)
+    assert cli_main(["sweep", str(other), "--out", str(tmp_path / "new"), "--executor", "serial"]) == 2
+    assert "cannot write the store" in capsys.readouterr().err
+
+
+def test_run_with_two_scenarios_of_the_same_name_writes_both(tmp_path, capsys):
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text("extends: pilot_50\nname: same\n")
+    b.write_text("extends: pilot_50\nname: same\nreturns: {quota_per_week: 0}\n")
+    out = tmp_path / "out"
+    assert cli_main(["run", str(a), str(b), *WEEKS, "--out", str(out)]) == 0
+    assert "two scenarios are named 'same': this one is shown and written as 'same-2'" in capsys.readouterr().err
+    assert (out / "same_timeseries.csv").is_file() and (out / "same-2_timeseries.csv").is_file()
+
+
+def test_a_bug_prints_its_traceback_and_asks_for_a_report(monkeypatch, capsys):
+    def broken(args):
+        raise KeyError("oops")
+
+    monkeypatch.setattr("sim.cli._cmd_check", broken)
+    assert cli_main(["check", "baseline"]) == 70
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "KeyError: 'oops'" in err and "this is a bug in channel-sim" in err
+
+
+def test_a_full_disk_is_one_error_naming_the_file(tmp_path, capsys, monkeypatch):
+    sweep = _sweep_file(tmp_path / "full.json", 3)
+
+    def full(path, df):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(ExperimentStore, "_write_parquet", staticmethod(full))
+    assert cli_main(["sweep", str(sweep), "--out", str(tmp_path / "store"), "--quiet", "--executor", "serial"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "chunk-" in err and ".parquet: No space left on device" in err
+    assert not (tmp_path / "store" / "writer.lock").exists()
+    monkeypatch.undo()  # the disk has room again: the journal kept every finished run
+    assert set(ExperimentStore(tmp_path / "store").finished()) == {"p00000-r000", "p00001-r000", "p00002-r000"}
+
+
+def test_the_probe_table_in_docs_lists_every_probe_with_its_exit_code():
+    """docs/reliability.md's probe table is generated from PROBES: every probe, its exit code."""
+    rows = {}
+    for line in (ROOT / "docs" / "reliability.md").read_text().splitlines():
+        if line.startswith("| `") and line.rstrip().endswith("|"):
+            cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+            rows[cells[0].strip("`")] = cells[-1]
+    missing = [p[0] for p in PROBES if p[0] not in rows]
+    assert not missing, f"probes not in the table of docs/reliability.md: {missing}"
+    wrong = [p[0] for p in PROBES if rows[p[0]] != str(p[4])]
+    assert not wrong, f"probes whose exit code in docs/reliability.md is not the tested one: {wrong}"

@@ -22,7 +22,9 @@ in flight, so the parent's memory stays flat however many runs a sweep has.
 (Ctrl-C) stops a sweep cleanly: what finished is written, the workers are stopped and
 :class:`SweepInterrupted` is raised (a ``KeyboardInterrupt``); a kill -9 loses only the
 runs in flight. A worker process that dies (out of memory, a crash in native code) fails
-the run it was running, recorded with its cause, and the sweep goes on.
+the run it was running, recorded with its cause, and the sweep goes on. A store that
+already holds every run is returned as it is even on a read-only disk; a store with a
+chunk it cannot read is refused until repaired (``channel-sim store check DIR --repair``).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from sim.experiments.executors import EXECUTORS, Executor, open_executor, use_ex
 from sim.experiments.progress import progress_bar
 from sim.experiments.provenance import new_manifest, run_note
 from sim.experiments.spec import load_sweep
-from sim.experiments.store import ExperimentStore
+from sim.experiments.store import ExperimentStore, StoreReadOnlyError
 from sim.experiments.tasks import (
     DEFAULT_VARIABLES,
     Experiment,
@@ -166,7 +168,15 @@ def run_experiment(experiment: Experiment, out: str | Path, *, executor: str | E
     experiment.validate()
     store = ExperimentStore(out)
     interrupts = _Interrupts()
-    with interrupts.installed(), store.lock(command_line):
+    with interrupts.installed(), contextlib.ExitStack() as held:
+        try:
+            held.enter_context(store.lock(command_line))
+        except StoreReadOnlyError:
+            if _complete(experiment, store, retry_failed):  # nothing to write: a read-only store will do
+                print(f"{store.path}: all {experiment.design.n_runs} runs are in the store, nothing to run "
+                      "(the directory is read-only, so it was left as it is)", file=sys.stderr)
+                return store
+            raise
         try:
             return _run_locked(experiment, store, interrupts, executor=executor, workers=workers,
                                scheduler=scheduler, retry_failed=retry_failed, progress=progress,
@@ -176,6 +186,17 @@ def run_experiment(experiment: Experiment, out: str | Path, *, executor: str | E
             exc.path, exc.n_runs = store.path, experiment.design.n_runs
             exc.stored = len(store.finished())
             raise
+
+
+def _complete(experiment: Experiment, store: ExperimentStore, retry_failed: bool) -> bool:
+    """Whether the store holds every run of ``experiment`` (and, with ``retry_failed``, none
+    failed): read without the lock, for a store that cannot be written."""
+    if not store.exists() or store.read_manifest().get("fingerprint") != experiment.fingerprint():
+        return False
+    finished = store.finished()
+    if retry_failed and "failed" in finished.values():
+        return False
+    return all(t["run_id"] in finished for t in experiment.tasks())
 
 
 def _run_locked(experiment: Experiment, store: ExperimentStore, interrupts: _Interrupts, *,

@@ -20,7 +20,7 @@ from sim.config import ConfigError, read_yaml_mapping
 from sim.experiments.designs import design_from_spec
 from sim.experiments.tasks import Experiment, OutputSpec
 
-__all__ = ["COMMON_FIELDS", "SpecFile", "load_spec", "load_sweep"]
+__all__ = ["COMMON_FIELDS", "SpecFile", "load_spec", "load_sweep", "parse_seed"]
 
 #: Fields every spec file may have.
 COMMON_FIELDS = ("name", "description", "base", "overrides", "seed")
@@ -53,6 +53,21 @@ class SpecFile:
         return ConfigError(f"{self.path}: {message}")
 
 
+def parse_seed(value: Any, where: str) -> int:
+    """``value`` as a root seed: a whole number >= 0 (NumPy's seeds are non-negative), or
+    ConfigError starting with ``where``."""
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        ok = False
+    else:
+        try:
+            value, ok = int(value), True
+        except (TypeError, ValueError, OverflowError):
+            ok = False
+    if not ok or value < 0:
+        raise ConfigError(f"{where} must be a whole number >= 0, got {value!r}")
+    return value
+
+
 def load_spec(path: str | Path, *, kind: str, fields: Iterable[str],
               default_overrides: Mapping[str, Any] | None = None) -> SpecFile:
     """Read the spec file ``path`` of ``kind`` (``"sweep"``, ``"calibration"``): its common
@@ -62,7 +77,7 @@ def load_spec(path: str | Path, *, kind: str, fields: Iterable[str],
     ------
     ConfigError
         If the file is missing, is not valid YAML or not a mapping, has a field that is
-        neither common nor one of ``fields``, or has a seed that is not a whole number.
+        neither common nor one of ``fields``, or has a seed that is not a whole number >= 0.
     """
     p = Path(path)
     if not p.is_file():
@@ -73,10 +88,7 @@ def load_spec(path: str | Path, *, kind: str, fields: Iterable[str],
     unknown = sorted(set(spec) - allowed)
     if unknown:
         raise ConfigError(f"{path}: unknown field(s) {unknown}; a {kind} file has {sorted(allowed)}")
-    try:
-        seed = int(spec.get("seed", 1))
-    except (TypeError, ValueError):
-        raise ConfigError(f"{path}: seed must be a whole number, got {spec.get('seed')!r}") from None
+    seed = parse_seed(spec.get("seed", 1), f"{path}: seed")
     overrides = spec.get("overrides") or dict(default_overrides or {})
     if not isinstance(overrides, Mapping):
         raise ConfigError(f"{path}: overrides must be a mapping of dotted fields to values, got {overrides!r}")
@@ -104,11 +116,21 @@ def load_sweep(path: str | Path, *, replications: int | None = None) -> Experime
         model: channel                   # or "module:function" (sim.experiments.targets)
     """
     s = load_spec(path, kind="sweep", fields=("replications", "design", "outputs", "model"))
-    reps = int(replications if replications is not None else s.fields.get("replications", 1))
+    raw_reps = replications if replications is not None else s.fields.get("replications", 1)
+    if isinstance(raw_reps, bool) or not isinstance(raw_reps, int) or raw_reps < 1:
+        where = "--replications" if replications is not None else "replications"
+        raise s.error(f"{where} must be a whole number >= 1, got {raw_reps!r}")
+    reps = raw_reps
     try:
         design = design_from_spec(s.fields.get("design") or {}, reps, s.seed)
         outputs = OutputSpec.from_dict(s.fields.get("outputs"))
     except (ValueError, TypeError) as exc:
         raise s.error(str(exc)) from None
-    return Experiment(design=design, base=s.base, overrides=s.overrides, seed=s.seed, outputs=outputs,
-                      model=str(s.fields.get("model", "channel")), name=s.name)
+    exp = Experiment(design=design, base=s.base, overrides=s.overrides, seed=s.seed, outputs=outputs,
+                     model=str(s.fields.get("model", "channel")), name=s.name)
+    if s.overrides:
+        try:  # an error in the file's overrides names the file, not only the base scenario
+            exp.base_config_dict()
+        except ConfigError as exc:
+            raise s.error(f"base and overrides: {exc}") from None
+    return exp

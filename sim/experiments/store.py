@@ -25,6 +25,15 @@ One writer at a time: :meth:`ExperimentStore.lock` takes ``writer.lock`` (an exc
 ``flock`` on the file, which names its owner); a second writer is refused with
 :class:`StoreLockedError` naming the owner, and a lock left by a dead process on this
 host is taken over.
+
+Checking and repairing: :meth:`ExperimentStore.check` (``channel-sim store check DIR``)
+reads every chunk in full and reports unreadable chunks, chunks without their expected
+columns, summaries or time series that disagree with their ``runs`` chunk, duplicate run
+ids and the runs of the manifest's design that are missing; with ``repair=True`` it
+writes the journals as chunks, moves each damaged chunk (all three tables of it) to
+``DIR/quarantine/`` and keeps one row per run id, so that resuming the sweep reruns what
+is missing. A resume refuses a store whose chunks it cannot read, and a reader names the
+chunk it cannot read: both point to the repair.
 """
 
 from __future__ import annotations
@@ -39,17 +48,24 @@ import secrets
 import socket
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-__all__ = ["ExperimentStore", "StoreError", "StoreLockedError", "StoreMismatchError", "frame"]
+__all__ = ["ExperimentStore", "StoreDamagedError", "StoreError", "StoreLockedError", "StoreMismatchError",
+           "StoreReadOnlyError", "StoreReport", "frame"]
 
 TABLES = ("runs", "summaries", "timeseries")
 LOCK_NAME = "writer.lock"
 JOURNAL = "journal"
+QUARANTINE = "quarantine"
+#: Columns every chunk of a table has.
+REQUIRED_COLUMNS = {"runs": ("run_id", "point", "replication", "status"), "summaries": ("run_id",),
+                    "timeseries": ("run_id", "date", "variable", "value")}
 
 
 class StoreMismatchError(ValueError):
@@ -62,6 +78,74 @@ class StoreError(Exception):
 
 class StoreLockedError(StoreError):
     """Another process is writing to the store."""
+
+
+class StoreReadOnlyError(StoreError):
+    """The store's directory cannot be written (read-only disk, no permission)."""
+
+
+class StoreDamagedError(StoreError):
+    """A file of the store cannot be read (a chunk cut short, a damaged manifest)."""
+
+
+def _repair_hint(path: Path) -> str:
+    return (f"run 'channel-sim store check {path} --repair' to set damaged chunks aside (their runs are rerun "
+            "when the sweep is resumed)")
+
+
+@dataclass
+class StoreReport:
+    """What :meth:`ExperimentStore.check` found (and, with ``repair``, did).
+
+    ``problems`` make the store unhealthy; ``notes`` do not (journals of a killed sweep,
+    failed runs); ``actions`` are what a repair did.
+    """
+
+    path: Path
+    n_expected: int | None = None
+    n_present: int = 0
+    n_failed: int = 0
+    missing: list[str] = field(default_factory=list)
+    duplicates: dict[str, int] = field(default_factory=dict)
+    damaged: dict[str, list[str]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)
+    repaired: bool = False
+    manifest_ok: bool = True
+
+    @property
+    def healthy(self) -> bool:
+        return not self.problems
+
+    def format(self) -> str:
+        """The report as text, one finding a line."""
+        size = f"{self.n_present} of {self.n_expected}" if self.n_expected is not None else f"{self.n_present}"
+        lines = [f"{self.path}: {size} runs present ({self.n_failed} failed)"]
+        lines += [f"  problem: {p}" for p in self.problems]
+        lines += [f"  note: {n}" for n in self.notes]
+        lines += [f"  repaired: {a}" for a in self.actions]
+        if self.repaired:
+            lines.append("  after the repair: " + ("healthy" if self.healthy else "still damaged")
+                         + (f"; {len(self.missing)} runs missing: resume the sweep (rerun the same command) to "
+                            "run them" if self.missing else ""))
+        elif self.healthy:
+            lines.append("  healthy" + (f"; {len(self.missing)} runs not run yet (resume the sweep to run them)"
+                                        if self.missing else ""))
+        else:
+            advice = [f"{len(self.problems)} problem(s)"]
+            if not self.manifest_ok:
+                advice.append("the manifest cannot be repaired: restore it, or rerun the sweep elsewhere")
+            if len(self.problems) > (0 if self.manifest_ok else 1):  # more than the manifest: chunks to repair
+                advice.append(f"'channel-sim store check {self.path} --repair' sets damaged chunks aside and "
+                              "removes duplicates, then resuming the sweep reruns what is missing")
+            lines.append("  " + "; ".join(advice))
+        return "\n".join(lines)
+
+
+def _ids(ids: list[str] | set[str], limit: int = 5) -> str:
+    ids = sorted(ids)
+    return ", ".join(ids[:limit]) + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
 
 
 def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -152,7 +236,8 @@ class ExperimentStore:
             self.path.mkdir(parents=True, exist_ok=True)
             os.close(os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644))
         except OSError as exc:
-            raise StoreError(f"cannot write the store {self.path}: {exc.strerror or exc}") from None
+            kind = StoreReadOnlyError if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS) else StoreError
+            raise kind(f"cannot write the store {self.path}: {exc.strerror or exc}") from None
         me = {"pid": os.getpid(), "host": socket.gethostname(), "started": dt.datetime.now(dt.UTC).isoformat(),
               "command": list(command_line) if command_line is not None else list(sys.argv)}
         for _ in range(100):
@@ -207,7 +292,17 @@ class ExperimentStore:
         return self.manifest_path.is_file()
 
     def read_manifest(self) -> dict[str, Any]:
-        return json.loads(self.manifest_path.read_text())
+        """The manifest; :class:`StoreDamagedError` naming the file if it is not a JSON mapping
+        (e.g. cut short by a full disk)."""
+        try:
+            manifest = json.loads(self.manifest_path.read_text())
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise StoreDamagedError(
+                f"{self.manifest_path} is damaged (not valid JSON: {exc}); without it the store cannot be "
+                "resumed or analysed: restore the file, or rerun the sweep into another --out directory") from None
+        if not isinstance(manifest, dict):
+            raise StoreDamagedError(f"{self.manifest_path} is damaged (not a JSON mapping)")
+        return manifest
 
     def create(self, manifest: dict[str, Any]) -> None:
         """Start a new store (the directory may exist but must hold no manifest)."""
@@ -227,6 +322,7 @@ class ExperimentStore:
                 f"{self.path} holds a different experiment (differs in: {diffs or 'its fingerprint'}); "
                 "use another --out directory, or rerun the command that made this store to resume it")
         self.clean()
+        self.verify()
         manifest.setdefault("resumed", []).append({k: note[k] for k in ("started", "command_line") if k in note})
         self._write_json(self.manifest_path, manifest)
         return manifest
@@ -249,6 +345,214 @@ class ExperimentStore:
             for p in d.iterdir():
                 if p.name.startswith(".tmp-") or (t != "runs" and p.suffix == ".parquet" and p.stem not in committed):
                     p.unlink()
+
+    def verify(self) -> None:
+        """A quick check before resuming (the footer and columns of every chunk, unique run
+        ids): :class:`StoreDamagedError` naming what is wrong and the repair."""
+        import pyarrow.parquet as pq
+
+        bad = []
+        for t in TABLES:
+            for p in sorted((self.path / t).glob("chunk-*.parquet")):
+                try:
+                    names = pq.read_schema(p).names
+                except Exception as exc:  # noqa: BLE001 - any failure to read the footer: damaged
+                    bad.append(f"{t}/{p.name} is unreadable ({type(exc).__name__}: {exc})")
+                    continue
+                lacking = [c for c in REQUIRED_COLUMNS[t] if c not in names]
+                if lacking:
+                    bad.append(f"{t}/{p.name} lacks the columns {lacking}")
+        if not bad:
+            ids = self.runs(columns=["run_id"])["run_id"]
+            dup = sorted(set(ids[ids.duplicated()]))
+            if dup:
+                bad.append(f"{len(dup)} run ids are stored more than once ({_ids(dup)})")
+        if bad:
+            raise StoreDamagedError(f"{self.path} is damaged: {'; '.join(bad[:3])}"
+                                    f"{f' and {len(bad) - 3} more' if len(bad) > 3 else ''}; "
+                                    f"{_repair_hint(self.path)}")
+
+    # -- checking and repairing ---------------------------------------------------------
+    def _expected_run_ids(self, report: StoreReport) -> list[str] | None:
+        try:
+            design = self.read_manifest()["design"]
+            n_points, reps = len(design["points"]), int(design["replications"])
+        except FileNotFoundError:
+            report.manifest_ok = False
+            report.problems.append(f"{self.manifest_path} is missing: cannot tell which runs the store should hold")
+            return None
+        except StoreDamagedError as exc:
+            report.manifest_ok = False
+            report.problems.append(str(exc))
+            return None
+        except (KeyError, TypeError, ValueError):
+            report.manifest_ok = False
+            report.problems.append(f"{self.manifest_path} holds no readable design: cannot tell which runs are "
+                                   "missing")
+            return None
+        return [f"p{i:05d}-r{j:03d}" for i in range(n_points) for j in range(reps)]
+
+    def _scan(self) -> tuple[StoreReport, dict[str, pd.DataFrame], list[Path]]:
+        """Read every chunk in full: the report, the readable ``runs`` chunks (by name) and
+        the files a resume would remove (temporary, or not committed by a ``runs`` chunk)."""
+        import pyarrow.parquet as pq
+
+        report = StoreReport(self.path)
+        expected = self._expected_run_ids(report)
+        names = sorted({p.stem for t in TABLES for p in (self.path / t).glob("chunk-*.parquet")})
+        runs_chunks: dict[str, pd.DataFrame] = {}
+        leftovers = [p for t in TABLES if (self.path / t).is_dir() for p in (self.path / t).iterdir()
+                     if p.name.startswith(".tmp-")]
+        for name in names:
+            tables: dict[str, pd.DataFrame] = {}
+            why: list[str] = []
+            for t in TABLES:
+                p = self.path / t / f"{name}.parquet"
+                if not p.exists():
+                    continue
+                try:
+                    df = pq.read_table(p).to_pandas()
+                except Exception as exc:  # noqa: BLE001 - any failure to read a chunk: damaged
+                    why.append(f"{t}/{p.name} is unreadable ({type(exc).__name__}: {exc})")
+                    continue
+                lacking = [c for c in REQUIRED_COLUMNS[t] if c not in df.columns]
+                if lacking:
+                    why.append(f"{t}/{p.name} lacks the columns {lacking}")
+                    continue
+                tables[t] = df
+            if "runs" not in tables and not why:  # never committed (a sweep killed while writing it)
+                leftovers += [self.path / t / f"{name}.parquet" for t in TABLES
+                              if (self.path / t / f"{name}.parquet").exists()]
+                continue
+            if "runs" in tables:
+                runs = tables["runs"]
+                ids, ok = set(runs["run_id"]), set(runs.loc[runs["status"] == "ok", "run_id"])
+                for t in ("summaries", "timeseries"):
+                    if t not in tables:
+                        continue
+                    theirs = set(tables[t]["run_id"])
+                    if theirs - ids:
+                        why.append(f"{t}/{name}.parquet has runs its runs chunk does not ({_ids(theirs - ids)})")
+                    elif ok - theirs and (t == "summaries" or theirs):
+                        why.append(f"{t}/{name}.parquet lacks {len(ok - theirs)} of the chunk's {len(ok)} "
+                                   f"successful runs ({_ids(ok - theirs)})")
+                if ok and "summaries" not in tables and not why:
+                    why.append(f"summaries/{name}.parquet is missing for the chunk's {len(ok)} successful runs")
+            if why:
+                report.damaged[name] = why
+                report.problems += why
+            else:
+                runs_chunks[name] = tables["runs"]
+        if leftovers:
+            report.problems.append(f"{len(leftovers)} files left by a sweep killed while writing, which readers "
+                                   f"may count ({_ids([str(p.relative_to(self.path)) for p in leftovers], 3)}); "
+                                   "a resume or --repair removes them")
+        journaled = self._journaled()
+        if journaled:
+            report.notes.append(f"{len(journaled)} finished runs are in journals (a sweep was stopped before "
+                                "writing their chunk); readers include them, and a resume or --repair writes "
+                                "them as chunks")
+        rows = [df[["run_id", "status"]] for df in runs_chunks.values()]
+        rows += [pd.DataFrame([{"run_id": r["record"]["run_id"], "status": r["record"]["status"]}
+                               for r in journaled])] if journaled else []
+        present = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["run_id", "status"])
+        counts = Counter(present["run_id"])
+        report.duplicates = {r: n for r, n in sorted(counts.items()) if n > 1}
+        if report.duplicates:
+            report.problems.append(f"{len(report.duplicates)} run ids are stored more than once "
+                                   f"({_ids(set(report.duplicates))}); readers would count them twice")
+        report.n_present = len(counts)
+        report.n_failed = int(present.drop_duplicates("run_id")["status"].ne("ok").sum())
+        if report.n_failed:
+            report.notes.append(f"{report.n_failed} runs failed (rerun them with sweep --retry-failed)")
+        if expected is not None:
+            report.n_expected = len(expected)
+            report.missing = [r for r in expected if r not in counts]
+            extra = set(counts) - set(expected)
+            if extra:
+                report.problems.append(f"{len(extra)} runs are not in the manifest's design ({_ids(extra)})")
+            if report.missing:
+                damaged = " or in damaged chunks" if report.damaged else ""
+                report.notes.append(f"{len(report.missing)} runs of the design are missing{damaged} "
+                                    f"({_ids(report.missing)})")
+        return report, runs_chunks, leftovers
+
+    def check(self, repair: bool = False) -> StoreReport:
+        """Check every chunk of the store (see the module's docstring); with ``repair``, also
+        repair it (the caller holds the lock, :meth:`lock`). The report of a repair lists
+        what was found, what was done and, in ``missing``, what a resume will run."""
+        report, runs_chunks, _ = self._scan()
+        if not repair:
+            return report
+        actions = []
+        n_journaled = len(list((self.path / JOURNAL).glob("chunk-*.jsonl"))) if (self.path / JOURNAL).is_dir() else 0
+        self.clean()  # journals to chunks; temporary and uncommitted files removed
+        if n_journaled:
+            actions.append(f"wrote {n_journaled} journals as chunks")
+        for name, why in report.damaged.items():
+            moved = self.quarantine(name)
+            actions.append(f"moved chunk {name} ({', '.join(moved)}) to {self.path / QUARANTINE}: {why[0]}")
+        after, runs_chunks, leftovers = self._scan()
+        if after.duplicates:
+            dropped = self._drop_duplicates(runs_chunks)
+            actions.append(f"removed {dropped} duplicate rows, keeping one row per run id (a successful one "
+                           "where there is one)")
+            after, _, _ = self._scan()
+        after.actions = actions
+        after.repaired = True
+        after.notes = [f"found: {p}" for p in report.problems] + after.notes
+        return after
+
+    def quarantine(self, name: str) -> list[str]:
+        """Move chunk ``name`` of every table to ``DIR/quarantine/TABLE/``; the tables moved."""
+        moved = []
+        for t in TABLES:
+            src = self.path / t / f"{name}.parquet"
+            if src.exists():
+                dest = self.path / QUARANTINE / t / src.name
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                k = 1
+                while dest.exists():
+                    dest = dest.with_name(f"{name}.{k}.parquet")
+                    k += 1
+                os.replace(src, dest)
+                moved.append(t)
+        return moved
+
+    def _drop_duplicates(self, runs_chunks: dict[str, pd.DataFrame]) -> int:
+        """Keep one row per run id (the first successful one, else the first), rewriting the
+        chunks that held the others; the number of ``runs`` rows removed."""
+        keeper: dict[str, tuple[str, int]] = {}
+        for name, df in sorted(runs_chunks.items()):
+            for pos, (rid, status) in enumerate(zip(df["run_id"], df["status"], strict=True)):
+                if rid not in keeper or (status == "ok" and runs_chunks[keeper[rid][0]]["status"].iloc[
+                        keeper[rid][1]] != "ok"):
+                    keeper[rid] = (name, pos)
+        dropped = 0
+        for name, df in sorted(runs_chunks.items()):
+            keep = [keeper[rid] == (name, pos) for pos, rid in enumerate(df["run_id"])]
+            if all(keep):
+                continue
+            dropped += len(keep) - sum(keep)
+            kept_ids = set(df["run_id"][keep])
+            gone = set(df["run_id"]) - kept_ids
+            for t in ("summaries", "timeseries"):
+                q = self.path / t / f"{name}.parquet"
+                if not q.exists():
+                    continue
+                d2 = pd.read_parquet(q)
+                d2 = d2[~d2["run_id"].isin(gone)]
+                d2 = d2.drop_duplicates([c for c in ("run_id", "date", "variable") if c in d2.columns])
+                if len(d2):
+                    self._write_parquet(q, d2.reset_index(drop=True))
+                else:
+                    q.unlink()
+            p = self.path / "runs" / f"{name}.parquet"
+            if any(keep):
+                self._write_parquet(p, df[keep].reset_index(drop=True))
+            else:
+                p.unlink()
+        return dropped
 
     # -- writing ----------------------------------------------------------------------
     def new_chunk_name(self) -> str:
@@ -375,7 +679,13 @@ class ExperimentStore:
     # -- reading ----------------------------------------------------------------------
     def _read(self, table: str, columns: list[str] | None = None) -> pd.DataFrame:
         files = sorted((self.path / table).glob("chunk-*.parquet"))
-        frames = [pd.read_parquet(f, columns=columns) for f in files]
+        frames = []
+        for f in files:
+            try:
+                frames.append(pd.read_parquet(f, columns=columns))
+            except Exception as exc:  # noqa: BLE001 - any failure to read a chunk: damaged
+                raise StoreDamagedError(f"{f} cannot be read ({type(exc).__name__}: {exc}); "
+                                        f"{_repair_hint(self.path)}") from None
         journaled = self._journaled()
         if journaled:
             if table == "timeseries":
