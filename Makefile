@@ -15,7 +15,7 @@ VIZ := $(VENV)/.installed-viz
 DEV := $(VENV)/.installed-dev
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test bench lint clean golden readme app calibrate validate
+.PHONY: run test bench lint clean golden readme app calibrate validate ablation
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -61,6 +61,11 @@ clean:
 readme: $(CORE)
 	$(BIN)/channel-sim compare baseline pilot_50 quota_200 quota_all legal_route_only --replications 8 --out outputs
 	cp outputs/comparison_timeseries.png outputs/comparison_differences.png docs/figures/
+
+# which mechanism carries each policy effect (README "Why"): paired runs, one mechanism off at a time
+ablation: $(CORE)
+	$(BIN)/channel-sim ablate pilot_50 quota_200 --replications 6 --out outputs/ablation
+	cp outputs/ablation/ablation.csv docs/figures/
 
 # the calibration behind sim/configs/baseline.yaml: its summary, posterior and particles go to docs/calibration/
 calibrate: $(CORE)

@@ -51,6 +51,7 @@ SECTIONS: dict[str, str] = {
     "legal_route": "The legal route from France to the UK (7.12).",
     "uk": "UK-side levers besides returns (7.4).",
     "verdict": "Definition of a broken business model (7.13).",
+    "mechanisms": "Ablation switches: every mechanism is on by default; off in paired runs shows what it carries (4, 7.2, 7.4, 7.8, 7.11).",
     "top level": "Scenario identity, horizon and scale (2, 5).",
 }
 

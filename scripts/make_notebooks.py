@@ -686,8 +686,8 @@ NB05 = [
        the edge of the prior?
     3. Which target does the shipped baseline miss by most (largest error)? Look at its
        figure: is the miss in level, in shape, or in a few months?
-    4. Validate the baseline with a weaker upstream response, e.g.
-       `validate(sim.load_config("baseline", {"environment.upstream_sensitivity": 1.0}), out=OUT / "weak")`.
+    4. Validate the baseline with the upstream choice switched off, e.g.
+       `validate(sim.load_config("baseline", {"mechanisms.upstream_choice": False}), out=OUT / "no_upstream")`.
        Which targets break? (Hint: the Albania case.)
     5. Widen a prior in a copy of `sim/configs/calibration/baseline.yaml` and run
        `channel-sim calibrate --spec your.yaml --budget 200 --out outputs/my_cal`.

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import math
 import os
 import sys
@@ -39,22 +40,32 @@ __all__ = ["main", "format_summary_table", "SUMMARY_ROWS"]
 SUMMARY_ROWS: tuple[tuple[str, str, str], ...] = (
     ("arrivals_uk", "arrivals in the UK (whole run)", "{:,.0f}"),
     ("arrivals_uk_policy_period", "arrivals since the policy start", "{:,.0f}"),
+    ("paid_crossings_policy_period", "paid crossings since the policy start", "{:,.0f}"),
     ("returns", "returns (quota)", "{:,.0f}"),
     ("arrivals_per_return", "arrivals per return (policy period)", "{:,.1f}"),
+    ("achieved_return_rate", "returns per eligible arrival (policy period)", "{:.1%}"),
+    ("recross_share_6m", "returned people arriving again within 6 months", "{:.1%}"),
     ("prevented_share", "prevented share of people launched", "{:.1%}"),
     ("deaths", "deaths at sea", "{:,.0f}"),
+    ("deterred_upstream", "deterred upstream (went elsewhere before the coast)", "{:,.0f}"),
     ("left_route", "left the route (to other EU states)", "{:,.0f}"),
     ("legal_admissions", "admitted by the legal route", "{:,.0f}"),
     ("mean_price_gbp", "mean price per seat, last 26 weeks (GBP)", "{:,.0f}"),
     ("market_profit_margin", "market profit margin, last 26 weeks", "{:.1%}"),
     ("active_gangs_end", "active gangs at the end", "{:,.0f}"),
+    ("gangs_at_policy_start", "active gangs at the policy start", "{:,.0f}"),
+    ("viable_demand_share", "would-be customers paying the lowest cost of a seat", "{:.1%}"),
+    ("critical_return_rate", "return rate at which covered demand stops filling boats", "{:.1%}"),
     ("business_model_broken", "business model broken?", "{}"),
+    ("verdict_reasons", "criteria that hold", "{}"),
 )
 
 
 def _fmt(value: Any, fmt: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
+    if value == "":
+        return "none"
     if isinstance(value, bool):
         return "yes" if value else "no"
     return fmt.format(value)
@@ -152,8 +163,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         results[name] = res
         path = out / f"{name}_timeseries.csv"
         res.timeseries.to_csv(path)
-        print(f"ran {name}: {len(res.timeseries):,} days in {time.perf_counter() - t0:.1f} s -> {path}",
-              file=sys.stderr)
+        (out / f"{name}_summary.json").write_text(json.dumps(res.summary, indent=1, default=str, allow_nan=True) + "\n")
+        print(f"ran {name}: {len(res.timeseries):,} days in {time.perf_counter() - t0:.1f} s -> {path} "
+              f"(summary: {name}_summary.json)", file=sys.stderr)
     print(f"seed {args.seed}; {configs[0].start_date} to {results[next(iter(results))].timeseries.index[-1].date()}")
     print(format_summary_table({n: r.summary for n, r in results.items()}))
     paths = save_figures({n: r.timeseries for n, r in results.items()}, out, since=args.since)
@@ -253,6 +265,26 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         print(f"figure: {p}")
     print(f"({len(args.configs) * args.replications} runs, seed {args.seed}, "
           f"{time.perf_counter() - t0:.0f} s; store: {out / 'store'})", file=sys.stderr)
+    return 0
+
+
+def _cmd_ablate(args: argparse.Namespace) -> int:
+    from sim.experiments.ablation import ablation, format_ablation
+
+    _check_seed(args.seed)
+    if args.replications < 2:
+        raise ConfigError(f"--replications: must be >= 2 for intervals, got {args.replications}")
+    overrides = parse_overrides(args.set)
+    for c in (args.reference, *args.policies):
+        load_config(c, overrides=overrides)                       # validate before running
+    out = _output_dir(args.out)
+    t0 = time.perf_counter()
+    df = ablation(args.policies, reference=args.reference, replications=args.replications, seed=args.seed,
+                  overrides=overrides, out=out / "stores", executor=args.executor, workers=args.workers,
+                  progress=not args.quiet)
+    df.to_csv(out / "ablation.csv", index=False)
+    print(format_ablation(df))
+    print(f"({time.perf_counter() - t0:.0f} s; table: {out / 'ablation.csv'})", file=sys.stderr)
     return 0
 
 
@@ -403,6 +435,18 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--quiet", action="store_true", help="no progress bar")
     _executor_args(cp)
     cp.set_defaults(func=_cmd_compare)
+
+    ab = sub.add_parser("ablate", help="which mechanism carries each policy effect: paired runs with one "
+                                       "mechanism switched off at a time")
+    ab.add_argument("policies", nargs="+", help="policy scenarios")
+    ab.add_argument("--reference", default="baseline", help="the no-policy scenario (default baseline)")
+    ab.add_argument("--replications", type=int, default=6, help="runs per scenario and setting (default 6)")
+    ab.add_argument("--seed", type=int, default=1, help="root seed (default 1)")
+    ab.add_argument("--set", action="append", metavar="NAME=VALUE", help="override a field in every scenario")
+    ab.add_argument("--out", default="outputs/ablation", help="directory for the stores and the table")
+    ab.add_argument("--quiet", action="store_true", help="no progress bar")
+    _executor_args(ab)
+    ab.set_defaults(func=_cmd_ablate)
 
     a = sub.add_parser("analyze", help="summarise an experiment store (and sensitivity indices for Sobol/Morris)")
     a.add_argument("dir")

@@ -26,12 +26,13 @@ TAXI_MOVE_SECTOR_PROB = 0.5
 PRICE_PRESSURE_WEIGHT = 0.5
 PRICE_PRESSURE_MIN = -0.5
 PRICE_PRESSURE_MAX = 1.0
+NORMAL_DEMAND_SMOOTHING = 1 / 13
+MAX_MARKET_SHARE = 0.9
 UNIT_COST_RETRY_FLOOR = 0.2
 BOATS_INITIAL_GANG = 3
 BOATS_ENTRANT = 2
 FILL_WAIT_LAST_RESORT_FACTOR = 3
-SEIZURE_SHORT_SMOOTHING = 0.25
-SEIZURE_LONG_SMOOTHING = 1 / 52
+SEIZURE_SMOOTHING = 0.25
 
 # -- patrols (sim/agents/patrol.py) -------------------------------------------------------
 PATROL_SHARE_FLOOR = 0.02
@@ -43,6 +44,7 @@ SAVING_MAX_REVIEW_INTERVALS = 8
 
 # -- returns authority (sim/agents/returns.py) --------------------------------------------
 EXPECTED_RETURNS_SMOOTHING = 0.25
+RECROSS_WINDOW_DAYS = 182
 
 
 @dataclass(frozen=True)
@@ -78,16 +80,18 @@ CONSTANTS: tuple[Constant, ...] = (
              "SmugglingGang.reprice", "7.8"),
     Constant("PRICE_PRESSURE_MIN", "1", "lower bound of demand pressure", "SmugglingGang.reprice", "7.8"),
     Constant("PRICE_PRESSURE_MAX", "1", "upper bound of demand pressure", "SmugglingGang.reprice", "7.8"),
+    Constant("NORMAL_DEMAND_SMOOTHING", "1/week", "smoothing of a gang's normal weekly demand, against "
+             "which demand pressure is measured (about a quarter's memory)", "SmugglingGang.reprice", "7.8"),
+    Constant("MAX_MARKET_SHARE", "share", "cap of a gang's market share in the logit-Bertrand markup "
+             "sigma / (1 - share)", "SmugglingGang.reprice", "7.8"),
     Constant("UNIT_COST_RETRY_FLOOR", "share", "floor of 1 - (prevented share x retry promise) in the unit "
-             "cost", "SmugglingGang.unit_cost", "7.8"),
+             "cost", "SmugglingGang.variable_cost", "7.8"),
     Constant("BOATS_INITIAL_GANG", "boats", "boats bought by each initial gang", "GangMarket.__init__", "5"),
     Constant("BOATS_ENTRANT", "boats", "boats bought by an entrant", "GangMarket.maybe_enter", "7.9"),
     Constant("FILL_WAIT_LAST_RESORT_FACTOR", "1", "a short boat of at least the minimum load leaves once the "
              "earliest passenger has waited this many times the fill wait", "SmugglingGang.plan_launches",
              "7.5"),
-    Constant("SEIZURE_SHORT_SMOOTHING", "1/week", "smoothing of the short average of weekly seizures",
-             "BoatSupply.update", "7.8.2"),
-    Constant("SEIZURE_LONG_SMOOTHING", "1/week", "smoothing of the long average of weekly seizures",
+    Constant("SEIZURE_SMOOTHING", "1/week", "smoothing of the recent weekly rate of seizures",
              "BoatSupply.update", "7.8.2"),
     Constant("PATROL_SHARE_FLOOR", "share", "floor of a sector's share of patrol capacity after "
              "redeployment", "redeploy_patrols", "7.10"),
@@ -97,6 +101,8 @@ CONSTANTS: tuple[Constant, ...] = (
              "Migrant.newcomer_beliefs", "7.3.3"),
     Constant("SAVING_MAX_REVIEW_INTERVALS", "review intervals", "longest wait before a person saving for a "
              "fare is reviewed again", "Migrant.decide_many", "7.4"),
+    Constant("RECROSS_WINDOW_DAYS", "days", "window after a return within which a new arrival counts in "
+             "recross_share_6m (six months)", "ReturnsAuthority", "7.11"),
     Constant("EXPECTED_RETURNS_SMOOTHING", "1/week", "weight of the last policy week in the expected returns "
              "a week", "ReturnsAuthority.start_week", "7.12"),
 )

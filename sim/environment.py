@@ -5,10 +5,11 @@
   persistence is ``rho``: ``P(c_t=1 | c_{t-1}=1) = pi + rho (1 - pi)`` and
   ``P(c_t=1 | c_{t-1}=0) = pi (1 - rho)``. A crossable day is marginal (riskier) with a
   fixed probability.
-* **Inflow.** New people setting out for the coast each day are Poisson with mean
-  ``base * season_m * year_y * share_g * upstream_g`` for each group ``g``; the
-  upstream multiplier follows ``exp(-s * r_g)`` (``r_g`` the publicly believed return
-  probability of the group) with a lag of weeks to months.
+* **Potential inflow.** People who consider the Channel route each day (upstream, in
+  northern France or before) are Poisson with mean ``base * season_m * year_y * share_g``
+  for each group ``g``. Whether each one sets out for the coast or takes the outside
+  option at once is that person's decision (:meth:`sim.agents.Migrant.consider_route`),
+  the same comparison of expected values they make at the coast.
 * **Sea risk.** Expected deaths per person crossing are
   ``d0/1000 * (people per boat / reference)^e``, times a factor on marginal days; part
   of the risk comes as rare incidents that kill a share of a boat (heavy tail).
@@ -54,7 +55,7 @@ class Weather:
 
 
 class Inflow:
-    """People setting out for the coast, by group."""
+    """People considering the Channel route each day, by group (before their own decision)."""
 
     def __init__(self, config: Config, rng: np.random.Generator) -> None:
         env = config.environment
@@ -64,9 +65,6 @@ class Inflow:
         self.years = dict(env.inflow_year_multiplier)
         self.last_year = max(self.years) if self.years else None
         self.shares = np.array([g.share for g in config.groups])
-        self.sensitivity = env.upstream_sensitivity
-        self.lag = env.upstream_lag_days
-        self.upstream = np.ones(len(config.groups))
         self.rng = rng
         self.people_per_agent = config.people_per_agent
 
@@ -78,12 +76,10 @@ class Inflow:
             return self.years[self.last_year]
         return 1.0
 
-    def step(self, date: dt.date, believed_return: np.ndarray) -> np.ndarray:
-        """Agents setting out today, by group (Poisson), after the upstream response."""
-        target = np.exp(-self.sensitivity * believed_return)
-        self.upstream += (target - self.upstream) / self.lag
+    def step(self, date: dt.date) -> np.ndarray:
+        """Agents considering the route today, by group (Poisson)."""
         mean = (self.base * self.season[date.month - 1] * self.year_multiplier(date.year)
-                * self.shares * self.upstream / self.people_per_agent)
+                * self.shares / self.people_per_agent)
         return self.rng.poisson(mean)
 
 

@@ -31,16 +31,17 @@ import pandas as pd
 
 from sim.agents.migrant import MigrantState
 
-__all__ = ["AGGREGATION", "DAILY_FLOWS", "DAILY_LEVELS", "STOCK_COLUMNS", "RunVerdict", "Verdict", "aggregation_of",
+__all__ = ["AGGREGATION", "DAILY_FLOWS", "VERDICT_CRITERIA", "business_verdict", "rents_collapsed", "gangs_at_policy_start", "DAILY_LEVELS", "STOCK_COLUMNS", "RunVerdict", "Verdict", "aggregation_of",
            "daily_columns", "daily_row", "gang_floor", "judge_run", "judge_window", "market_margin", "model_reporters",
            "resample", "summarize", "verdict_series", "verdict_window", "window_days"]
 
 #: Per-day flows the model accumulates in ``model.today`` (people, GBP or counts).
 DAILY_FLOWS = (
-    "inflow", "reached_coast", "decisions", "launches", "launches_prevented", "boats_arrived",
-    "people_launched", "people_prevented", "deaths", "arrivals_uk", "repeat_arrivals",
-    "returns", "returns_bilateral", "released_from_detention", "legal_admissions", "left_route",
-    "gang_revenue_gbp", "gang_costs_gbp", "gang_spending_gbp", "policy_cost_gbp", "arrests", "boats_bought",
+    "potential_inflow", "inflow", "deterred_upstream", "reached_coast", "decisions", "launches", "launches_prevented", "boats_arrived",
+    "people_launched", "people_prevented", "deaths", "arrivals_uk", "repeat_arrivals", "recrossings_6m",
+    "paid_crossings", "free_crossings", "eligible_arrivals", "returns", "returns_bilateral", "released_from_detention", "legal_admissions", "left_route",
+    "gang_revenue_gbp", "gang_costs_gbp", "gang_spending_gbp", "policy_cost_gbp", "legal_route_cost_gbp",
+    "payments_to_france_gbp", "arrests", "boats_bought",
     "gang_entries", "gang_exits", "tactic_changes", "announcements", "quota_changes",
 )
 STOCK_COLUMNS = tuple(s.column for s in MigrantState)
@@ -54,7 +55,7 @@ AGGREGATION: dict[str, str] = {
     **dict.fromkeys(("waiting_at_coast", "mean_price_gbp", "price_sd_gbp", "mean_believed_return_prob",
                      "people_per_boat", "boat_price_gbp", "concentration_hhi", "patrol_capacity_units",
                      "legal_applicants", "returns_quota_per_week", "crossable"), "mean"),
-    **dict.fromkeys(("active_gangs", "gang_cash_gbp", "cum_inflow", *STOCK_COLUMNS), "last"),
+    **dict.fromkeys(("active_gangs", "gangs_insuring", "gang_cash_gbp", "cum_inflow", *STOCK_COLUMNS), "last"),
 }
 
 
@@ -73,7 +74,7 @@ def resample(ts: pd.DataFrame, freq: str, columns: list[str] | tuple[str, ...] |
 #: Levels and ratios of the day, after the flows in the daily series.
 DAILY_LEVELS = (
     "crossable", "people_per_boat", "gang_profit_gbp", "waiting_at_coast", "mean_price_gbp", "price_sd_gbp",
-    "active_gangs", "gang_cash_gbp", "boat_price_gbp", "concentration_hhi", "mean_believed_return_prob",
+    "active_gangs", "gangs_insuring", "gang_cash_gbp", "boat_price_gbp", "concentration_hhi", "mean_believed_return_prob",
     "patrol_capacity_units", "returns_quota_per_week", "legal_applicants", "cum_inflow",
 )
 
@@ -96,16 +97,17 @@ def daily_row(m: Any) -> dict[str, float]:
     prices = np.array([g.price_gbp for g in active])
     seats = np.array([sum(w["seats"] for w in g.recent) for g in active], dtype=float)
     total_seats = seats.sum()
-    hhi = float(((seats / total_seats) ** 2).sum()) if total_seats > 0 else float("nan")
+    hhi = float(((seats / total_seats) ** 2).sum()) if total_seats > 0 else math.nan
     counts = m.counts
     row.update({
         "crossable": int(m.weather.crossable),
-        "people_per_boat": t["people_launched"] / t["launches"] if t["launches"] else float("nan"),
+        "people_per_boat": t["people_launched"] / t["launches"] if t["launches"] else math.nan,
         "gang_profit_gbp": t["gang_revenue_gbp"] - t["gang_costs_gbp"],
         "waiting_at_coast": m.waiting_at_coast,
-        "mean_price_gbp": float(prices.mean()) if prices.size else float("nan"),
-        "price_sd_gbp": float(prices.std()) if prices.size else float("nan"),
+        "mean_price_gbp": float(prices.mean()) if prices.size else math.nan,
+        "price_sd_gbp": float(prices.std()) if prices.size else math.nan,
         "active_gangs": len(active),
+        "gangs_insuring": sum(g.insures for g in active),
         "gang_cash_gbp": float(sum(g.cash_gbp for g in m.gangs)),
         "boat_price_gbp": m.boat_price_gbp,
         "concentration_hhi": hhi,
@@ -269,54 +271,143 @@ def judge_run(ts: pd.DataFrame, params: Any, initial_gangs: int, policy_start: A
                       days=len(window), full_window=len(window) == window_days(params), broken_since=since)
 
 
+def gangs_at_policy_start(ts: pd.DataFrame, policy_start: Any, initial_gangs: int) -> int:
+    """Active gangs on the day before the policy starts (the verdict's reference for exit):
+    ``initial_gangs`` when the policy starts on or before the first day, the last day's count when
+    it starts after the series ends."""
+    before = ts.loc[ts.index < pd.Timestamp(policy_start), "active_gangs"]
+    return int(before.iloc[-1]) if len(before) else int(initial_gangs)
+
+
+#: The verdict's criteria (ODD 7.13), each reported on its own; the business model is broken when any holds.
+VERDICT_CRITERIA = {
+    "not_viable": "customers willing to pay the lowest average cost of a seat do not fill boats at minimum scale",
+    "no_rents": "industry rents (all gangs, with the losses of those that exited) at or below the margin threshold",
+    "gangs_collapsed": "active gangs at or below the threshold share of the gangs at the policy start",
+    "rents_collapsed_vs_counterfactual": "industry rents at or below the threshold share of the same-seed "
+                                         "no-policy rents",
+}
+
+
+def rents_collapsed(rents: Any, counterfactual_rents: Any, share: Any) -> Any:
+    """The counterfactual criterion: positive same-seed no-policy rents, and rents at or below
+    ``share`` of them (floats or aligned arrays/Series)."""
+    return (counterfactual_rents > 0) & (rents <= share * counterfactual_rents)
+
+
+def business_verdict(criteria: dict[str, bool | None]) -> tuple[bool, str]:
+    """Broken when any criterion holds (None: not assessed); returns (broken, the names that hold,
+    joined by ``+``, or ``""``)."""
+    holding = [name for name in VERDICT_CRITERIA if criteria.get(name)]
+    return bool(holding), "+".join(holding)
+
+
 def summarize(ts: pd.DataFrame, config: Any, initial_gangs: int,
-              counterfactual: pd.DataFrame | None = None) -> dict[str, Any]:
-    """The per-run summary (totals, ratios, the verdict of :func:`judge_run`)."""
+              counterfactual: pd.DataFrame | None = None, economics: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The per-run summary: totals, ratios, the economics of the business and the verdict.
+
+    ``economics`` is the model's end-of-run state (:meth:`sim.model.ChannelModel.end_state`:
+    demand and cost curves, re-crossings); ``counterfactual`` the daily series of the same-seed
+    no-policy run. Criteria that need what is not given are reported as None (not assessed).
+    """
+    v = config.verdict
     policy_start = pd.Timestamp(config.returns.start_date)
     in_policy = ts.index >= policy_start
-    verdict = judge_run(ts, config.verdict, initial_gangs, policy_start)
-    window = verdict_window(ts, config.verdict)
+    reference_gangs = gangs_at_policy_start(ts, policy_start, initial_gangs)
+    verdict = judge_run(ts, v, reference_gangs, policy_start)
+    window = verdict_window(ts, v)
     first = verdict.broken_since
     launched = float(ts["people_launched"].sum())
     returns_policy = float(ts.loc[in_policy, "returns"].sum())
     arrivals_policy = float(ts.loc[in_policy, "arrivals_uk"].sum())
+    eligible_policy = float(ts.loc[in_policy, "eligible_arrivals"].sum())
     boats = float(ts["launches"].sum())
+    active_end = verdict.active_gangs
+    weekly_profit_per_gang = verdict.profit_gbp / max(len(window) / 7.0, 1.0) / max(active_end, 1)
+    entry_value = weekly_profit_per_gang * v.entry_horizon_weeks
+    eco = economics or {}
     out: dict[str, Any] = {
         "scenario": config.name,
         "days": len(ts),
+        "potential_inflow": float(ts["potential_inflow"].sum()),
+        "inflow": float(ts["inflow"].sum()),
+        "deterred_upstream": float(ts["deterred_upstream"].sum()),
         "arrivals_uk": float(ts["arrivals_uk"].sum()),
         "arrivals_uk_policy_period": arrivals_policy,
+        "paid_crossings": float(ts["paid_crossings"].sum()),
+        "paid_crossings_policy_period": float(ts.loc[in_policy, "paid_crossings"].sum()),
         "returns": float(ts["returns"].sum()),
         "returns_bilateral": float(ts["returns_bilateral"].sum()),
-        "arrivals_per_return": (arrivals_policy / returns_policy) if returns_policy > 0 else float("nan"),
-        "prevented_share": float(ts["people_prevented"].sum()) / launched if launched else float("nan"),
-        "launches_prevented_share": float(ts["launches_prevented"].sum()) / boats if boats else float("nan"),
+        "arrivals_per_return": (arrivals_policy / returns_policy) if returns_policy > 0 else math.nan,
+        "achieved_return_rate": returns_policy / eligible_policy if eligible_policy > 0 else math.nan,
+        "recross_share_6m": float(eco.get("recross_share_6m", math.nan)),
+        "prevented_share": float(ts["people_prevented"].sum()) / launched if launched else math.nan,
+        "launches_prevented_share": float(ts["launches_prevented"].sum()) / boats if boats else math.nan,
         "deaths": float(ts["deaths"].sum()),
         "deaths_per_1000_crossing": 1000 * float(ts["deaths"].sum()) / max(
             launched - float(ts["people_prevented"].sum()), 1.0),
         "left_route": float(ts["left_route"].sum()),
+        "displaced_policy_period": float(ts.loc[in_policy, ["deterred_upstream", "left_route"]].to_numpy().sum()),
         "legal_admissions": float(ts["legal_admissions"].sum()),
         "repeat_arrivals": float(ts["repeat_arrivals"].sum()),
-        "people_per_boat": float(ts["people_launched"].sum()) / boats if boats else float("nan"),
+        "people_per_boat": float(ts["people_launched"].sum()) / boats if boats else math.nan,
         "mean_price_gbp": float(window["mean_price_gbp"].mean()),
         "gang_revenue_gbp_window": verdict.revenue_gbp,
         "gang_profit_gbp_window": verdict.profit_gbp,
         "market_profit_margin": verdict.margin,
-        "active_gangs_end": verdict.active_gangs,
+        "active_gangs_end": active_end,
         "initial_gangs": initial_gangs,
+        "gangs_at_policy_start": reference_gangs,
         "gang_entries": float(ts["gang_entries"].sum()),
         "gang_exits": float(ts["gang_exits"].sum()),
+        "entry_value_gbp": entry_value,
+        "entry_pays": bool(entry_value > config.gangs.entry_cost_gbp),
+        "ac_min_gbp": float(eco.get("ac_min_gbp", math.nan)),
+        "viable_demand_share": float(eco.get("viable_demand_share", math.nan)),
+        "customers_at_cost_per_week": float(eco.get("customers_at_cost_per_week", math.nan)),
+        "min_scale_seats_per_week": float(eco.get("min_scale_seats_per_week", math.nan)),
+        "critical_return_rate": float(eco.get("critical_return_rate", math.nan)),
         "policy_cost_gbp": float(ts["policy_cost_gbp"].sum()),
-        "cost_per_return_gbp": (float(ts["policy_cost_gbp"].sum()) / returns_policy) if returns_policy else float("nan"),
-        "business_model_broken": verdict.broken,
-        "broken_since": (first.date().isoformat() if first is not None else None),
-        "weeks_to_collapse": (None if first is None else
-                              max(0, math.ceil((first - policy_start).days / 7))),
+        "legal_route_cost_gbp": float(ts["legal_route_cost_gbp"].sum()),
+        "payments_to_france_gbp_policy_period": float(ts.loc[in_policy, "payments_to_france_gbp"].sum()),
+        "uk_cost_gbp_policy_period": float(ts.loc[in_policy, ["policy_cost_gbp", "legal_route_cost_gbp",
+                                                              "payments_to_france_gbp"]].to_numpy().sum()),
+        "cost_per_return_gbp": (float(ts["policy_cost_gbp"].sum()) / returns_policy) if returns_policy else math.nan,
+    }
+    criteria: dict[str, bool | None] = {
+        "not_viable": (not eco["viable"]) if "viable" in eco else None,
+        "no_rents": bool(verdict.margin_broken),
+        "gangs_collapsed": bool(verdict.gangs_broken),
+        "rents_collapsed_vs_counterfactual": None,
     }
     if counterfactual is not None:
-        cf_policy = float(counterfactual.loc[counterfactual.index >= policy_start, "arrivals_uk"].sum())
-        out["arrivals_vs_counterfactual"] = arrivals_policy / cf_policy if cf_policy else float("nan")
+        cf_in = counterfactual.index >= policy_start
+        cf_policy = float(counterfactual.loc[cf_in, "arrivals_uk"].sum())
+        cf_window = verdict_window(counterfactual, v)
+        cf_rents = float(cf_window["gang_profit_gbp"].sum())
+        cf_paid = float(counterfactual.loc[cf_in, "paid_crossings"].sum())
+        out["arrivals_vs_counterfactual"] = arrivals_policy / cf_policy if cf_policy else math.nan
         out["crossings_prevented_by_policy"] = cf_policy - arrivals_policy
-        out["cost_per_crossing_prevented_gbp"] = (out["policy_cost_gbp"] / (cf_policy - arrivals_policy)
-                                                  if cf_policy > arrivals_policy else float("nan"))
+        # the UK's extra spending (returns, the legal route, payments to France) per arrival prevented
+        cf_cost = float(counterfactual.loc[cf_in, ["policy_cost_gbp", "legal_route_cost_gbp",
+                                                   "payments_to_france_gbp"]].to_numpy().sum())
+        extra = out["uk_cost_gbp_policy_period"] - cf_cost
+        out["cost_per_crossing_prevented_gbp"] = (extra / (cf_policy - arrivals_policy)
+                                                  if cf_policy > arrivals_policy else math.nan)
+        out["paid_crossings_vs_counterfactual"] = out["paid_crossings_policy_period"] / cf_paid if cf_paid else math.nan
+        out["rents_vs_counterfactual"] = verdict.profit_gbp / cf_rents if cf_rents > 0 else math.nan
+        out["net_exit_vs_counterfactual"] = float(counterfactual["active_gangs"].iloc[-1] - active_end)
+        cf_price = float(cf_window["mean_price_gbp"].mean())
+        out["price_vs_counterfactual"] = out["mean_price_gbp"] / cf_price if cf_price > 0 else math.nan
+        out["displaced_vs_counterfactual"] = out["displaced_policy_period"] - float(
+            counterfactual.loc[cf_in, ["deterred_upstream", "left_route"]].to_numpy().sum())
+        criteria["rents_collapsed_vs_counterfactual"] = bool(
+            rents_collapsed(verdict.profit_gbp, cf_rents, v.counterfactual_rent_share))
+    broken, reasons = business_verdict(criteria)
+    for name, held in criteria.items():
+        out[f"criterion_{name}"] = held
+    out["business_model_broken"] = broken
+    out["verdict_reasons"] = reasons
+    out["broken_since"] = first.date().isoformat() if first is not None else None
+    out["weeks_to_collapse"] = None if first is None else max(0, math.ceil((first - policy_start).days / 7))
     return out

@@ -3,7 +3,8 @@
 One step is one day:
 
 1. weather and calendar;
-2. people setting out reach the model; those en route reach the coast;
+2. people considering the route decide upstream (set out, or are deterred); those en
+   route reach the coast;
 3. news: announcements; group-level rumour rates were updated at the end of yesterday;
 4. migrants whose situation changed (or whose periodic review is due) update their
    beliefs and decide: book, wait, apply to the legal route, or leave the route;
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+from collections import deque
 from types import SimpleNamespace
 from typing import Any
 
@@ -53,7 +55,8 @@ ENDED_AGENTS_KEPT = 2000
 
 #: Independent random streams, one per source of randomness (common random numbers:
 #: a policy change does not shift the draws of unrelated processes).
-RNG_STREAMS = ("weather", "inflow", "attributes", "beliefs", "choice", "gangs", "patrols", "sea", "returns")
+RNG_STREAMS = ("weather", "inflow", "attributes", "beliefs", "choice", "gangs", "patrols", "sea", "returns",
+               "upstream")
 
 
 def _seed_sequence(rng: Any) -> np.random.SeedSequence:
@@ -94,7 +97,10 @@ class ChannelModel(mesa.Model):
         self.n_days = cfg.n_days
         self.today: dict[str, float] = dict.fromkeys(DAILY_FLOWS, 0.0)
         self.daily_values: dict[str, float] = {}                # the day's row of the time series
+        self.potential_recent: deque[float] = deque(maxlen=7 * cfg.verdict.window_weeks)  # people/day considering
         self.group_grant = np.array([g.asylum_grant_prob for g in cfg.groups])
+        self.group_valuation = np.array([g.valuation_multiplier for g in cfg.groups])
+        self.group_outside = np.array([g.outside_option_multiplier for g in cfg.groups])
 
         self.pop = Population()
         self.agent_of_row = np.full(self.pop.capacity, None, dtype=object)  # the agent of each person
@@ -138,17 +144,25 @@ class ChannelModel(mesa.Model):
 
     def begin_day(self) -> None:
         self.today = dict.fromkeys(DAILY_FLOWS, 0.0)
+        self.today["payments_to_france_gbp"] = self.config.patrols.uk_payment_gbp_per_year / 365.25
         self.date = self.start_date + dt.timedelta(days=self.day)
         self.arrived_today = np.empty(0, dtype=np.int64)
         self.news.begin_day()
         self.weather.step(self.date.month)
 
     def arrivals_at_coast(self) -> None:
-        counts = self.inflow.step(self.date, self.news.public_return_belief(self.day))
+        """People considering the route decide upstream: they set out for the coast or are
+        deterred (the outside option at once); those en route whose journey is over reach it."""
+        counts = self.inflow.step(self.date)
         n = int(counts.sum())
         if n:
-            Migrant.set_out(self, np.repeat(np.arange(counts.size), counts))
-            self.today["inflow"] += n * self.people_per_agent
+            rows = Migrant.set_out(self, np.repeat(np.arange(counts.size), counts))
+            go = Migrant.consider_route(self, rows)
+            self.pop.move(rows[~go], MigrantState.DETERRED, self.day)
+            ppa = self.people_per_agent
+            self.today["potential_inflow"] += n * ppa
+            self.today["inflow"] += int(go.sum()) * ppa
+            self.today["deterred_upstream"] += int((~go).sum()) * ppa
         self.today["reached_coast"] += Migrant.reach_coast(self) * self.people_per_agent
 
     def announcements(self) -> None:
@@ -196,6 +210,9 @@ class ChannelModel(mesa.Model):
         pop.move(dead, MigrantState.DEAD, self.day)
         arrived = pax[~stopped & ~dies]
         Migrant.learn_crossing(pop, arrived, succeeded=True)
+        # customers of a gang offering return insurance hold a voucher for a free second crossing
+        insures = np.array([g.insures for g in self.market.gangs])
+        pop.voucher[arrived] = np.where(insures[pop.gang[arrived]], pop.gang[arrived], -1)
         pop.gang[arrived] = -1
         pop.move(arrived, MigrantState.IN_UK, self.day)
         self.arrived_today = arrived
@@ -222,6 +239,7 @@ class ChannelModel(mesa.Model):
         t, ppa = self.today, self.people_per_agent
         self.news.step(t["people_launched"] / ppa, t["arrivals_uk"] / ppa, t["deaths"] / ppa)
         self.bind_agents()
+        self.potential_recent.append(t["potential_inflow"])
         self.daily_values = daily_row(self)
         self.datacollector.collect(self)
         self.day += 1
@@ -323,6 +341,18 @@ class ChannelModel(mesa.Model):
             return float("nan")
         r_a = pop.r_a[:n][at]
         return float(np.mean(r_a / (r_a + pop.r_b[:n][at])))
+
+    def end_state(self) -> dict[str, Any]:
+        """The business and the returnees now (for the summary and the verdict): the demand and cost
+        curves of :func:`sim.viability.market_viability` over the people considering the route in the
+        verdict window, and ``recross_share_6m``."""
+        from sim.viability import market_viability  # builds on the agents and this module
+
+        per_week = 7.0 * float(np.mean(self.potential_recent)) if self.potential_recent else 0.0
+        out: dict[str, Any] = market_viability(self, per_week).as_dict()
+        out["potential_per_week"] = per_week
+        out["recross_share_6m"] = self.authority.recross_share(self.day - 1)
+        return out
 
     def run_model(self) -> None:  # noqa: D401 - Mesa's name
         """Run to the configured end date."""

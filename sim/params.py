@@ -75,8 +75,10 @@ class EnvironmentParams(_Section):
         0.30, ge=0.0, le=1.0, unit="share of crossable days", source="assumption",
         doc="Share of crossable days with marginal weather (higher sea risk).")
     base_inflow_per_day: float = P(
-        160.0, ge=0.0, le=5000.0, unit="people/day", source="calibrated: ABC-SMC 2022-2025, docs/calibration (prior 130-260; HO 2022 arrivals)",
-        doc="Mean daily arrivals of new people at the northern French coast before seasonality.")
+        160.0, ge=0.0, le=5000.0, unit="people/day",
+        source="calibrated: ABC-SMC 2022-2025, docs/calibration (prior 150-450; HO 2022 arrivals)",
+        doc="Mean daily number of people considering the Channel route (before their upstream choice), "
+            "before seasonality.")
     inflow_seasonality: list[float] = P(
         [0.45, 0.40, 0.55, 0.75, 1.05, 1.15, 1.25, 1.55, 1.50, 1.35, 1.05, 0.60],
         unit="relative weight", source="HO daily series 2022-2024: mean arrivals by month (shape)",
@@ -92,12 +94,15 @@ class EnvironmentParams(_Section):
     initial_waiting: int = P(
         1500, ge=0, le=100000, unit="people", source="assumption (camps near Calais and Dunkirk hold a few thousand)",
         doc="People waiting at the coast on the first day.")
-    upstream_sensitivity: float = P(
-        3.96, ge=0.0, le=10.0, unit="1", source="calibrated: ABC-SMC 2022-2025, docs/calibration (prior 0.5-10; the Albania case)",
-        doc="How strongly news of returns deters people upstream: inflow x exp(-s * believed return prob).")
-    upstream_lag_days: float = P(
-        24.0, ge=1.0, le=365.0, unit="days", source="calibrated: ABC-SMC 2022-2025, docs/calibration (prior 15-120; the Albania case)",
-        doc="Time constant of the upstream response to news.")
+    upstream_choice_scale_gbp: float = P(
+        3000.0, gt=0.0, le=100000.0, unit="GBP",
+        source="calibrated: ABC-SMC 2022-2025, docs/calibration (prior 1,000-10,000; the Albania case)",
+        doc="Logit scale of the choice upstream between setting out for the coast and the outside "
+            "option (larger: the choice responds less to expected values).")
+    travel_cost_gbp: float = P(
+        1000.0, ge=0.0, le=100000.0, unit="GBP",
+        source="assumption (travel to and living at the northern French coast, evictions; range 0-5,000)",
+        doc="Cost of going to the coast to try the Channel rather than taking the outside option at once.")
     sea_deaths_per_1000: float = P(
         1.2, ge=0.0, le=50.0, unit="deaths per 1,000 crossing", source="IOM: about 2 per 1,000 in 2024",
         doc="Expected deaths per 1,000 people crossing at the reference boat load in calm weather.")
@@ -105,7 +110,7 @@ class EnvironmentParams(_Section):
         45.0, ge=1.0, le=100.0, unit="people/boat", source="HO: 41-53 per boat 2022-2024",
         doc="Boat load at which the sea risk equals sea_deaths_per_1000.")
     overcrowding_elasticity: float = P(
-        2.0, ge=0.0, le=6.0, unit="1", source="assumption",
+        1.0, ge=0.0, le=6.0, unit="1", source="assumption (range 0-3; deaths per 1,000 fell in 2025 as loads rose)",
         doc="Sea risk scales as (people per boat / reference)^elasticity.")
     marginal_weather_risk_factor: float = P(
         2.5, ge=1.0, le=10.0, unit="1", source="assumption",
@@ -163,9 +168,27 @@ class MigrantParams(_Section):
         doc="Median value of the best alternative (asylum in France or elsewhere in the EU).")
     outside_option_sigma: float = P(0.7, ge=0.0, le=3.0, unit="1 (log sd)", source="assumption",
                                     doc="Log standard deviation of outside options.")
-    return_penalty_gbp: float = P(
-        3000.0, ge=0.0, le=100000.0, unit="GBP", source="assumption (detention, lost time)",
-        doc="Loss from being returned to France, besides the fare.")
+    return_to_france_cost_gbp: float = P(
+        2000.0, ge=0.0, le=100000.0, unit="GBP",
+        source="assumption (weeks of detention and travel back, lost time; range 500-5,000)",
+        doc="Loss from a return to France besides the fare (the person is back at the coast and may try again).")
+    return_home_cost_gbp: float = P(
+        3000.0, ge=0.0, le=100000.0, unit="GBP",
+        source="assumption (detention, the journey lost; range 1,000-10,000)",
+        doc="Loss from a return to the country of origin besides the fare and the outside option's "
+            "travel (the journey is over; the person takes the outside option from home).")
+    returnee_belief_weight: float = P(
+        10.0, ge=0.0, le=1000.0, unit="pseudo-observations",
+        source="assumption: one's own return is strong evidence (identified on any later arrival)",
+        doc="Weight of one's own return in the belief about being returned again.")
+    france_asylum_value_gbp: float = P(
+        12000.0, ge=0.0, le=1000000.0, unit="GBP",
+        source="assumption: returnees under the pilot may claim asylum in France (HO; press); range 5,000-30,000",
+        doc="Value of claiming asylum in France, the outside option of a person returned to France "
+            "(their outside option becomes the larger of this and their own).")
+    returnee_credit: bool = P(
+        False, unit="flag", source="Friebel and Guriev (2006): debt-financed smuggling",
+        doc="Whether a returnee can take the next fare on credit from a gang (wealth may go below 0).")
     waiting_cost_gbp_per_day: float = P(
         20.0, ge=0.0, le=10000.0, unit="GBP/day", source="assumption (living rough at the coast, evictions, time)",
         doc="Cost of waiting at the coast, weighed against the legal route's expected wait.")
@@ -185,8 +208,10 @@ class MigrantParams(_Section):
     known_gangs: int = P(3, ge=1, le=20, unit="gangs", source="assumption",
                          doc="Gangs a person compares when deciding (drawn by market share).")
     choice_scale_gbp: float = P(
-        1000.0, gt=0.0, le=100000.0, unit="GBP", source="assumption",
-        doc="Logit scale of the choice among gangs (larger = more random).")
+        1500.0, gt=0.0, le=100000.0, unit="GBP",
+        source="calibrated: ABC-SMC 2022-2025, docs/calibration (prior 500-4,000; seat prices)",
+        doc="Logit scale of the choice among gangs (larger = more random); it is also the gangs' "
+            "market power: the logit-Bertrand markup over the cost of a seat.")
     adult_share: float = P(0.8, ge=0.0, le=1.0, unit="share", source="assumption; HO age-disputed cases",
                            doc="Share of arrivals who are adults (only adults are eligible for return).")
 
@@ -226,6 +251,13 @@ class GroupParams(_Section):
                      doc="Share of the inflow to the coast.")
     asylum_grant_prob: float = P(0.7, ge=0.0, le=1.0, unit="probability", source="Migration Observatory; HO",
                                  doc="Probability an asylum claim is granted.")
+    valuation_multiplier: float = P(
+        1.0, ge=0.0, le=20.0, unit="x migrants.valuation_median_gbp", source="assumption (group ties to the UK)",
+        doc="The group's median valuation of the UK relative to the migrants' median.")
+    outside_option_multiplier: float = P(
+        1.0, ge=0.0, le=20.0, unit="x migrants.outside_option_median_gbp",
+        source="assumption (for Albanians: visa-free Schengen access)",
+        doc="The group's median outside option relative to the migrants' median.")
     covered_by_returns: bool = P(True, unit="flag", source="one in, one out terms (Le Monde; HO)",
                                  doc="Whether the one-in-one-out returns can cover this group.")
     bilateral_returns_from: Date | None = P(
@@ -233,14 +265,15 @@ class GroupParams(_Section):
         doc="Start of a bilateral returns agreement covering the group (None: none).")
     bilateral_return_prob: float = P(
         0.0, ge=0.0, le=1.0, unit="probability", source="assumption; near-certain for Albania after 2022",
-        doc="Probability an arrival of the group is returned under its bilateral agreement.")
+        doc="Probability an arrival of the group is returned under its bilateral agreement "
+            "(a return to the country of origin).")
 
 
 def _default_groups() -> list[GroupParams]:
     # Shares: approximate 2022 nationality mix of small-boat arrivals (HO Irr_D02);
     # grant probabilities: approximate initial grant rates (Migration Observatory).
     return [
-        GroupParams(name="albanian", share=0.25, asylum_grant_prob=0.15,
+        GroupParams(name="albanian", share=0.25, asylum_grant_prob=0.15, outside_option_multiplier=2.0,
                     bilateral_returns_from=dt.date(2022, 12, 13), bilateral_return_prob=0.9),
         GroupParams(name="afghan", share=0.20, asylum_grant_prob=0.95),
         GroupParams(name="iranian", share=0.13, asylum_grant_prob=0.80),
@@ -264,14 +297,11 @@ class GangParams(_Section):
                               doc="Sunk cost paid by an entrant.")
     initial_price_gbp: float = P(3000.0, ge=0.0, le=20000.0, unit="GBP/seat", source="NCA; press (GBP 1,500-6,000)",
                                  doc="Starting price per seat.")
-    price_min_gbp: float = P(1500.0, gt=0.0, le=20000.0, unit="GBP/seat", source="press: 2023 lows",
-                             doc="Lowest price a gang charges.")
-    price_max_gbp: float = P(6000.0, ge=0.0, le=50000.0, unit="GBP/seat", source="press: late-2024 highs",
-                             doc="Highest price a gang charges.")
+    price_max_gbp: float = P(10000.0, ge=0.0, le=50000.0, unit="GBP/seat",
+                             source="assumption (above the late-2024 highs of GBP 5,000-6,000)",
+                             doc="Highest price a gang charges (the floor is the variable cost of a seat).")
     price_adjust_rate: float = P(0.08, ge=0.0, le=1.0, unit="share per week", source="assumption",
                                  doc="Largest relative price change in one week.")
-    target_markup: float = P(3.0, ge=1.0, le=10.0, unit="price / unit cost", source="assumption",
-                             doc="Markup over unit cost a gang aims for when demand equals its capacity.")
     boat_price_gbp: float = P(8000.0, ge=0.0, le=1e6, unit="GBP/boat", source="press (boat and engine)",
                               doc="Base price of a boat with engine.")
     boat_price_year_multiplier: dict[int, float] = P(
@@ -279,8 +309,13 @@ class GangParams(_Section):
         source="press: engines about 5x dearer in 2024 than 2023 (boat and engine together less)",
         doc="Exogenous supply disruption: multiplier of the boat price by year (later years keep the last).")
     boat_price_seizure_elasticity: float = P(
-        1.0, ge=0.0, le=20.0, unit="1", source="press: engines about 5x dearer in 2024 than 2023",
-        doc="Boat price rises by this times the relative excess of seizures over their long-run level.")
+        1.0, ge=0.0, le=20.0, unit="1", source="assumption (press: engines about 5x dearer in 2024 than 2023; "
+        "Gathmann 2008: seat prices rise modestly with enforcement); range 0-3",
+        doc="Boat price rises by this times the relative excess of recent seizures over the reference rate.")
+    boat_seizures_reference_per_week: float = P(
+        25.0, gt=0.0, le=10000.0, unit="boats/week",
+        source="UK-France Joint Leaders' Declaration (Mar 2023): 1,381 boats prevented in 2022 (26.6 a week)",
+        doc="Seizures a week that the boat supply absorbs without a premium.")
     running_cost_per_launch_gbp: float = P(6000.0, ge=0.0, le=1e6, unit="GBP/launch",
                                            source="assumption (transport, fuel, pilot)",
                                            doc="Cost per launch besides the boat.")
@@ -316,6 +351,11 @@ class GangParams(_Section):
                            doc="Weeks of expected launches a gang keeps boats for.")
     retry_promise_prob: float = P(0.5, ge=0.0, le=1.0, unit="probability", source="press (packages with retries)",
                                   doc="Probability a prevented passenger keeps a seat for a retry.")
+    insurance_trigger_return_rate: float = P(
+        0.05, ge=0.0, le=1.0, unit="return probability", source="assumption (ECONOMICS.md section 3; range 0.01-0.2)",
+        doc="Return probability of a covered arrival since the policy started (quota returns over covered "
+            "arrivals), at or above which a gang offers return insurance (a free second crossing to its "
+            "customers who are returned); it stops below half of it.")
     taxi_boat_trigger: float = P(0.55, ge=0.0, le=1.0, unit="prevented share", source="assumption",
                                  doc="Prevented share over 4 weeks above which a gang moves to taxi boats.")
     taxi_boat_extra_cost_gbp: float = P(2000.0, ge=0.0, le=1e6, unit="GBP/launch", source="assumption",
@@ -385,6 +425,10 @@ class ReturnsParams(_Section):
         0, description="Weekly returns quota (0: no policy; 'all': every eligible arrival).",
         json_schema_extra={"unit": "returns/week", "source": "Le Monde: about 50 a week reported",
                            "range": "[0, 100000] or 'all'"})
+    return_rate: float | None = P(
+        None, ge=0.0, le=1.0, unit="returns per eligible arrival", source="policy lever (ECONOMICS.md section 4)",
+        doc="The policy as a return rate instead of a quota: each policy week's quota is this share of the "
+            "previous week's eligible arrivals (adults of covered groups); None: use quota_per_week.")
     start_date: Date = P(dt.date(2025, 8, 4), unit="date", source="HO: in force 4-5 Aug 2025",
                             doc="First day of returns.")
     announce_date: Date | None = P(dt.date(2025, 7, 10), unit="date", source="HO: announced 10 Jul 2025",
@@ -395,6 +439,11 @@ class ReturnsParams(_Section):
                                    doc="Days from arrival to return.")
     max_detention_days: int = P(60, ge=1, le=730, unit="days", source="assumption",
                                 doc="Days after which a detained person not yet returned is released.")
+    repeat_priority_share: float = P(
+        0.95, ge=0.0, le=1.0, unit="share of repeat arrivals",
+        source="HO: returnees are identified biometrically on a later arrival and returned again (press, Dec "
+               "2025); range 0.5-1; recross_share_6m depends on it steeply (docs/figures)",
+        doc="Share of identified repeat arrivals (people returned before) detained for return ahead of others.")
     cost_per_return_gbp: float = P(15000.0, ge=0.0, le=1e6, unit="GBP/return", source="assumption (detention, transport)",
                                    doc="Cost of one return.")
     ramp_up: RampUp = Field(default_factory=RampUp, description="Optional ramp-up rule.")
@@ -434,6 +483,10 @@ class LegalRouteParams(_Section):
         doc="Share of people who meet the legal route's criteria (drawn once per person).")
     max_applicant_wait_days: int = P(120, ge=1, le=3650, unit="days", source="assumption",
                                      doc="Days an applicant waits before deciding again.")
+    cost_per_admission_gbp: float = P(
+        5000.0, ge=0.0, le=1e6, unit="GBP/admission",
+        source="assumption (checks, travel, initial support; range 2,000-20,000)",
+        doc="Cost to the UK of one admission by the legal route.")
 
 
 class UKParams(_Section):
@@ -446,14 +499,44 @@ class UKParams(_Section):
 
 
 class VerdictParams(_Section):
-    """Definition of a broken business model (DESIGN section 1)."""
+    """Definition of a broken business model (DESIGN section 1; ODD 7.13)."""
 
     window_weeks: int = P(26, ge=1, le=520, unit="weeks", source="DESIGN section 1",
                           doc="Weeks at the end of a run over which the verdict is judged.")
     profit_margin_threshold: float = P(0.0, ge=-1.0, le=1.0, unit="profit / revenue", source="DESIGN section 1",
-                                       doc="Market profit margin at or below which the market is not viable.")
-    gang_share_threshold: float = P(0.25, ge=0.0, le=1.0, unit="share of initial gangs", source="DESIGN section 1",
-                                    doc="Active gangs at or below this share of the start means collapse.")
+                                       doc="Industry rents (profit of all gangs, including the losses of those "
+                                           "that exited) over revenue at or below which the business earns no rent.")
+    gang_share_threshold: float = P(0.25, ge=0.0, le=1.0, unit="share of gangs at the policy start",
+                                    source="DESIGN section 1",
+                                    doc="Active gangs at the end at or below this share of the gangs active at the "
+                                        "policy start means the industry collapsed.")
+    min_launches_per_week: float = P(
+        2.0, gt=0.0, le=100.0, unit="full boats a week",
+        source="assumption: one gang's minimum scale (a crew, a stock of boats; range 1-7)",
+        doc="Boats at the largest load a week that customers at cost must fill for the business to be viable.")
+    counterfactual_rent_share: float = P(
+        0.25, ge=0.0, le=1.0, unit="share of counterfactual rents", source="assumption (range 0.1-0.5)",
+        doc="Industry rents at or below this share of the same-seed no-policy rents mean the policy broke them.")
+    entry_horizon_weeks: int = P(52, ge=1, le=520, unit="weeks", source="assumption (an entrant's planning horizon)",
+                                 doc="Weeks of a gang's recent mean profit that the value of entry counts.")
+
+
+class MechanismParams(_Section):
+    """Ablation switches: every mechanism is on by default. Switching one off in paired runs (same
+    seeds) shows how much of an effect it carries (README: which mechanism carries each result)."""
+
+    upstream_choice: bool = P(True, unit="flag", source="ablation switch (ECONOMICS.md section 1)",
+                              doc="People considering the route choose upstream between the coast and the outside "
+                                  "option (off: everyone considering the route sets out).")
+    return_risk_at_coast: bool = P(True, unit="flag", source="ablation switch",
+                                   doc="At the coast, people weigh the risk of being returned (off: they decide as "
+                                       "if no one were returned).")
+    returnee_rules: bool = P(True, unit="flag", source="ablation switch",
+                             doc="Repeat arrivals are prioritised for return, a return is a strong update of one's "
+                                 "belief, and asylum in France is a returnee's outside option (off: a returnee is "
+                                 "like anyone else at the coast).")
+    competitive_prices: bool = P(True, unit="flag", source="ablation switch",
+                                 doc="Gangs reprice weekly (off: every gang keeps gangs.initial_price_gbp).")
 
 
 # --------------------------------------------------------------------------- root
@@ -479,6 +562,7 @@ class Config(_Section):
     legal_route: LegalRouteParams = Field(default_factory=LegalRouteParams)
     uk: UKParams = Field(default_factory=UKParams)
     verdict: VerdictParams = Field(default_factory=VerdictParams)
+    mechanisms: MechanismParams = Field(default_factory=MechanismParams)
 
     @model_validator(mode="after")
     def _consistent(self) -> Config:
@@ -494,11 +578,9 @@ class Config(_Section):
         if len(set(names)) != len(names):
             problems.append(("groups", f"names must be unique, got {names}"))
         g = self.gangs
-        if g.price_min_gbp > g.price_max_gbp:
-            problems.append(("gangs.price_min_gbp", f"must be <= gangs.price_max_gbp ({g.price_max_gbp}), got {g.price_min_gbp}"))
-        if not g.price_min_gbp <= g.initial_price_gbp <= g.price_max_gbp:
+        if g.initial_price_gbp > g.price_max_gbp:
             problems.append(("gangs.initial_price_gbp",
-                             f"must lie in [price_min_gbp, price_max_gbp] = [{g.price_min_gbp}, {g.price_max_gbp}], got {g.initial_price_gbp}"))
+                             f"must be <= gangs.price_max_gbp ({g.price_max_gbp}), got {g.initial_price_gbp}"))
         if not g.people_per_boat_min <= g.people_per_boat_base <= g.people_per_boat_max:
             problems.append(("gangs.people_per_boat_base",
                              f"must lie in [people_per_boat_min, people_per_boat_max] = [{g.people_per_boat_min}, {g.people_per_boat_max}], got {g.people_per_boat_base}"))
@@ -510,6 +592,11 @@ class Config(_Section):
         if lr.mode == "fixed" and lr.capacity_per_week == 0:
             problems.append(("legal_route.capacity_per_week", "must be > 0 when legal_route.mode is 'fixed'"))
         r = self.returns
+        if r.return_rate is not None and r.quota_per_week != 0:
+            problems.append(("returns.return_rate", "states the policy as a rate: leave returns.quota_per_week at 0 "
+                                                    f"(got {r.quota_per_week})"))
+        if r.return_rate is not None and r.ramp_up.enabled:
+            problems.append(("returns.ramp_up.enabled", "a ramp-up needs a quota, not returns.return_rate"))
         if r.ramp_up.enabled:
             if r.quota_per_week == "all":
                 problems.append(("returns.ramp_up.enabled", "a ramp-up needs a numeric returns.quota_per_week, not 'all'"))

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["AT_COAST", "GONE", "N_STATES", "TERMINAL", "MigrantState", "Population"]
+__all__ = ["AT_COAST", "DISPLACED", "GONE", "N_STATES", "TERMINAL", "MigrantState", "Population"]
 
 
 class MigrantState(IntEnum):
@@ -42,6 +42,8 @@ class MigrantState(IntEnum):
     LEFT_ROUTE = 7      # went to another EU state (displacement)
     LEGAL_ADMITTED = 8  # admitted to the UK by the legal route
     DEAD = 9            # died at sea
+    DETERRED = 10       # chose the outside option before setting out for the coast (displacement)
+    RETURNED_HOME = 11  # returned to the country of origin under a bilateral agreement
 
     @property
     def column(self) -> str:
@@ -51,7 +53,10 @@ class MigrantState(IntEnum):
 
 N_STATES = len(MigrantState)
 #: States nobody leaves.
-TERMINAL = (MigrantState.LEFT_ROUTE, MigrantState.LEGAL_ADMITTED, MigrantState.DEAD)
+TERMINAL = (MigrantState.LEFT_ROUTE, MigrantState.LEGAL_ADMITTED, MigrantState.DEAD, MigrantState.DETERRED,
+            MigrantState.RETURNED_HOME)
+#: States of people displaced to other EU states: deterred upstream, or left the coast.
+DISPLACED = (MigrantState.DETERRED, MigrantState.LEFT_ROUTE)
 #: States after which a person's row is released at the end of the day (counts are kept):
 #: the terminal states, and arrivals in the UK once the authority has made the day's
 #: detention decisions (nothing else happens to them in the model).
@@ -71,13 +76,15 @@ FIELDS: dict[str, Any] = {
     "belief_day": np.int32, "decided_day": np.int32, "since": np.int32, "booked_day": np.int32,
     "days_bad": np.float64,
     # relations and flags
-    "gang": np.int32, "applicant": bool, "blocked": bool, "bilateral": bool,
+    "gang": np.int32, "voucher": np.int32, "applicant": bool, "blocked": bool, "bilateral": bool,
+    # the last return to France: its day and its number among the run's returns (for re-crossings)
+    "returned_day": np.int32, "return_event": np.int64,
     # a stable number for each person (rows are reused, ids are not)
     "person_id": np.int64,
 }
 #: Fields a new person starts with at zero (:meth:`Population.add` sets ``gang`` to -1, the
 #: days and the id; the attributes and beliefs are drawn by the caller).
-ZEROED = ("attempts", "times_returned", "booked_day", "days_bad", "applicant", "blocked", "bilateral")
+ZEROED = ("attempts", "times_returned", "booked_day", "days_bad", "applicant", "blocked", "bilateral", "returned_day")
 #: Lookups by state value (-1, a free row, indexes the last entry): is it GONE, is it AT_COAST?
 _IS_GONE = np.zeros(N_STATES + 1, dtype=bool)
 _IS_GONE[list(GONE)] = True
@@ -140,6 +147,8 @@ class Population:
         for name in ZEROED:
             getattr(self, name)[rows] = 0
         self.gang[rows] = -1
+        self.voucher[rows] = -1
+        self.return_event[rows] = -1
         self.since[rows] = self.next_review[rows] = self.belief_day[rows] = self.decided_day[rows] = day
         self.person_id[rows] = np.arange(self.cum_inflow, self.cum_inflow + n)
         self.state[rows] = state

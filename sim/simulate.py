@@ -101,7 +101,7 @@ def run(config: Config | Any = None, *, seed: int | np.random.SeedSequence, year
         ledger = {k: sum(g.ledger[k] for g in model.gangs) for k in model.gangs[0].ledger} if model.gangs else {}
         ledger["initial_cash"] = model.total_initial_cash_gbp
         ledger["cash_end"] = float(sum(g.cash_gbp for g in model.gangs))
-        summary = summarize(ts, cfg, model.initial_gangs, counterfactual)
+        summary = summarize(ts, cfg, model.initial_gangs, counterfactual, economics=model.end_state())
     finally:
         free_model(model)
     summary["seed"] = str(seed.entropy if isinstance(seed, np.random.SeedSequence) else seed)

@@ -74,4 +74,4 @@ def check_invariants(model: Any, settled: bool = True) -> None:
     gp = model.config.gangs
     for g in model.gangs:
         if g.active:
-            assert gp.price_min_gbp <= g.price_gbp <= gp.price_max_gbp, g
+            assert 0 < g.price_gbp <= max(gp.price_max_gbp, g.variable_cost(model.boat_price_gbp, 1.0)), g

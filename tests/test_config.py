@@ -149,10 +149,8 @@ BAD: list[Bad] = [
         ("field 'end_date'", "after start_date")),
     Bad("run-over-60-years", {"start_date": "1950-01-01", "end_date": "2027-01-01"},
         ("field 'end_date'", "60 years")),
-    Bad("price-min-above-max", {"gangs": {"price_min_gbp": 7000}},
-        ("'gangs.price_min_gbp'", "gangs.price_max_gbp (6000.0)", "got 7000.0")),
-    Bad("initial-price-outside", {"gangs": {"initial_price_gbp": 100}},
-        ("'gangs.initial_price_gbp'", "[1500.0, 6000.0]", "got 100.0")),
+    Bad("initial-price-above-max", {"gangs": {"initial_price_gbp": 12000}},
+        ("'gangs.initial_price_gbp'", "gangs.price_max_gbp (10000.0)", "got 12000.0")),
     Bad("boat-load-outside", {"gangs": {"people_per_boat_base": 100}},
         ("'gangs.people_per_boat_base'", "[15, 80]", "got 100.0")),
     Bad("initial-gangs-above-max", {"gangs": {"initial_gangs": 50}},
@@ -337,9 +335,12 @@ def test_mapping_may_extend_a_shipped_scenario() -> None:
     assert cfg.legal_route.mode == "matched"
 
 
-def test_empty_file_gives_the_defaults(tmp_path: Path) -> None:
+def test_empty_file_is_refused_and_an_empty_mapping_gives_the_defaults(tmp_path: Path) -> None:
     (tmp_path / "empty.yaml").write_text("")
-    assert load_config(tmp_path / "empty.yaml") == Config()
+    with pytest.raises(ConfigError, match="the file is empty"):
+        load_config(tmp_path / "empty.yaml")
+    (tmp_path / "defaults.yaml").write_text("{}\n")
+    assert load_config(tmp_path / "defaults.yaml") == Config()
 
 
 # ---------------------------------------------------------------------- overrides

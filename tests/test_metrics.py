@@ -18,6 +18,7 @@ from sim.metrics import (
     AGGREGATION,
     Verdict,
     aggregation_of,
+    gangs_at_policy_start,
     judge_run,
     judge_window,
     market_margin,
@@ -147,7 +148,10 @@ def test_the_series_last_day_is_the_summary_verdict(runs):
         for overrides in VERDICT_VARIANTS:
             cfg = sim.load_config(cfg0, overrides=overrides)
             summary = summarize(res.timeseries, cfg, res.summary["initial_gangs"])
-            series = verdict_series(res.timeseries, cfg.verdict, res.summary["initial_gangs"])
+            # the gangs criterion counts against the gangs active at the policy start
+            ref = gangs_at_policy_start(res.timeseries, cfg.returns.start_date, res.summary["initial_gangs"])
+            assert ref == summary["gangs_at_policy_start"]
+            series = verdict_series(res.timeseries, cfg.verdict, ref)
             last = series.iloc[-1]
             where = f"{cfg0.name} {overrides}"
             assert bool(last["broken"]) == summary["business_model_broken"], where

@@ -8,7 +8,7 @@ every step:
   full scan of the live agents agrees with the incrementally kept counts;
 * money is conserved: the gangs' cash equals their initial cash plus revenue minus
   the cash costs booked in their ledgers;
-* every active gang's price lies in ``[price_min_gbp, price_max_gbp]``.
+* every active gang's price lies between the variable cost of a seat and ``price_max_gbp``.
 
 After the run the daily time series is checked: stocks add up to the cumulative
 inflow, flows are finite and non-negative, returns never exceed the weekly quota and

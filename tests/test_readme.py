@@ -39,3 +39,17 @@ def test_readme_error_example_is_what_the_cli_prints(capsys):
     assert m
     assert main(shlex.split(m.group(1))) == 2
     assert capsys.readouterr().err.strip() == m.group(2).strip()
+
+
+def test_readme_ablation_block_is_the_committed_table():
+    """The README's ablation output is what `format_ablation` prints for the committed table
+    (docs/figures/ablation.csv, written by `make ablation`)."""
+    import pandas as pd
+
+    from sim.experiments.ablation import format_ablation
+
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"<!-- BEGIN ABLATION OUTPUT -->\n```\n(.*?)\n```\n<!-- END ABLATION OUTPUT -->", readme, re.S)
+    assert block, "README lacks the ablation block"
+    table = pd.read_csv(ROOT / "docs" / "figures" / "ablation.csv")
+    assert format_ablation(table) == block.group(1).strip()

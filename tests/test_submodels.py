@@ -21,8 +21,7 @@ from sim.agents.returns import ReturnsAuthority
 from sim.constants import (
     FILL_WAIT_LAST_RESORT_FACTOR,
     PATROL_SHARE_FLOOR,
-    SEIZURE_LONG_SMOOTHING,
-    SEIZURE_SHORT_SMOOTHING,
+    SEIZURE_SMOOTHING,
 )
 from sim.environment import Weather, sea_death_probability
 from sim.model import ChannelModel, free_model
@@ -114,33 +113,67 @@ def test_weekly_price_step_is_bounded_by_the_adjustment_rate(model):
     p = model.config.gangs
     gang = next(g for g in model.gangs if g.active)
     window = {"seats": 100.0, "launches": 2.0, "total_launches": 8, "prevented_share": 0.4}
+    floor = gang.variable_cost(model.boat_price_gbp, window["prevented_share"])
     for demand, start in ((1e6, 2000.0), (0.0, 5000.0), (100.0, 3000.0)):
         gang.price_gbp = start
-        gang.reprice(model.boat_price_gbp, window, demand)
+        gang.normal_demand = 100.0
+        gang.reprice(model.boat_price_gbp, window, demand, market_seats=1200.0)
         step = gang.price_gbp / start - 1
         assert -p.price_adjust_rate - 1e-12 <= step <= p.price_adjust_rate + 1e-12
-        assert p.price_min_gbp <= gang.price_gbp <= p.price_max_gbp
-    # excess demand pushes the price up, idle capacity down
-    gang.price_gbp = 3000.0
-    gang.reprice(model.boat_price_gbp, window, 1e6)
-    up = gang.price_gbp
-    gang.price_gbp = 3000.0
-    gang.reprice(model.boat_price_gbp, window, 0.0)
-    assert up > gang.price_gbp
+        assert floor <= gang.price_gbp <= p.price_max_gbp
+    # demand above the normal volume pushes the price up, idle capacity down
+    prices = {}
+    for demand in (1e6, 0.0):
+        gang.price_gbp, gang.normal_demand = 3000.0, 100.0
+        gang.reprice(model.boat_price_gbp, window, demand, market_seats=1200.0)
+        prices[demand] = gang.price_gbp
+    assert prices[1e6] > prices[0.0]
 
 
-def test_boat_supply_price_rises_when_seizures_run_above_their_long_average():
+def test_price_never_falls_below_the_variable_cost_of_a_seat(model):
+    """The floor is the cost of a seat, not a constant: collapsing demand lowers the price toward
+    it, and a price below it (dearer boats) is raised to it at once."""
+    gang = next(g for g in model.gangs if g.active)
+    window = {"seats": 100.0, "launches": 2.0, "total_launches": 8, "prevented_share": 0.0}
+    floor = gang.variable_cost(model.boat_price_gbp, 0.0)
+    gang.price_gbp, gang.normal_demand = 4000.0, 100.0
+    seen = []
+    for _ in range(30):
+        gang.reprice(model.boat_price_gbp, window, 0.0, market_seats=1200.0)
+        seen.append(gang.price_gbp)
+    assert seen[-1] < 4000.0 and min(seen) >= floor
+    dear = 4 * model.boat_price_gbp
+    gang.price_gbp = floor
+    gang.reprice(dear, window, 0.0, market_seats=1200.0)
+    assert gang.price_gbp >= gang.variable_cost(dear, 0.0) > floor
+
+
+def test_markup_is_the_logit_bertrand_markup_at_normal_demand(model):
+    """At normal demand the target price is the variable cost plus sigma / (1 - share)."""
+    gang = next(g for g in model.gangs if g.active)
+    window = {"seats": 100.0, "launches": 2.0, "total_launches": 8, "prevented_share": 0.0}
+    gang.recent.clear()
+    gang.recent.append({"revenue": 0.0, "cost": 0.0, "seats": 100, "launches": 2, "prevented": 0})
+    sigma = model.config.migrants.choice_scale_gbp
+    target = gang.variable_cost(model.boat_price_gbp, 0.0) + sigma / (1 - 100 / 400)
+    gang.price_gbp, gang.normal_demand = target, 100.0
+    gang.reprice(model.boat_price_gbp, window, 100.0, market_seats=400.0)
+    assert gang.price_gbp == pytest.approx(target)
+
+
+def test_boat_supply_price_rises_when_seizures_run_above_the_reference_rate():
     p = sim.load_config(None).gangs
     supply = BoatSupply(p, 2025)
     base = supply.price_gbp
-    supply.update(0, 2025)
-    assert supply.seized_long is None and supply.price_gbp == base     # averages start with seizures
-    supply.update(50, 2025)
-    assert supply.seized_short == supply.seized_long == 50.0 and supply.price_gbp == base
-    supply.update(150, 2025)
-    short = 50 + SEIZURE_SHORT_SMOOTHING * 100
-    long = 50 + SEIZURE_LONG_SMOOTHING * 100
-    assert supply.price_gbp == pytest.approx(base * (1 + p.boat_price_seizure_elasticity * (short / long - 1)))
+    ref = p.boat_seizures_reference_per_week
+    supply.update(int(ref), 2025)
+    assert supply.seized == int(ref) and supply.price_gbp == base       # at the reference: no premium
+    supply.update(int(3 * ref), 2025)
+    seized = int(ref) + SEIZURE_SMOOTHING * 2 * int(ref)
+    assert supply.price_gbp == pytest.approx(base * (1 + p.boat_price_seizure_elasticity * (seized / ref - 1)))
+    for _ in range(40):
+        supply.update(0, 2025)
+    assert supply.price_gbp == base
 
 
 # ---------------------------------------------------------------- population (3.3)

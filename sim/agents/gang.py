@@ -35,11 +35,12 @@ from sim.constants import (
     GANG_INITIAL_REPUTATION,
     GANG_MEMORY_WEEKS,
     GANG_REPUTATION_WEIGHT,
+    MAX_MARKET_SHARE,
+    NORMAL_DEMAND_SMOOTHING,
     PRICE_PRESSURE_MAX,
     PRICE_PRESSURE_MIN,
     PRICE_PRESSURE_WEIGHT,
-    SEIZURE_LONG_SMOOTHING,
-    SEIZURE_SHORT_SMOOTHING,
+    SEIZURE_SMOOTHING,
     TAXI_MIN_LAUNCHES,
     TAXI_MOVE_SECTOR_PROB,
     UNIT_COST_RETRY_FLOOR,
@@ -77,8 +78,11 @@ class SmugglingGang(mesa.Agent):
         self.boats = 0
         self.boat_book_value_gbp = boat_price_gbp  # average purchase price of the stock
         self.people_per_boat = float(self.params.people_per_boat_base)
+        self.normal_demand: float | None = None    # smoothed weekly demand (seats), its normal volume
+        self.written_off_gbp = 0.0                 # book value of boats lost when the gang exited
         self.reputation = GANG_INITIAL_REPUTATION  # observed success rate of its launches (EWMA)
         self.taxi_boats = False
+        self.insures = False                       # offers return insurance (a free second crossing)
         self.active = True
         self.week = _empty_week()                  # this week's accounting (GBP, people, launches)
         self.recent: deque[dict[str, float]] = deque(maxlen=GANG_MEMORY_WEEKS)  # last weeks of the above
@@ -108,6 +112,11 @@ class SmugglingGang(mesa.Agent):
         self.week["revenue"] += revenue
         self.week["seats"] += people
         self.model.today["gang_revenue_gbp"] += revenue
+
+    def carry_free(self, people: int) -> None:
+        """Seats given free under return insurance: they fill boats but bring no revenue."""
+        self.week["seats"] += people
+        self.model.today["free_crossings"] += people
 
     def buy_boats(self, n: int, price_gbp: float) -> None:
         """Buy ``n`` boats at ``price_gbp`` each (cash out; the cost is booked when a boat is used)."""
@@ -173,23 +182,40 @@ class SmugglingGang(mesa.Agent):
         return p.running_cost_per_launch_gbp + (p.taxi_boat_extra_cost_gbp if self.taxi_boats else 0.0)
 
     # -- weekly -----------------------------------------------------------------------
-    def weekly_review(self, boat_price_gbp: float, backlog_people: int, least_patrolled_sector: int,
-                      rng: np.random.Generator) -> None:
-        """Close the week's books, then reprice, change tactics and invest (ODD 7.8).
-
-        ``backlog_people`` are people booked before this week began and not yet launched;
-        exit is tested afterwards (:attr:`should_exit`).
-        """
+    def close_week(self) -> None:
+        """Close the week's books: the week joins the recent weeks and the profit history."""
         week = self.week
         self.recent.append(week)
         self.profits.append(week["revenue"] - week["cost"])
         self.week = _empty_week()
+
+    def weekly_review(self, boat_price_gbp: float, backlog_people: int, least_patrolled_sector: int,
+                      market_seats: float, rng: np.random.Generator, return_rate: float = 0.0) -> None:
+        """After :meth:`close_week`: set the boat load, reprice, change tactics and invest (ODD 7.8).
+
+        ``backlog_people`` are people booked before this week began and not yet launched;
+        ``market_seats`` are the seats all active gangs sold over their recent weeks (for
+        this gang's market share). Exit is tested afterwards (:attr:`should_exit`).
+        """
         self.set_boat_load(boat_price_gbp)
         window = self.window()
-        demand = week["seats"] + backlog_people
-        self.reprice(boat_price_gbp, window, demand)
+        demand = self.recent[-1]["seats"] + backlog_people
+        self.reprice(boat_price_gbp, window, demand, market_seats)
         self.adapt_tactics(window, least_patrolled_sector, rng)
+        self.offer_insurance(return_rate)
         self.invest(boat_price_gbp, window, demand)
+
+    def offer_insurance(self, return_rate: float) -> None:
+        """Return insurance (ECONOMICS.md section 3): offer customers a free second crossing if they
+        are returned, once returns are frequent enough to matter to them (the news' return
+        probability of a covered arrival at or above ``insurance_trigger_return_rate``); stop when
+        it falls below half of that. Its cost is the seats given free later."""
+        trigger = self.params.insurance_trigger_return_rate
+        if not self.insures and return_rate >= trigger > 0:
+            self.insures = True
+            self.model.today["tactic_changes"] += 1
+        elif self.insures and return_rate < 0.5 * trigger:
+            self.insures = False
 
     def window(self) -> dict[str, float]:
         """Mean seats and launches a week, and the prevented share, over the recent weeks."""
@@ -206,23 +232,40 @@ class SmugglingGang(mesa.Agent):
         self.people_per_boat = _clip(p.people_per_boat_base + p.people_per_boat_price_slope * math.log(rel),
                                      p.people_per_boat_min, p.people_per_boat_max)
 
-    def unit_cost(self, boat_price_gbp: float, window: dict[str, float]) -> float:
-        """Cost of a seat: a launch's cost over its load (grossed up for retries), plus fixed cost."""
+    def variable_cost(self, boat_price_gbp: float, prevented_share: float) -> float:
+        """Cost of one more seat: a launch's boat and running cost over its load, grossed up for
+        the prevented launches whose passengers keep their seat for a retry."""
         p = self.params
         per_launch = boat_price_gbp + self.running_cost_per_launch()
-        retry_gross_up = max(1.0 - window["prevented_share"] * p.retry_promise_prob, UNIT_COST_RETRY_FLOOR)
-        seats_per_week = max(window["seats"], self.people_per_boat)
-        return (per_launch / self.people_per_boat) / retry_gross_up + p.fixed_cost_per_week_gbp / seats_per_week
+        retry_gross_up = max(1.0 - prevented_share * p.retry_promise_prob, UNIT_COST_RETRY_FLOOR)
+        return (per_launch / self.people_per_boat) / retry_gross_up
 
-    def reprice(self, boat_price_gbp: float, window: dict[str, float], demand: float) -> None:
-        """Move the price toward unit cost x markup, up with excess demand, down with idle capacity;
-        at most ``price_adjust_rate`` a week, within the price bounds."""
+    def unit_cost(self, boat_price_gbp: float, window: dict[str, float]) -> float:
+        """Average cost of a seat: the variable cost plus the weekly fixed cost over the seats sold."""
+        seats_per_week = max(window["seats"], self.people_per_boat)
+        return (self.variable_cost(boat_price_gbp, window["prevented_share"])
+                + self.params.fixed_cost_per_week_gbp / seats_per_week)
+
+    def reprice(self, boat_price_gbp: float, window: dict[str, float], demand: float,
+                market_seats: float) -> None:
+        """Competitive pricing (ODD 7.8.3): the price moves toward the variable cost of a seat plus
+        the logit-Bertrand markup ``sigma / (1 - share)`` (``sigma`` the migrants' logit scale among
+        gangs, ``share`` this gang's share of recent seats), scaled up with demand above the gang's
+        normal volume (a backlog: scarcity) and down with demand below it (idle capacity); at most
+        ``price_adjust_rate`` a week, never below the variable cost nor above ``price_max_gbp``."""
         p = self.params
-        capacity = max(self.people_per_boat * max(window["launches"], 1.0), 1.0)
-        pressure = _clip(demand / capacity - 1.0, PRICE_PRESSURE_MIN, PRICE_PRESSURE_MAX)
-        target = self.unit_cost(boat_price_gbp, window) * p.target_markup * (1.0 + PRICE_PRESSURE_WEIGHT * pressure)
+        if not self.model.config.mechanisms.competitive_prices:
+            return
+        normal = self.normal_demand
+        self.normal_demand = demand if normal is None else normal + NORMAL_DEMAND_SMOOTHING * (demand - normal)
+        base = max(self.normal_demand, self.people_per_boat)
+        pressure = _clip(demand / base - 1.0, PRICE_PRESSURE_MIN, PRICE_PRESSURE_MAX)
+        share = min(window["seats"] * len(self.recent) / market_seats, MAX_MARKET_SHARE) if market_seats > 0 else 0.0
+        floor = self.variable_cost(boat_price_gbp, window["prevented_share"])
+        markup = self.model.config.migrants.choice_scale_gbp / (1.0 - share)
+        target = floor + markup * (1.0 + PRICE_PRESSURE_WEIGHT * pressure)
         step = _clip(target / self.price_gbp - 1.0, -p.price_adjust_rate, p.price_adjust_rate)
-        self.price_gbp = _clip(self.price_gbp * (1.0 + step), p.price_min_gbp, p.price_max_gbp)
+        self.price_gbp = _clip(self.price_gbp * (1.0 + step), floor, max(p.price_max_gbp, floor))
 
     def adapt_tactics(self, window: dict[str, float], least_patrolled_sector: int,
                       rng: np.random.Generator) -> None:
@@ -264,27 +307,24 @@ class BoatSupply:
     """The price of a boat and engine (ODD 7.8.2).
 
     ``price = boat_price_gbp x year multiplier x (1 + elasticity x excess)``, where
-    ``excess`` is how far the short average of weekly seizures runs above the long one
-    (both start at the first week with seizures).
+    ``excess = max(0, S / S_ref - 1)`` is how far the recent rate of seizures ``S`` (a smoothed
+    weekly count of prevented launches, whose boats are lost) runs above the reference rate
+    ``S_ref`` (``boat_seizures_reference_per_week``): many boats seized means dearer boats.
     """
 
     def __init__(self, params: GangParams, year: int) -> None:
         self.params = params
         self.price_gbp = params.boat_price_gbp * year_multiplier_or_nearest(params.boat_price_year_multiplier, year)
-        self.seized_short: float | None = None
-        self.seized_long: float | None = None
+        self.seized: float | None = None
 
     def update(self, seized_this_week: int, year: int) -> float:
         """Reprice after a week with ``seized_this_week`` boats prevented; returns the price."""
-        if self.seized_long is None:
-            if seized_this_week > 0:
-                self.seized_short = self.seized_long = float(seized_this_week)
-            excess = 0.0
-        else:
-            self.seized_short += SEIZURE_SHORT_SMOOTHING * (seized_this_week - self.seized_short)
-            self.seized_long += SEIZURE_LONG_SMOOTHING * (seized_this_week - self.seized_long)
-            excess = max(0.0, self.seized_short / max(self.seized_long, 1.0) - 1.0)
         p = self.params
+        if self.seized is None:
+            self.seized = float(seized_this_week)
+        else:
+            self.seized += SEIZURE_SMOOTHING * (seized_this_week - self.seized)
+        excess = max(0.0, self.seized / p.boat_seizures_reference_per_week - 1.0)
         self.price_gbp = (p.boat_price_gbp * year_multiplier_or_nearest(p.boat_price_year_multiplier, year)
                           * (1.0 + p.boat_price_seizure_elasticity * excess))
         return self.price_gbp
@@ -376,10 +416,14 @@ class GangMarket:
         pop = model.pop
         backlog = self.backlog(pop, model.day)
         price = self.supply.update(seized_this_week, model.date.year)
-        for g in self.gangs:
-            if g.active:
-                g.weekly_review(price, int(backlog[g.gang_index]) * model.people_per_agent,
-                                least_patrolled_sector, rng)
+        active = self.active
+        for g in active:
+            g.close_week()
+        market_seats = float(sum(w["seats"] for g in active for w in g.recent))
+        return_rate = model.authority.public_return_probability()
+        for g in active:
+            g.weekly_review(price, int(backlog[g.gang_index]) * model.people_per_agent,
+                            least_patrolled_sector, market_seats, rng, return_rate)
         for g in self.gangs:
             if g.active and g.should_exit:
                 self.exit(g)
@@ -396,6 +440,10 @@ class GangMarket:
         model = self.model
         gang.active = False
         model.today["gang_exits"] += 1
+        # boats it still holds are lost to the business: an economic cost (their cash was spent)
+        gang.written_off_gbp = gang.boats * gang.boat_book_value_gbp
+        model.today["gang_costs_gbp"] += gang.written_off_gbp
+        gang.boats = 0
         pop = model.pop
         booked = pop.where(MigrantState.BOOKED)
         stranded = booked[pop.gang[booked] == gang.gang_index]
@@ -410,6 +458,12 @@ class GangMarket:
         revenue = sum(w["revenue"] for w in recent)
         profit = revenue - sum(w["cost"] for w in recent)
         return profit / revenue if revenue > 0 else -1.0
+
+    def recent_prevented_share(self) -> float:
+        """Share of the active gangs' launches prevented over their recent weeks (0 without launches)."""
+        recent = [w for g in self.active for w in g.recent]
+        launches = sum(w["launches"] for w in recent)
+        return sum(w["prevented"] for w in recent) / launches if launches else 0.0
 
     def maybe_enter(self, rng: np.random.Generator) -> None:
         """Free entry: while the recent margin beats the threshold, a gang enters with a weekly
@@ -426,5 +480,15 @@ class GangMarket:
             gang.buy_boats(BOATS_ENTRANT, self.supply.price_gbp)
 
     # -- views ----------------------------------------------------------------------
+    def mean_price(self) -> float:
+        """The mean price of the active gangs (what is heard upstream; the initial price without gangs)."""
+        active = self.active
+        return float(np.mean([g.price_gbp for g in active])) if active else self.params.initial_price_gbp
+
+    def insured_share(self) -> float:
+        """Share of the active gangs offering return insurance."""
+        active = self.active
+        return sum(g.insures for g in active) / len(active) if active else 0.0
+
     def prices(self) -> np.ndarray:
         return np.array([g.price_gbp for g in self.gangs if g.active])

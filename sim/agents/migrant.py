@@ -50,23 +50,29 @@ class Migrant(mesa.Agent):
 
     Attributes live in the model's :class:`Population`; the properties below read them.
 
-    Decision rule (DESIGN 6b), applied at each activation of a person at the coast:
+    Decision rule (DESIGN 6b; ``docs/ODD.md`` 7.4): one comparison of expected values,
+    made upstream before setting out (:meth:`consider_route`) and at the coast
+    (:meth:`decide_many`), from the person's own beliefs. Relative to the outside option
+    ``O`` (asylum in France or another EU state), the gain of booking a seat at price ``p``:
 
-    * net gain of booking with gang g:
-      ``G_g = s_eff * ((1 - r) * (V - O) - r * penalty) - price_g - a * d * L``
-      where ``s_eff = 1 - (1 - s_g)^(1 + retry)`` is the believed chance of getting
-      across (with the gang's retry promise), ``r`` the believed return probability,
-      ``V`` the valuation of the UK (lowered by a low asylum grant chance and by
-      enforcement against illegal working), ``O`` the outside option, ``d`` the believed
-      death risk, ``a`` risk aversion and ``L`` the value of life;
-    * net gain of the legal route (eligible: meets the route's criteria, never returned,
-      route open):
-      ``G_legal = q * (V - O) - c_wait * w`` with ``q`` the expected admission chance,
-      ``w`` the expected days of waiting and ``c_wait`` the daily cost of waiting;
-    * book with a gang (logit over affordable gangs with ``G_g > 0``) if that beats the
-      legal route; apply to the legal route if it is the best positive option; else
-      wait, and leave the route once the route has not been worth it for longer than
-      the person's patience. A person who cannot pay waits while savings grow.
+    * ``G = s [(1 - r)(V - O) + r (R - O)] - p - a d L`` (:meth:`crossing_gain`), where ``s``
+      is the believed chance of getting across (with the gang's retry promise), ``r`` the
+      believed chance of being returned after arriving, ``V`` the value of staying in the
+      UK (valuation x chance of being allowed to stay, lowered by enforcement against
+      illegal working), ``a d L`` the risk cost (risk aversion x believed death risk x
+      value of life);
+    * ``R - O``, the value after a return, depends on where it leads: to the country of
+      origin (a bilateral agreement in force) the journey is over, ``R - O = -c_home``; to
+      France the person is back at the coast and may try again,
+      ``R - O = max(0, G_again) - c_france`` with ``G_again`` the same gain with the
+      return probability of a repeat arrival (identified and returned with priority);
+    * the legal route (eligible: meets its criteria, never returned, route open):
+      ``G_legal = q (V - O) - c_wait w``;
+    * book with a gang (logit over affordable gangs with ``G > 0``) if that beats the legal
+      route; apply to the legal route if it is the best positive option; else wait, and
+      leave the route once it has not been worth it for longer than the person's patience.
+      A person who cannot pay waits while savings grow (a returnee may borrow the fare
+      with ``migrants.returnee_credit``).
     """
 
     def __init__(self, model: ChannelModel, row: int) -> None:
@@ -158,13 +164,17 @@ class Migrant(mesa.Agent):
 
     @staticmethod
     def draw_attributes(model: ChannelModel, rows: np.ndarray) -> None:
-        """Wealth, valuation of the UK, outside option and risk aversion (log-normal), patience
+        """Wealth, valuation of the UK, outside option and risk aversion (log-normal; the group's
+        multipliers scale the medians of valuation and outside option), patience
         (exponential), adult, meets the legal route's criteria, and the day of reaching the coast."""
         pop, cfg, rng, n = model.pop, model.config, model.rngs.attributes, rows.size
         mp = cfg.migrants
+        grp = pop.group[rows]
         pop.wealth[rows] = mp.wealth_median_gbp * np.exp(mp.wealth_sigma * rng.standard_normal(n))
-        pop.valuation[rows] = mp.valuation_median_gbp * np.exp(mp.valuation_sigma * rng.standard_normal(n))
-        pop.outside[rows] = mp.outside_option_median_gbp * np.exp(mp.outside_option_sigma * rng.standard_normal(n))
+        pop.valuation[rows] = (mp.valuation_median_gbp * model.group_valuation[grp]
+                               * np.exp(mp.valuation_sigma * rng.standard_normal(n)))
+        pop.outside[rows] = (mp.outside_option_median_gbp * model.group_outside[grp]
+                             * np.exp(mp.outside_option_sigma * rng.standard_normal(n)))
         pop.risk_aversion[rows] = mp.risk_aversion_median * np.exp(mp.risk_aversion_sigma * rng.standard_normal(n))
         pop.patience[rows] = rng.exponential(mp.patience_mean_days, n)
         pop.adult[rows] = rng.random(n) < mp.adult_share
@@ -254,9 +264,69 @@ class Migrant(mesa.Agent):
         (pop.s_a if succeeded else pop.s_b)[rows] += 1.0
 
     @staticmethod
-    def learn_returned(pop: Population, rows: np.ndarray) -> None:
-        """Own outcome after arrival: returned to France, one observation of a return."""
-        pop.r_a[rows] += 1.0
+    def learn_returned(pop: Population, rows: np.ndarray, weight: float) -> None:
+        """Own outcome after arrival: returned, ``weight`` observations of a return (a strong update:
+        a returnee knows they are identified on any later arrival)."""
+        pop.r_a[rows] += weight
+
+    # -- the decision: one comparison of expected values ------------------------------
+    @staticmethod
+    def crossing_gain(s: np.ndarray, r: np.ndarray, r_again: np.ndarray, surplus: np.ndarray,
+                      return_cost: np.ndarray, to_origin: np.ndarray, price: np.ndarray,
+                      price_again: np.ndarray, risk_cost: np.ndarray) -> np.ndarray:
+        """Expected gain over the outside option of buying a seat at ``price`` (GBP; arrays broadcast).
+
+        ``G = s [(1 - r) surplus + r after] - price - risk_cost`` where ``after`` (the value after
+        a return, over the outside option) is ``-return_cost`` for a return to the country of
+        origin, and ``max(0, G_again) - return_cost`` for a return to France, ``G_again`` being the
+        gain of one more try at ``price_again`` with the repeat arrival's return probability
+        ``r_again`` (after which a return ends the attempt).
+        """
+        again = s * ((1.0 - r_again) * surplus - r_again * return_cost) - price_again - risk_cost
+        after = np.where(to_origin, -return_cost, np.maximum(again, 0.0) - return_cost)
+        return s * ((1.0 - r) * surplus + r * after) - price - risk_cost
+
+    @staticmethod
+    def stakes(model: ChannelModel, rows: np.ndarray) -> tuple[np.ndarray, ...]:
+        """What is at stake for each person, from their attributes and the policy they know of:
+        ``(surplus V - O, return cost, return leads home, risk cost a d L, floor of the repeat
+        arrival's return probability)``."""
+        pop, cfg = model.pop, model.config
+        mp = cfg.migrants
+        grp = pop.group[rows]
+        grant = model.group_grant[grp]
+        v_eff = pop.valuation[rows] * (grant + (1 - grant) * mp.refused_stay_value_share)
+        v_eff *= 1.0 - cfg.uk.illegal_working_enforcement * cfg.uk.enforcement_valuation_effect
+        surplus = v_eff - pop.outside[rows]
+        to_origin = model.authority.returns_home(grp)
+        return_cost = np.where(to_origin, mp.return_home_cost_gbp, mp.return_to_france_cost_gbp)
+        risk_cost = pop.risk_aversion[rows] * pop.death_belief[rows] * mp.value_of_life_gbp
+        repeat_floor = model.authority.repeat_return_belief(grp, pop.adult[rows])
+        return surplus, return_cost, to_origin, risk_cost, repeat_floor
+
+    @staticmethod
+    def consider_route(model: ChannelModel, rows: np.ndarray) -> np.ndarray:
+        """Upstream: whether each newcomer sets out for the coast (True) or takes the outside
+        option at once (deterred; displaced to another EU state).
+
+        The same gain as at the coast (:meth:`crossing_gain`), from the newcomer's beliefs (what
+        is publicly heard now), at the market's mean price, less the cost of travelling to the
+        coast; a binary logit with scale ``environment.upstream_choice_scale_gbp``.
+        """
+        if rows.size == 0:
+            return np.zeros(0, dtype=bool)
+        pop, cfg = model.pop, model.config
+        env = cfg.environment
+        s, r = pop.believed(rows)
+        s_eff = 1.0 - (1.0 - s) ** (1.0 + cfg.gangs.retry_promise_prob)
+        surplus, return_cost, to_origin, risk_cost, repeat_floor = Migrant.stakes(model, rows)
+        price = model.market.mean_price()
+        price_again = price * (1.0 - model.market.insured_share())   # a gang's return insurance: a free retry
+        gain = Migrant.crossing_gain(s_eff, r, np.maximum(r, repeat_floor), surplus, return_cost, to_origin,
+                                     price, price_again, risk_cost) - env.travel_cost_gbp
+        p_go = 0.5 * (1.0 + np.tanh(0.5 * gain / env.upstream_choice_scale_gbp))   # logistic, overflow-free
+        draw = model.rngs.upstream.random(rows.size)      # drawn either way: the switch keeps the streams aligned
+        return draw < p_go if cfg.mechanisms.upstream_choice else np.ones(rows.size, dtype=bool)
 
     # -- the periodic review ----------------------------------------------------------
     @staticmethod
@@ -299,14 +369,15 @@ class Migrant(mesa.Agent):
         n = idx.size
 
         s, r = pop.believed(idx)
-        wealth, outside = pop.wealth[idx], pop.outside[idx]
-        grant = model.group_grant[pop.group[idx]]
-        v_eff = pop.valuation[idx] * (grant + (1 - grant) * mp.refused_stay_value_share)
-        v_eff *= 1.0 - cfg.uk.illegal_working_enforcement * cfg.uk.enforcement_valuation_effect
-        surplus = v_eff - outside
-        gain_if_across = (1 - r) * surplus - r * mp.return_penalty_gbp
-        risk_cost = pop.risk_aversion[idx] * pop.death_belief[idx] * mp.value_of_life_gbp
+        wealth = pop.wealth[idx]
+        surplus, return_cost, to_origin, risk_cost, repeat_floor = Migrant.stakes(model, idx)
+        r_again = np.maximum(r, repeat_floor)
+        r = np.where(pop.times_returned[idx] > 0, r_again, r)   # a returnee's next arrival is a repeat
+        if not cfg.mechanisms.return_risk_at_coast:
+            r = r_again = np.zeros(n)
+        credit = pop.times_returned[idx] > 0 if mp.returnee_credit else np.zeros(n, dtype=bool)
 
+        rides_free = np.zeros(n, dtype=bool)  # booked with the gang of their voucher (return insurance)
         best_gain = np.full(n, -np.inf)      # gain of the chosen gang, else the best positive one
         choice = np.full(n, -1, dtype=np.int64)
         price_choice = np.zeros(n)
@@ -319,12 +390,25 @@ class Migrant(mesa.Agent):
             m = min(mp.known_gangs, len(gangs))
             # each person hears of m gangs, drawn by word of mouth (with replacement)
             known = np.minimum(np.searchsorted(cum, rng.random((n, m)) * cum[-1], side="right"), len(gangs) - 1)
-            price_known = prices[known]
+            # a returnee holding a voucher (return insurance) knows that gang, and rides with it free
+            position = np.full(len(model.market.gangs), -1)
+            position[[g.gang_index for g in gangs]] = np.arange(len(gangs))
+            voucher = pop.voucher[idx]
+            voucher_at = np.where(voucher >= 0, position[voucher], -1)
+            has_voucher = voucher_at >= 0
+            known[has_voucher, 0] = voucher_at[has_voucher]
+            free = np.zeros(known.shape, dtype=bool)
+            free[has_voucher, 0] = True
+            price_known = np.where(free, 0.0, prices[known])
+            insured = np.array([g.insures for g in gangs])[known]
+            price_again = np.where(insured, 0.0, prices[known])
             s_g = np.minimum(s[:, None] * (rep / max(rep.mean(), 1e-9))[known], 1.0)
             s_eff = 1.0 - (1.0 - s_g) ** (1.0 + retry)
-            gain = s_eff * gain_if_across[:, None] - price_known - risk_cost[:, None]
+            col = (slice(None), None)
+            gain = Migrant.crossing_gain(s_eff, r[col], r_again[col], surplus[col], return_cost[col],
+                                         to_origin[col], price_known, price_again, risk_cost[col])
             positive = gain > 0
-            usable = positive & (wealth[:, None] >= price_known)
+            usable = positive & ((wealth[:, None] >= price_known) | credit[:, None])
             # logit choice among usable known gangs (Gumbel trick: argmax of gain/scale + noise)
             util = np.where(usable, gain / mp.choice_scale_gbp + rng.gumbel(size=gain.shape), -np.inf)
             pick = np.argmax(util, axis=1)
@@ -334,6 +418,7 @@ class Migrant(mesa.Agent):
             gain_pos = np.where(positive, gain, -np.inf)
             best_gain = np.where(has, gain[rows, pick], gain_pos.max(axis=1))
             price_choice = np.where(has, price_known[rows, pick], 0.0)
+            rides_free = has & free[rows, pick]
             cheapest_worth_it = np.where(positive, price_known, np.inf).min(axis=1)
 
         # legal route
@@ -366,9 +451,17 @@ class Migrant(mesa.Agent):
             pop.wealth[b] -= price_choice[book]
             pop.booked_day[b] = today
             pop.move(b, MigrantState.BOOKED, today)
-            sold = np.bincount(choice[book], minlength=len(gangs))
+            ppa = model.people_per_agent
+            paid = book & ~rides_free if gangs else book
+            model.today["paid_crossings"] += int(paid.sum()) * ppa
+            sold = np.bincount(choice[paid], minlength=len(gangs))
             for gi in np.flatnonzero(sold).tolist():
-                gangs[gi].sell_seats(int(sold[gi]) * model.people_per_agent)
+                gangs[gi].sell_seats(int(sold[gi]) * ppa)
+            if gangs and rides_free.any():
+                pop.voucher[idx[rides_free]] = -1
+                given = np.bincount(choice[rides_free], minlength=len(gangs))
+                for gi in np.flatnonzero(given).tolist():
+                    gangs[gi].carry_free(int(given[gi]) * ppa)
             pop.gang[b] = np.array([g.gang_index for g in gangs])[choice[book]]
         rest = ~book & ~apply & ~leave
         if rest.any():

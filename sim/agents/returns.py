@@ -7,6 +7,8 @@ Each day, among today's arrivals in the UK, the authority detains for return:
 * under the one-in-one-out quota (from ``returns.start_date``): eligible arrivals
   (adults of covered groups) while detention places remain. Places are the weekly quota
   times the weeks a detainee is held, so that detentions keep pace with the quota.
+  Repeat arrivals (people returned before) are identified and, with probability
+  ``returns.repeat_priority_share``, take places ahead of everyone else.
 
 A detainee is returned once the processing delay has passed, unless a legal challenge
 blocks the return (then released into the asylum process), and within the week's
@@ -27,7 +29,7 @@ import mesa
 import numpy as np
 
 from sim.agents.migrant import Migrant
-from sim.constants import EXPECTED_RETURNS_SMOOTHING
+from sim.constants import EXPECTED_RETURNS_SMOOTHING, RECROSS_WINDOW_DAYS
 from sim.environment import day_of
 from sim.population import MigrantState
 
@@ -46,7 +48,11 @@ class ReturnsAuthority(mesa.Agent):
         super().__init__(model)
         cfg = model.config
         r = cfg.returns
+        self.return_rate = r.return_rate      # the policy as a rate (the weekly quota follows eligible arrivals)
         self.quota_per_week: int = UNLIMITED if r.quota_per_week == "all" else int(r.quota_per_week)
+        self.eligible_this_week = 0           # eligible arrivals (people) since the policy week began
+        self.eligible_since_start = 0         # eligible arrivals (people) since the policy started
+        self.returned_since_start = 0         # returns under the quota (people) since the policy started
         self.start_day = day_of(model.start_date, r.start_date, UNLIMITED)
         self.legal_start_day = day_of(model.start_date, cfg.legal_route.start_date, UNLIMITED)
         self.week_started_day: int | None = None
@@ -61,6 +67,12 @@ class ReturnsAuthority(mesa.Agent):
         self.bilateral_day = np.array([day_of(model.start_date, g.bilateral_returns_from, UNLIMITED)
                                        for g in cfg.groups])
         self.bilateral_prob = np.array([g.bilateral_return_prob for g in cfg.groups])
+        self.announce_day = (UNLIMITED if r.announce_date is None or not self.has_policy
+                             else day_of(model.start_date, r.announce_date, UNLIMITED))
+        # returns to France, one entry per return: its day, and whether the person arrived in the
+        # UK again within RECROSS_WINDOW_DAYS
+        self.return_days: list[int] = []
+        self.recrossed: list[bool] = []
         self._announcements = self._announcement_schedule()
 
     def __repr__(self) -> str:
@@ -70,8 +82,14 @@ class ReturnsAuthority(mesa.Agent):
 
     # -- state of the policy ------------------------------------------------------------
     @property
+    def has_policy(self) -> bool:
+        """Whether the scenario has a returns policy (a positive quota, 'all', or a positive rate)."""
+        rate = self.return_rate
+        return (rate is not None and rate > 0) or (rate is None and self.quota_per_week > 0)
+
+    @property
     def policy_active(self) -> bool:
-        return self.quota_per_week > 0 and self.model.day >= self.start_day
+        return self.has_policy and self.model.day >= self.start_day
 
     @property
     def legal_route_open(self) -> bool:
@@ -104,7 +122,17 @@ class ReturnsAuthority(mesa.Agent):
         cfg = self.model.config
         eligible = (self.covered_arrivals_per_week() * cfg.migrants.adult_share
                     * (1.0 - cfg.returns.challenge_block_share))
+        if self.return_rate is not None:
+            return self.return_rate * self.covered_arrivals_per_week() * cfg.migrants.adult_share
         return float(min(self.quota_per_week, eligible)) if self.quota_per_week > 0 else 0.0
+
+    def public_return_probability(self) -> float:
+        """Return probability of a covered arrival since the policy started, as the public can count
+        it: returns under the quota over covered arrivals (eligible adults over the adult share);
+        0 before any return."""
+        adults = self.model.config.migrants.adult_share
+        covered = self.eligible_since_start / adults if adults > 0 else 0.0
+        return min(1.0, self.returned_since_start / covered) if covered > 0 and self.returned_since_start else 0.0
 
     def announced_return_probability(self) -> float:
         """The return probability an announcement of the quota states for a covered arrival:
@@ -113,8 +141,33 @@ class ReturnsAuthority(mesa.Agent):
         cfg = self.model.config
         q = self.quota_per_week
         eligible = self.covered_arrivals_per_week() * cfg.migrants.adult_share
+        if self.return_rate is not None:   # a stated rate of returns per eligible (adult) arrival
+            return self.return_rate * cfg.migrants.adult_share
         share = 1.0 if q >= UNLIMITED else min(1.0, q / max(eligible, 1.0))
         return share * cfg.migrants.adult_share * (1 - cfg.returns.challenge_block_share)
+
+    def returns_home(self, groups: np.ndarray) -> np.ndarray:
+        """Whether a return of a person of each group (today) leads to the country of origin: a
+        bilateral agreement is in force for the group. Otherwise a return leads to France."""
+        return (self.model.day >= self.bilateral_day[groups]) & (self.bilateral_prob[groups] > 0)
+
+    def repeat_return_belief(self, groups: np.ndarray, adult: np.ndarray) -> np.ndarray:
+        """The return probability a person expects on a repeat arrival after a return to France,
+        once the quota is announced or running: identified repeat arrivals are returned with
+        priority (``repeat_priority_share``; their claim was already found inadmissible, so no
+        legal challenge blocks it); 0 otherwise."""
+        cfg = self.model.config.returns
+        if (self.model.day < min(self.announce_day, self.start_day) or not self.has_policy
+                or not self.model.config.mechanisms.returnee_rules):
+            return np.zeros(groups.size)
+        return np.where(self.group_covered[groups] & adult, cfg.repeat_priority_share, 0.0)
+
+    def recross_share(self, last_day: int) -> float:
+        """Share of the returns to France made at least :data:`RECROSS_WINDOW_DAYS` before
+        ``last_day`` whose person arrived in the UK again within that window (NaN if none)."""
+        days = np.asarray(self.return_days)
+        done = days <= last_day - RECROSS_WINDOW_DAYS
+        return float(np.asarray(self.recrossed)[done].mean()) if done.any() else math.nan
 
     # -- announcements ------------------------------------------------------------------
     def _announcement_schedule(self) -> dict[int, list[tuple[np.ndarray, str]]]:
@@ -122,9 +175,11 @@ class ReturnsAuthority(mesa.Agent):
         model, cfg = self.model, self.model.config
         sched: dict[int, list[tuple[np.ndarray, str]]] = {}
         r = cfg.returns
-        if (r.quota_per_week == "all" or r.quota_per_week > 0) and r.announce_date is not None:
+        if self.has_policy and r.announce_date is not None:
             day = day_of(model.start_date, r.announce_date, UNLIMITED)
-            sched.setdefault(day, []).append((np.flatnonzero(self.group_covered), "quota"))
+            # groups whose bilateral agreement is then in force are returned home under it, not by the quota
+            quota_groups = self.group_covered & ~((day >= self.bilateral_day) & (self.bilateral_prob > 0))
+            sched.setdefault(day, []).append((np.flatnonzero(quota_groups), "quota"))
         for i, g in enumerate(cfg.groups):
             if g.bilateral_returns_from is not None and g.bilateral_return_prob > 0:
                 day = day_of(model.start_date, g.bilateral_returns_from, UNLIMITED)
@@ -200,6 +255,13 @@ class ReturnsAuthority(mesa.Agent):
                     self.quota_per_week = min(rp.max_quota_per_week, self.quota_per_week + rp.step)
                     model.today["quota_changes"] += 1
                 self.weeks_quota_filled = 0
+        if self.return_rate is not None:
+            # the policy as a rate: this week's quota is the rate times last week's eligible arrivals
+            # (before the first policy week, what the news expects of them)
+            eligible = (self.eligible_this_week if model.day > self.start_day
+                        else self.covered_arrivals_per_week() * model.config.migrants.adult_share)
+            self.quota_per_week = int(round(self.return_rate * eligible))
+        self.eligible_this_week = 0
         self.returned_this_week = 0
         self.remaining_this_week = self._quota_in_agents()
         self.legal_allowance = self.weekly_legal_capacity() // model.people_per_agent  # in agents
@@ -217,6 +279,7 @@ class ReturnsAuthority(mesa.Agent):
         arrivals = arrivals[pop.state[arrivals] == MigrantState.IN_UK]
         if arrivals.size == 0:
             return
+        self._note_repeat_arrivals(arrivals)
         grp = pop.group[arrivals]
         bilateral = (day >= self.bilateral_day[grp]) & (rng.random(arrivals.size) < self.bilateral_prob[grp])
         if bilateral.any():
@@ -225,10 +288,13 @@ class ReturnsAuthority(mesa.Agent):
             pop.blocked[b] = False
             pop.move(b, MigrantState.DETAINED, day)
             model.news.record_detentions(pop.group[b])
-        if not self.policy_active:
-            return
+        # eligible for the quota: adults of covered groups not returned under a bilateral agreement
         cand = arrivals[~bilateral & pop.adult[arrivals] & self.group_covered[grp]]
-        if cand.size == 0:
+        model.today["eligible_arrivals"] += cand.size * model.people_per_agent
+        self.eligible_this_week += cand.size * model.people_per_agent
+        if self.policy_active:
+            self.eligible_since_start += cand.size * model.people_per_agent
+        if not self.policy_active or cand.size == 0:
             return
         cfg = model.config.returns
         if self.quota_per_week >= UNLIMITED:
@@ -239,9 +305,18 @@ class ReturnsAuthority(mesa.Agent):
             room = max(0, self._quota_in_agents() * weeks_held - held)
         if room <= 0:
             return
-        take = cand if cand.size <= room else rng.choice(cand, size=room, replace=False)
+        # identified repeat arrivals first (with the priority share), then a random choice of the rest
+        repeat = pop.times_returned[cand] > 0
+        first = repeat & (rng.random(cand.size) < cfg.repeat_priority_share) & model.config.mechanisms.returnee_rules
+        take = cand[first][:room]
+        rest, left = cand[~first], room - take.size
+        if left > 0 and rest.size:
+            take = np.concatenate([take, rest if rest.size <= left else rng.choice(rest, size=left, replace=False)])
+        if take.size == 0:
+            return
         pop.bilateral[take] = False
-        pop.blocked[take] = rng.random(take.size) < cfg.challenge_block_share
+        unblockable = (pop.times_returned[take] > 0) & model.config.mechanisms.returnee_rules
+        pop.blocked[take] = (rng.random(take.size) < cfg.challenge_block_share) & ~unblockable
         pop.move(take, MigrantState.DETAINED, day)
         model.news.record_detentions(pop.group[take[~pop.blocked[take]]])
 
@@ -271,24 +346,52 @@ class ReturnsAuthority(mesa.Agent):
         if go.size:
             self.remaining_this_week -= go.size
             self.returned_this_week += go.size
+            self.returned_since_start += go.size * model.people_per_agent
             self._send_back(go, bilateral=False)
             self.cost_gbp += go.size * model.people_per_agent * cfg.cost_per_return_gbp
             model.today["policy_cost_gbp"] += go.size * model.people_per_agent * cfg.cost_per_return_gbp
         if bil.size:
             self._send_back(bil, bilateral=True)
 
+    def _note_repeat_arrivals(self, arrivals: np.ndarray) -> None:
+        """Today's arrivals who were returned to France within the re-crossing window."""
+        pop, day = self.model.pop, self.model.day
+        again = arrivals[(pop.times_returned[arrivals] > 0) & (pop.return_event[arrivals] >= 0)]
+        again = again[day - pop.returned_day[again] <= RECROSS_WINDOW_DAYS]
+        for event in pop.return_event[again].tolist():
+            self.recrossed[event] = True
+        pop.return_event[again] = -1       # one re-crossing per return
+        self.model.today["recrossings_6m"] += again.size * self.model.people_per_agent
+
     def _send_back(self, rows: np.ndarray, bilateral: bool) -> None:
-        """Return people to France: back at the coast, barred from the legal route, and
-        knowing it (their own outcome)."""
+        """Carry out returns. Under a bilateral agreement people go home and their journey is over
+        (``RETURNED_HOME``). Under the quota they are back at the French coast (``RETURNED``),
+        barred from the legal route, knowing they were returned (a strong update of their belief),
+        with claiming asylum in France as an outside option, and deciding again from the next day."""
         model = self.model
         pop = model.pop
         pop.times_returned[rows] += 1
-        Migrant.learn_returned(pop, rows)
-        pop.next_review[rows] = model.day + 1
         pop.gang[rows] = -1
+        model.today["returns_bilateral" if bilateral else "returns"] += rows.size * model.people_per_agent
+        if bilateral:
+            pop.move(rows, MigrantState.RETURNED_HOME, model.day)
+            pop.bilateral[rows] = False
+            return
+        mp = model.config.migrants
+        if model.config.mechanisms.returnee_rules:
+            Migrant.learn_returned(pop, rows, mp.returnee_belief_weight)
+            # after a return to France, claiming asylum there is an outside option
+            pop.outside[rows] = np.maximum(pop.outside[rows], mp.france_asylum_value_gbp)
+        else:
+            Migrant.learn_returned(pop, rows, 1.0)
+        pop.returned_day[rows] = model.day
+        n = len(self.return_days)
+        pop.return_event[rows] = np.arange(n, n + rows.size)
+        self.return_days.extend([model.day] * rows.size)
+        self.recrossed.extend([False] * rows.size)
+        pop.next_review[rows] = model.day + 1
         pop.move(rows, MigrantState.RETURNED, model.day)
         pop.bilateral[rows] = False   # after the move, so the quota's detention count stays exact
-        model.today["returns_bilateral" if bilateral else "returns"] += rows.size * model.people_per_agent
 
     def _admit_legal(self) -> None:
         model = self.model
@@ -305,3 +408,4 @@ class ReturnsAuthority(mesa.Agent):
         self.legal_allowance -= n
         pop.move(chosen, MigrantState.LEGAL_ADMITTED, model.day)
         model.today["legal_admissions"] += n * model.people_per_agent
+        model.today["legal_route_cost_gbp"] += n * model.people_per_agent * model.config.legal_route.cost_per_admission_gbp

@@ -100,13 +100,13 @@ def draw_arrivals(model: DashboardModel) -> Figure:
 
 
 def draw_price(model: DashboardModel) -> Figure:
-    """The mean price per seat each day, between the configured price bounds."""
+    """The mean price per seat each day (from 0: a fall in price shows as it is)."""
     fig, ax, ts = _series_chart(model, "Mean price per seat (GBP)")
     if ts is None:
         return fig
     ax.plot(ts.index, ts["mean_price_gbp"], color="#9467bd")
-    lo, hi = model.config.gangs.price_min_gbp, model.config.gangs.price_max_gbp
-    ax.set_ylim(lo * 0.9, hi * 1.05)
+    top = float(np.nanmax(ts["mean_price_gbp"].to_numpy())) if ts["mean_price_gbp"].notna().any() else 1.0
+    ax.set_ylim(0, top * 1.15)
     _time_axes(fig, ax, model)
     return fig
 

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from sim.config import load_config
-from sim.metrics import gang_floor, judge_run
+from sim.metrics import business_verdict, gang_floor, gangs_at_policy_start, judge_run
 from sim.model import ChannelModel
 
 __all__ = [
@@ -192,26 +192,36 @@ class DashboardModel(ChannelModel):
 
 
 def verdict_now(model: ChannelModel, ts: pd.DataFrame | None = None) -> dict[str, Any]:
-    """The business-model verdict on the days simulated so far: ``sim.metrics.judge_run``.
+    """The business-model verdict on the days simulated so far: the summary's rule
+    (``sim.metrics.judge_run`` for rents and gangs, ``sim.viability`` for viability,
+    ``sim.metrics.business_verdict`` to combine them).
 
     The margin is judged over the last ``verdict.window_weeks`` (26) weeks, or over all the
     days so far while fewer have been simulated (then ``full_window`` is false: the verdict
-    is provisional). Before the first day there is nothing to judge: the margin is NaN and
-    the verdict is not broken. ``ts`` is the model's dated time series (built if not given).
+    is provisional); gangs against those active at the policy start (the initial gangs
+    before it). Before the first day there is nothing to judge: the margin is NaN and the
+    verdict is not broken. ``ts`` is the model's dated time series (built if not given).
     """
     if ts is None:
         ts = model.timeseries() if isinstance(model, DashboardModel) else dated_timeseries(model)
     v = model.config.verdict
+    start = model.config.returns.start_date
+    reference = gangs_at_policy_start(ts, start, model.initial_gangs) if not ts.empty else model.initial_gangs
     out: dict[str, Any] = {"window_weeks": v.window_weeks, "initial_gangs": model.initial_gangs,
-                           "margin_threshold": v.profit_margin_threshold}
+                           "reference_gangs": reference, "margin_threshold": v.profit_margin_threshold}
     if ts.empty:
         return {**out, "days": 0, "weeks": 0.0, "full_window": False, "revenue_gbp": 0.0, "profit_gbp": 0.0,
                 "margin": float("nan"), "active_gangs": sum(1 for g in model.gangs if g.active),
-                "gang_floor": gang_floor(v, model.initial_gangs), "margin_broken": False, "gangs_broken": False,
+                "gang_floor": gang_floor(v, reference), "margin_broken": False, "gangs_broken": False,
+                "not_viable": False, "viable_demand_share": float("nan"), "reasons": "",
                 "broken": False, "broken_since": None}
-    r = judge_run(ts, v, model.initial_gangs, model.config.returns.start_date)
+    r = judge_run(ts, v, reference, start)
+    eco = model.end_state()
+    broken, reasons = business_verdict({"not_viable": not eco["viable"], "no_rents": r.margin_broken,
+                                        "gangs_collapsed": r.gangs_broken})
     return {**out, "days": r.days, "weeks": r.days / 7.0, "full_window": r.full_window,
             "revenue_gbp": r.revenue_gbp, "profit_gbp": r.profit_gbp, "margin": r.margin,
             "active_gangs": r.active_gangs, "gang_floor": r.gang_floor, "margin_broken": r.margin_broken,
-            "gangs_broken": r.gangs_broken, "broken": r.broken,
+            "gangs_broken": r.gangs_broken, "not_viable": not eco["viable"],
+            "viable_demand_share": eco["viable_demand_share"], "reasons": reasons, "broken": broken,
             "broken_since": None if r.broken_since is None else r.broken_since.date()}

@@ -127,8 +127,11 @@ def _verdict_html(v: dict[str, Any]) -> str:
     return ('<div id="cs-verdict"><b>Smugglers\' business model</b><ul style="margin:2px 0 0 0">'
             f"<li>market profit margin ({escape(span)}): <b>{v['margin']:.1%}</b> "
             f"(broken at or below {v['margin_threshold']:.0%}){holds[v['margin_broken']]}</li>"
-            f"<li>active gangs: <b>{v['active_gangs']}</b> of {v['initial_gangs']} at the start "
-            f"(broken at {v['gang_floor']:.0f} or fewer){holds[v['gangs_broken']]}</li></ul>"
+            f"<li>active gangs: <b>{v['active_gangs']}</b> of {v['reference_gangs']} at the policy start "
+            f"(broken at {v['gang_floor']:.0f} or fewer){holds[v['gangs_broken']]}</li>"
+            f"<li>would-be customers willing to pay the lowest cost of a seat: "
+            f"<b>{v['viable_demand_share']:.0%}</b> (broken when they no longer fill boats at minimum scale)"
+            f"{holds[v['not_viable']]}</li></ul>"
             f'<p style="margin:4px 0 0 0">Verdict{provisional}: <span style="color:white;background:{colour};'
             f'padding:2px 8px;border-radius:4px;font-weight:bold">business model {verdict}</span>{since_txt}</p></div>')
 

@@ -19,12 +19,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.config import load_config
 from sim.experiments.designs import scenarios
 from sim.experiments.engine import RunsFailedError, describe_failures, failed_runs, run_experiment
 from sim.experiments.executors import Executor
 from sim.experiments.stats import mean_ci, paired_differences, unpaired_differences
 from sim.experiments.store import ExperimentStore
 from sim.experiments.tasks import Experiment, OutputSpec
+from sim.metrics import rents_collapsed
 
 __all__ = ["compare", "Comparison", "COMPARE_MEASURES", "load_store", "point_table", "format_comparison",
            # re-exported from sim.experiments.stats, where they live
@@ -33,8 +35,13 @@ __all__ = ["compare", "Comparison", "COMPARE_MEASURES", "load_store", "point_tab
 #: Summary measures a comparison reports (name -> label).
 COMPARE_MEASURES: dict[str, str] = {
     "arrivals_uk_policy_period": "arrivals since the policy start",
+    "paid_crossings_policy_period": "paid crossings since the policy start",
+    "deterred_upstream": "deterred upstream (went elsewhere before the coast)",
+    "displaced_policy_period": "displaced to other EU states since the policy start",
     "returns": "returns (quota)",
     "arrivals_per_return": "arrivals per return",
+    "achieved_return_rate": "returns per eligible arrival (policy period)",
+    "recross_share_6m": "returned people arriving again within 6 months",
     "prevented_share": "prevented share of people launched",
     "deaths": "deaths at sea",
     "left_route": "left the route (to other EU states)",
@@ -43,8 +50,17 @@ COMPARE_MEASURES: dict[str, str] = {
     "mean_price_gbp": "mean price per seat, last 26 weeks (GBP)",
     "market_profit_margin": "market profit margin, last 26 weeks",
     "active_gangs_end": "active gangs at the end",
+    "gang_profit_gbp_window": "industry rents, last 26 weeks (GBP)",
+    "viable_demand_share": "would-be customers willing to pay the lowest cost of a seat",
+    "critical_return_rate": "return rate at which covered demand stops filling boats",
+    "entry_value_gbp": "value of entry (52 weeks of a gang's mean profit, GBP)",
+    "criterion_not_viable": "share of runs: not viable",
+    "criterion_no_rents": "share of runs: no rents",
+    "criterion_gangs_collapsed": "share of runs: gangs collapsed since the policy start",
+    "criterion_rents_collapsed_vs_counterfactual": "share of runs: rents collapsed against the first scenario",
     "business_model_broken": "share of runs with the business model broken",
     "policy_cost_gbp": "cost of returns (GBP)",
+    "uk_cost_gbp_policy_period": "UK spending since the policy start: returns, legal route, payments to France (GBP)",
 }
 
 
@@ -160,7 +176,7 @@ def compare(configs: Sequence[str], *, replications: int = 10, seed: int = 1,
         raise RunsFailedError(f"{describe_failures(failed, exp.design.n_runs)}. The comparison would rest on fewer "
                               f"than {replications} replications per scenario, so none is reported; the "
                               f"tracebacks are in the runs table of {store.path}", failed)
-    df = _with_design(store)
+    df = _against_reference(_with_design(store), names, dict(overrides or {}))
     measures = [m for m in (measures or list(COMPARE_MEASURES)) if m in df.columns]
     rows, diffs = [], []
     for m in measures:
@@ -174,6 +190,22 @@ def compare(configs: Sequence[str], *, replications: int = 10, seed: int = 1,
             diffs.append(d)
     differences = pd.concat(diffs, ignore_index=True) if diffs else pd.DataFrame()
     return Comparison(pd.DataFrame(rows), differences, store, names)
+
+
+def _against_reference(df: pd.DataFrame, names: list[str], overrides: dict[str, Any]) -> pd.DataFrame:
+    """The verdict's counterfactual criterion, with the first scenario as each replication's
+    same-seed counterfactual: industry rents at or below ``verdict.counterfactual_rent_share`` of
+    the reference's rents (:func:`sim.metrics.rents_collapsed`); the verdict is updated with it."""
+    if len(names) < 2 or "gang_profit_gbp_window" not in df.columns:
+        return df
+    df = df.copy()
+    ref = df[df["scenario"] == names[0]].set_index("replication")["gang_profit_gbp_window"]
+    cf_rents = df["replication"].map(ref).astype(float)
+    share = df["scenario"].map({n: load_config(n, overrides).verdict.counterfactual_rent_share for n in names})
+    held = rents_collapsed(df["gang_profit_gbp_window"].astype(float), cf_rents, share) & (df["scenario"] != names[0])
+    df["criterion_rents_collapsed_vs_counterfactual"] = held.where(df["scenario"] != names[0])
+    df["business_model_broken"] = df["business_model_broken"].astype(bool) | held
+    return df
 
 
 def _fmt(m: str, v: float) -> str:
