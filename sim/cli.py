@@ -168,7 +168,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
               f"(summary: {name}_summary.json)", file=sys.stderr)
     print(f"seed {args.seed}; {configs[0].start_date} to {results[next(iter(results))].timeseries.index[-1].date()}")
     print(format_summary_table({n: r.summary for n, r in results.items()}))
-    paths = save_figures({n: r.timeseries for n, r in results.items()}, out, since=args.since)
+    paths = save_figures({n: r.timeseries for n, r in results.items()}, out, since=args.since, fmt=args.format)
     for p in paths:
         print(f"figure: {p}")
     return 0
@@ -261,7 +261,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if len(verdict):
         broken = ", ".join(f"{r.scenario} {r.mean:.0%}" for r in verdict.itertuples(index=False))
         print(f"\nbusiness model broken (share of {args.replications} runs): {broken}")
-    for p in save_comparison_figures(result, out):
+    for p in save_comparison_figures(result, out, fmt=args.format):
         print(f"figure: {p}")
     print(f"({len(args.configs) * args.replications} runs, seed {args.seed}, "
           f"{time.perf_counter() - t0:.0f} s; store: {out / 'store'})", file=sys.stderr)
@@ -317,7 +317,10 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from sim.experiments.analysis import load_store
 
     store = load_store(args.dir)
-    tables = (("runs", store.runs()), ("summaries", store.summaries()), ("timeseries", store.timeseries()))
+    if args.flat:   # one row per run: parameters, seed and summary (for spreadsheets and R)
+        tables: tuple[tuple[str, Any], ...] = (("results", store.results()),)
+    else:
+        tables = (("runs", store.runs()), ("summaries", store.summaries()), ("timeseries", store.timeseries()))
     out = _output_dir(args.out if args.out else Path(args.dir) / "csv")
     written = []
     for name, df in tables:
@@ -409,6 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--set", action="append", metavar="NAME=VALUE", help="override a field, e.g. returns.quota_per_week=200")
     r.add_argument("--out", default="outputs", help="directory for time series and figures (default outputs/)")
     r.add_argument("--since", default="2024-01-01", help="first date shown in the figures (default 2024-01-01)")
+    r.add_argument("--format", choices=("png", "svg", "pdf"), default="png", help="figure file format (default png)")
     r.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("params", help="print the parameter table (unit, default, range, source)")
@@ -432,6 +436,7 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--years", type=float, default=None,
                     help="simulate this many years from the (common) start date instead of up to end_date")
     cp.add_argument("--out", default="outputs/compare", help="directory for the store and figures")
+    cp.add_argument("--format", choices=("png", "svg", "pdf"), default="png", help="figure file format (default png)")
     cp.add_argument("--quiet", action="store_true", help="no progress bar")
     _executor_args(cp)
     cp.set_defaults(func=_cmd_compare)
@@ -457,6 +462,8 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("export", help="write an experiment store's tables as CSV (for spreadsheets)")
     e.add_argument("dir")
     e.add_argument("--csv", action="store_true", help="CSV format (the only one; for clarity)")
+    e.add_argument("--flat", action="store_true",
+                   help="write one table, results.csv: one row per run with its parameters, seed and summary")
     e.add_argument("--out", default=None, help="directory (default DIR/csv)")
     e.set_defaults(func=_cmd_export)
 

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib import ticker
+from matplotlib.lines import Line2D
 
 from sim.metrics import resample
 
 __all__ = ["plot_overview", "save_figures", "OVERVIEW_PANELS", "plot_comparison_bands", "plot_paired_differences",
-           "save_comparison_figures"]
+           "save_comparison_figures", "COMPARISON_PANELS", "DIFFERENCE_MEASURES", "FORMATS"]
+
+#: File formats the figures can be written in (``fmt`` of the ``save_*`` functions).
+FORMATS = ("png", "svg", "pdf")
+#: Resolution of PNG figures (vector formats ignore it).
+DPI = 150
+#: The policy-start line: dashed grey, labelled in the legend.
+POLICY_LINE = {"color": "0.35", "lw": 1.0, "ls": "--"}
 
 #: (column, title, display scale): each column is aggregated by month as
 #: ``sim.metrics.aggregation_of`` says (flows summed, levels averaged, stocks at the
@@ -52,18 +63,21 @@ def plot_overview(runs: Mapping[str, pd.DataFrame], *, since: str | None = None,
     columns = list(dict.fromkeys(col for col, _, _ in panels))
     monthly = {name: resample(ts[ts.index >= pd.Timestamp(since)] if since else ts, "MS", columns)
                for name, ts in runs.items()}
+    shown_from = min((t.index[0] for t in monthly.values() if len(t)), default=None)
+    if policy is not None and shown_from is not None and policy < shown_from:
+        policy = None   # before the first month shown
     for ax, (col, title, scale) in zip(axes.flat, panels, strict=False):
         for name, table in monthly.items():
             (table[col] * scale).plot(ax=ax, label=name, lw=1.4)
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("")
         ax.grid(alpha=0.3)
+        ax.yaxis.set_major_formatter(ticker.FuncFormatter(_number))
         if policy is not None:
-            ax.axvline(policy, color="grey", lw=0.8, ls="--")
+            ax.axvline(policy, **POLICY_LINE)
     for ax in list(axes.flat)[len(panels):]:
         ax.set_visible(False)
-    axes.flat[0].legend(fontsize=8)
-    fig.tight_layout()
+    _figure_legend(fig, axes.flat[0], policy_label="policy start" if policy is not None else None)
     return fig
 
 
@@ -73,80 +87,212 @@ def _policy_start(runs: Mapping[str, pd.DataFrame]) -> pd.Timestamp | None:
     return min(starts) if starts else None
 
 
-def save_figures(runs: Mapping[str, pd.DataFrame], out_dir: str | Path, *, since: str | None = None) -> list[Path]:
-    """Write the overview figure (PNG) to ``out_dir``; return the paths written."""
+def _number(value: float, _pos: Any = None) -> str:
+    """Tick label without offsets or scientific notation: thousands separated, decimals only when small."""
+    a = abs(value)
+    if a >= 100 or value == int(value):
+        return f"{value:,.0f}"
+    if a >= 1:
+        return f"{value:,.1f}"
+    return f"{value:.2g}"
+
+
+def _figure_legend(fig: plt.Figure, ax: plt.Axes, *, policy_label: str | None = None,
+                   extra: Sequence[tuple[Any, str]] = ()) -> None:
+    """One legend for the figure, below the panels (never over the data)."""
+    handles, labels = ax.get_legend_handles_labels()
+    keep = [(h, lab) for h, lab in zip(handles, labels, strict=True) if not lab.startswith("_")]
+    if policy_label is not None:
+        keep.append((Line2D([], [], **POLICY_LINE), policy_label))
+    keep += list(extra)
+    if not keep:
+        fig.tight_layout()
+        return
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    fig.legend([h for h, _ in keep], [lab for _, lab in keep], loc="lower center", ncol=min(len(keep), 6),
+               fontsize=9, frameon=False)
+
+
+def save_figures(runs: Mapping[str, pd.DataFrame], out_dir: str | Path, *, since: str | None = None,
+                 fmt: str = "png") -> list[Path]:
+    """Write the overview figure to ``out_dir`` as ``overview.<fmt>`` (png, svg or pdf); return the paths written."""
+    _check_format(fmt)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     fig = plot_overview(runs, since=since)
-    path = out / "overview.png"
-    fig.savefig(path, dpi=110)
+    path = out / f"overview.{fmt}"
+    fig.savefig(path, dpi=DPI)
     plt.close(fig)
     return [path]
 
 
+def _check_format(fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise ValueError(f"figure format must be one of {', '.join(FORMATS)}; got {fmt!r}")
+
+
 #: Time-series panels of a comparison (variable, title); monthly values from the store.
+#: Money (variables with ``gbp`` in the name, except prices) is shown in GBP million.
 COMPARISON_PANELS: tuple[tuple[str, str], ...] = (
     ("arrivals_uk", "Arrivals in the UK (people/month)"),
     ("returns", "Returns to France (people/month)"),
     ("mean_price_gbp", "Mean price per seat (GBP)"),
-    ("gang_profit_gbp", "Gangs' profit (GBP/month)"),
+    ("gang_profit_gbp", "Gangs' profit (GBP million/month)"),
     ("active_gangs", "Active gangs"),
     ("waiting_at_coast", "People at the French coast"),
 )
 
+#: Summary measures of the paired-differences figure (labels: ``COMPARE_MEASURES``).
+DIFFERENCE_MEASURES: tuple[str, ...] = (
+    "arrivals_uk_policy_period", "returns", "deaths", "left_route", "market_profit_margin", "gang_profit_gbp_window",
+)
+
+#: Money measures shown in GBP, not GBP million (prices and costs per person).
+_GBP_PER_UNIT = ("mean_price_gbp", "ac_min_gbp", "cost_per_return_gbp", "cost_per_crossing_prevented_gbp")
+
+
+def _unit(measure: str) -> str:
+    """How a measure is shown: ``percent`` (shares, rates, margins, shares of runs), ``gbp_million``
+    (money totals), or ``number``."""
+    if (measure.startswith("criterion_") or measure == "business_model_broken"
+            or any(w in measure for w in ("share", "rate", "margin"))):
+        return "percent"
+    if "gbp" in measure and measure not in _GBP_PER_UNIT:
+        return "gbp_million"
+    return "number"
+
+
+def _scale(measure: str) -> float:
+    return 1e-6 if _unit(measure) == "gbp_million" else 1.0
+
+
+def _format_axis(axis: Any, measure: str) -> None:
+    if _unit(measure) == "percent":
+        axis.set_major_formatter(ticker.PercentFormatter(xmax=1.0, decimals=0))
+    else:
+        axis.set_major_formatter(ticker.FuncFormatter(_number))
+
+
+def _policy_starts(comparison: Any) -> list[tuple[pd.Timestamp, str]]:
+    """The policy start date of each scenario of a comparison (from its configuration), one
+    entry per distinct date, labelled with the scenarios that start then."""
+    from sim.config import load_config
+
+    try:
+        overrides = comparison.store.read_manifest().get("overrides") or {}
+    except Exception:  # noqa: BLE001 - a store without a manifest: no line
+        overrides = {}
+    starts: dict[pd.Timestamp, list[str]] = {}
+    policies = comparison.scenarios[1:] or comparison.scenarios
+    for name in policies:
+        try:
+            cfg = load_config(name, overrides=overrides)
+        except Exception:  # noqa: BLE001 - a scenario file moved since: no line for it
+            continue
+        if cfg.returns.quota_per_week > 0 or cfg.returns.start_date > cfg.start_date:
+            starts.setdefault(pd.Timestamp(cfg.returns.start_date), []).append(name)
+    if len(starts) == 1:
+        return [(next(iter(starts)), "policy start")]
+    return [(d, f"policy start ({', '.join(names)})") for d, names in sorted(starts.items())]
+
 
 def plot_comparison_bands(comparison, *, since: str | None = "2024-01-01",
                           panels: Sequence[tuple[str, str]] = COMPARISON_PANELS) -> plt.Figure:
-    """Mean and 95% band over replications of monthly series, one line per scenario."""
+    """Mean and 95% band over replications of monthly series, one line per scenario; the policy
+    start is a dashed line; money in GBP million; the legend below the panels."""
     ncols = 3
     nrows = -(-len(panels) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 3.0 * nrows), sharex=True, squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 3.0 * nrows + 0.5), sharex=True, squeeze=False)
+    starts = _policy_starts(comparison)
+    styles = [{"color": "0.35", "lw": 1.0, "ls": ls} for ls in ("--", ":", "-.", (0, (5, 1)))]
+    first = last = None
     for ax, (var, title) in zip(axes.flat, panels, strict=False):
         bands = comparison.timeseries_bands(var)
+        scale = _scale(var)
         for name in comparison.scenarios:
             b = bands[bands["scenario"] == name].set_index("date").sort_index()
             if since is not None and (b.index >= pd.Timestamp(since)).any():
                 b = b[b.index >= pd.Timestamp(since)]
-            (line,) = ax.plot(b.index, b["mean"], lw=1.4, label=name)
-            ax.fill_between(b.index, b["lower"], b["upper"], color=line.get_color(), alpha=0.2, lw=0)
+            if len(b):
+                first = b.index[0] if first is None else min(first, b.index[0])
+                last = b.index[-1] if last is None else max(last, b.index[-1])
+            (line,) = ax.plot(b.index, b["mean"] * scale, lw=1.4, label=name)
+            ax.fill_between(b.index, b["lower"] * scale, b["upper"] * scale, color=line.get_color(), alpha=0.2, lw=0)
         ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3)
+        _format_axis(ax.yaxis, var)
+    shown = [(d, lab) for d, lab in starts if first is not None and first <= d <= last + pd.offsets.MonthEnd(1)]
+    for ax in list(axes.flat)[:len(panels)]:
+        for (d, _), style in zip(shown, styles, strict=False):
+            ax.axvline(d, **style)
     for ax in list(axes.flat)[len(panels):]:
         ax.set_visible(False)
-    axes.flat[0].legend(fontsize=8)
     fig.autofmt_xdate()
-    fig.tight_layout()
+    extra = [(Line2D([], [], **style), lab) for (_, lab), style in zip(shown, styles, strict=False)]
+    extra.append((plt.Rectangle((0, 0), 1, 1, color="0.5", alpha=0.2, lw=0), "95% band over replications"))
+    _figure_legend(fig, axes.flat[0], extra=extra)
     return fig
 
 
-def plot_paired_differences(comparison, measures: Sequence[str] = ("arrivals_uk_policy_period", "deaths",
-                                                                   "left_route", "market_profit_margin")) -> plt.Figure:
-    """Paired differences against the reference scenario, with 95% intervals (one panel each)."""
+def _title(measure: str, width: int = 38) -> str:
+    from sim.experiments.analysis import COMPARE_MEASURES
+
+    label = COMPARE_MEASURES.get(measure, measure.replace("_", " "))
+    if _unit(measure) == "gbp_million":
+        label = label.replace("(GBP)", "(GBP million)") if "(GBP)" in label else f"{label} (GBP million)"
+    return textwrap.fill(label[:1].upper() + label[1:], width)
+
+
+def plot_paired_differences(comparison, measures: Sequence[str] = DIFFERENCE_MEASURES) -> plt.Figure:
+    """Paired differences against the reference scenario, with 95% intervals: one panel per
+    measure in a grid, titled by its label (``COMPARE_MEASURES``), shares and margins in
+    percentage points, money in GBP million."""
     d = comparison.differences
     measures = [m for m in measures if m in set(d["measure"])] if len(d) else []
-    fig, axes = plt.subplots(1, max(len(measures), 1), figsize=(4.2 * max(len(measures), 1), 2.8), squeeze=False)
+    n = max(len(measures), 1)
+    ncols = min(n, 3)
+    nrows = -(-n // ncols)
+    n_scen = max(len(comparison.scenarios) - 1, 1)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.4 * ncols, (1.6 + 0.35 * n_scen) * nrows + 0.6),
+                             squeeze=False)
     for ax, m in zip(axes.flat, measures, strict=False):
         sub = d[d["measure"] == m]
-        y = range(len(sub))
-        ax.errorbar(sub["difference"], y, xerr=[sub["difference"] - sub["lower"], sub["upper"] - sub["difference"]],
-                    fmt="o", capsize=3)
+        scale = _scale(m)
+        y = list(range(len(sub)))
+        diff = sub["difference"] * scale
+        ax.errorbar(diff, y, xerr=[diff - sub["lower"] * scale, sub["upper"] * scale - diff], fmt="o", capsize=3)
         ax.axvline(0, color="grey", lw=0.8)
-        ax.set_yticks(list(y), sub["scenario"])
-        ax.set_title(f"{m}\nminus {comparison.scenarios[0]}", fontsize=9)
+        ax.set_yticks(y, sub["scenario"])
+        ax.set_ylim(-0.6, len(sub) - 0.4)
+        ax.set_title(_title(m), fontsize=9)
         ax.grid(alpha=0.3)
+        _format_axis(ax.xaxis, m)
+        ax.tick_params(axis="x", labelsize=8)
+        if _unit(m) == "percent":
+            ax.set_xlabel("percentage points", fontsize=8)
+    if not measures:
+        axes.flat[0].text(0.5, 0.5, "no paired differences", ha="center", va="center", transform=axes.flat[0].transAxes)
+        axes.flat[0].set_axis_off()
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
+    fig.suptitle(f"Paired difference from {comparison.scenarios[0]}: mean and 95% interval over replications",
+                 fontsize=10)
     fig.tight_layout()
     return fig
 
 
-def save_comparison_figures(comparison, out_dir: str | Path) -> list[Path]:
-    """Write the comparison figures (PNG) to ``out_dir``; return the paths."""
+def save_comparison_figures(comparison, out_dir: str | Path, *, fmt: str = "png") -> list[Path]:
+    """Write the comparison figures (``comparison_timeseries.<fmt>``, ``comparison_differences.<fmt>``;
+    png, svg or pdf) to ``out_dir``; return the paths."""
+    _check_format(fmt)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name, fig in (("comparison_timeseries.png", plot_comparison_bands(comparison)),
-                      ("comparison_differences.png", plot_paired_differences(comparison))):
-        path = out / name
-        fig.savefig(path, dpi=110)
+    for name, make in (("comparison_timeseries", plot_comparison_bands), ("comparison_differences",
+                                                                          plot_paired_differences)):
+        fig = make(comparison)
+        path = out / f"{name}.{fmt}"
+        fig.savefig(path, dpi=DPI)
         plt.close(fig)
         paths.append(path)
     return paths

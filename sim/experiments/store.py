@@ -711,6 +711,40 @@ class ExperimentStore:
         """One row per successful run, sorted by run id."""
         return self._read("summaries")
 
+    def results(self) -> pd.DataFrame:
+        """One flat table, one row per run (sorted by run id), for spreadsheets and R.
+
+        Columns: ``run_id``, ``point``, ``replication``, ``scenario``, ``status``, ``seed``
+        (the root seed's entropy) and ``spawn_key`` (together: ``numpy.random.SeedSequence(
+        seed, spawn_key=...)`` is the run's seed), then one column per design parameter
+        (dotted names, e.g. ``returns.quota_per_week``), then every field of the run summary
+        (:func:`sim.metrics.summarize`; empty for a failed run), then ``error``. A summary
+        field named like a parameter is suffixed ``_summary``.
+        """
+        runs = self.runs()
+        summ = self.summaries()
+        if not len(runs):
+            return pd.DataFrame(columns=["run_id", "point", "replication", "scenario", "status", "seed", "spawn_key"])
+        params = pd.DataFrame([json.loads(p) if isinstance(p, str) and p else {} for p in runs["params"]],
+                              index=runs.index)
+        meta = runs.reindex(columns=["run_id", "point", "replication", "scenario", "status", "seed_entropy",
+                                     "spawn_key"]).rename(columns={"seed_entropy": "seed"})
+        meta = pd.concat([meta, params], axis=1)
+        if len(summ):
+            summ = summ.drop(columns=[c for c in ("seed",) if c in summ.columns])
+            clash = [c for c in summ.columns if c in meta.columns and c not in ("run_id", "scenario")]
+            summ = summ.rename(columns={c: f"{c}_summary" for c in clash})
+            if "scenario" in summ.columns:   # a design's points have no scenario name: take the run's
+                summ = summ.rename(columns={"scenario": "_scenario_summary"})
+            out = meta.merge(summ, on="run_id", how="left")
+            if "_scenario_summary" in out.columns:
+                out["scenario"] = out["scenario"].where(out["scenario"].notna(), out["_scenario_summary"])
+                out = out.drop(columns="_scenario_summary")
+        else:
+            out = meta
+        out["error"] = runs["error"].to_numpy() if "error" in runs.columns else None
+        return out.reset_index(drop=True)
+
     def timeseries(self, variables: list[str] | None = None) -> pd.DataFrame:
         """Long-format time series (run_id, date, variable, value), optionally filtered."""
         df = self._read("timeseries")
