@@ -520,7 +520,7 @@ NB04 = [
         print("(small mode: too few runs for these indices to mean anything)")
     """),
     exercises("""
-    1. Add `gangs.markup` (or another parameter from `channel-sim params gangs`) to
+    1. Add `migrants.choice_scale_gbp` (which sets the gangs' markup), or another parameter from `channel-sim params`, to
        `BOUNDS`, with a range inside its declared range, and rerun the Morris screening.
     2. Use `business_model_broken` as an output. Why is a 0/1 output hard for these methods?
     3. Double the Morris trajectories. Does the ranking of the top parameters change?

@@ -189,7 +189,9 @@ def _policy_starts(comparison: Any) -> list[tuple[pd.Timestamp, str]]:
             cfg = load_config(name, overrides=overrides)
         except Exception:  # noqa: BLE001 - a scenario file moved since: no line for it
             continue
-        if cfg.returns.quota_per_week > 0 or cfg.returns.start_date > cfg.start_date:
+        r = cfg.returns
+        has_policy = r.quota_per_week == "all" or r.quota_per_week > 0 or bool(r.return_rate)
+        if has_policy or r.start_date > cfg.start_date:
             starts.setdefault(pd.Timestamp(cfg.returns.start_date), []).append(name)
     if len(starts) == 1:
         return [(next(iter(starts)), "policy start")]

@@ -31,7 +31,8 @@ def test_every_pattern_is_a_target_with_observed_values_from_the_data():
     t = default_targets()
     assert t.names == ["arrivals_2022", "arrivals_2023", "arrivals_2024", "arrivals_2025_jan_jul", "monthly_arrivals",
                        "crossing_day_share_by_month", "people_per_boat_by_year", "prevented_share", "price_per_seat",
-                       "zero_day_share", "top_1pct_day", "deaths_per_1000_2024", "albania_share_2022",
+                       "zero_day_share", "top_1pct_day", "deaths_per_1000_2024", "deaths_per_1000_2025",
+                       "albania_share_2022",
                        "albania_fall"]
     yearly = observed("yearly")["people"]
     assert float(t["arrivals_2022"].observed.iloc[0]) == yearly.loc["2022-01-01"] == 45755
@@ -78,11 +79,20 @@ def baseline_validation(tmp_path_factory):
     return v, root
 
 
+#: Targets the shipped baseline is known to miss, each with the reason (README, ODD section 9,
+#: docs/calibration/adjustment.yaml). Any other miss fails the test.
+KNOWN_MISSES = {
+    "deaths_per_1000_2025": "deaths per crossing fell in 2025 while boats grew fuller; nothing in the "
+                            "model lowers the sea risk in 2025",
+}
+
+
 def test_shipped_baseline_meets_every_target(baseline_validation):
     v, _ = baseline_validation
     table = v.table()
-    missed = table[~table["met"]][["target", "observed", "simulated", "error"]]
+    missed = table[~table["met"] & ~table["target"].isin(list(KNOWN_MISSES))][["target", "observed", "simulated", "error"]]
     assert missed.empty, f"targets missed by the shipped baseline:\n{missed.to_string()}"
+    assert table.loc[table["target"] == "albania_fall", "met"].all()
     assert len(v.stats) == 4 and v.stats.notna().all().all()
 
 
@@ -212,12 +222,13 @@ def test_validate_command_writes_the_report(tmp_path, capsys):
 def _value_at(cfg, path: str):
     node = cfg
     for key in path.split("."):
-        node = node[int(key)] if isinstance(node, dict) else getattr(node, key)
+        node = node[int(key)] if isinstance(node, (dict, list)) else getattr(node, key)
     return node
 
 
 def test_baseline_and_defaults_carry_the_shipped_calibration():
-    """sim/configs/baseline.yaml and the embedded defaults hold the chosen values of docs/calibration/."""
+    """sim/configs/baseline.yaml and the embedded defaults hold the chosen values of docs/calibration/,
+    with the documented hand adjustment (docs/calibration/adjustment.yaml) applied."""
     from pathlib import Path
 
     shipped = Path(__file__).resolve().parents[1] / "docs" / "calibration"
@@ -225,8 +236,11 @@ def test_baseline_and_defaults_carry_the_shipped_calibration():
     spec = load_calibration_spec(sim.config.CONFIG_DIR / "calibration" / "baseline.yaml")
     assert sorted(summary["chosen"]) == sorted(spec.names)
     assert summary["spec"]["seed"] == spec.seed and summary["spec"]["particles"] == spec.particles
+    adjustment = yaml.safe_load((shipped / "adjustment.yaml").read_text())
+    assert set(adjustment["values"]) <= set(summary["chosen"]) and adjustment["tuned_on_seed"] != 424242
+    expected = {**summary["chosen"], **adjustment["values"]}
     base, default = sim.load_config("baseline"), sim.load_config(None)
-    for path, value in summary["chosen"].items():
+    for path, value in expected.items():
         assert _value_at(base, path) == pytest.approx(value), path
         assert _value_at(default, path) == pytest.approx(value), path
     assert yaml.safe_load((shipped / "calibrated.yaml").read_text()) is not None

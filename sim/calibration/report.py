@@ -214,11 +214,21 @@ def _calibration_section(folder: Path) -> list[str]:
              f"thresholds {', '.join(f'{e:.2f}' for e in s['epsilons'])}. Chosen: the {s.get('chosen_from', '')} "
              f"(the best of the posterior mean and the {s['spec'].get('select_top', 0)} closest particles on "
              f"{s['spec'].get('select_replications', 0)} runs each).", "",
-             "| parameter | prior | posterior mean | posterior sd | 90% interval | chosen |",
-             "|---|---|---|---|---|---|"]
+             "| parameter | prior | posterior mean | posterior sd | 90% interval | chosen | shipped |",
+             "|---|---|---|---|---|---|---|"]
+    adjusted: dict[str, float] = {}
+    adj = folder / "adjustment.yaml"
+    if adj.is_file():
+        import yaml
+
+        adjusted = dict((yaml.safe_load(adj.read_text()) or {}).get("values") or {})
     for r in s["posterior"]:
+        shipped = adjusted.get(r["parameter"], r["chosen"])
         lines.append(f"| `{r['parameter']}` | [{r['prior_low']:g}, {r['prior_high']:g}] | {r['mean']:.3g} | "
-                     f"{r['sd']:.2g} | [{r['q05']:.3g}, {r['q95']:.3g}] | {r['chosen']:g} |")
+                     f"{r['sd']:.2g} | [{r['q05']:.3g}, {r['q95']:.3g}] | {r['chosen']:g} | {shipped:g} |")
+    if adjusted:
+        lines += ["", f"The shipped baseline adjusts {len(adjusted)} of the chosen values by hand "
+                      f"(`{adj.name}` in the calibration folder says why and how): the posterior has not converged."]
     return lines + [""]
 
 

@@ -129,6 +129,11 @@ class Comparison:
         return pd.DataFrame(rows)
 
 
+#: Measures that are shares or probabilities (printed as percentages).
+SHARE_MEASURES = ("prevented_share", "market_profit_margin", "business_model_broken", "achieved_return_rate",
+                  "recross_share_6m", "viable_demand_share", "critical_return_rate")
+
+
 def compare(configs: Sequence[str], *, replications: int = 10, seed: int = 1,
             overrides: Mapping[str, Any] | None = None, out: str | Path | None = None,
             executor: str | Executor = "process", workers: int | None = None, progress: bool = False,
@@ -211,11 +216,11 @@ def _against_reference(df: pd.DataFrame, names: list[str], overrides: dict[str, 
 def _fmt(m: str, v: float) -> str:
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return "-"
-    if m in ("prevented_share", "market_profit_margin", "business_model_broken"):
+    if m in SHARE_MEASURES or m.startswith("criterion_"):
         return f"{v:.1%}"
     if m == "arrivals_per_return":
         return f"{v:,.1f}"
-    if m.endswith("_gbp") and abs(v) >= 1e6:
+    if "_gbp" in m and abs(v) >= 1e6:
         return f"{v / 1e6:,.1f}m"
     return f"{v:,.0f}"
 
