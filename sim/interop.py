@@ -24,6 +24,7 @@ See ``docs/interop.md``.
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -38,7 +39,7 @@ from sim.model import ChannelModel, free_model
 from sim.params import Config
 from sim.simulate import end_after_years, run
 
-__all__ = ["RunModel", "batch_run", "ema_model", "ema_name", "dotted_name", "EMA_OUTCOMES"]
+__all__ = ["RunModel", "batch_run", "ema_model", "ema_name", "dotted_name", "mesa_seeds", "EMA_OUTCOMES"]
 
 #: Summary fields an EMA model returns by default (any numeric or yes/no field of
 #: :func:`sim.metrics.summarize` can be asked for).
@@ -117,9 +118,21 @@ class RunModel(ChannelModel):
         collector = mesa.DataCollector()
         # one row per Mesa step taken (the one step): Mesa's batch_run reads model_vars[k][step]
         collector.model_vars = {k: [v] * max(self.steps, 1) for k, v in summary.items()}
+        if hasattr(collector, "_collection_steps"):
+            # Mesa 3.5 reads the rows at the times the collector recorded (Mesa 3.3 by step number)
+            collector._collection_steps = [getattr(self, "time", self.steps)]
         self.datacollector = collector
         self.running = False
         free_model(self)
+
+
+def mesa_seeds(parameters: Mapping[str, Any], seeds: Sequence[Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """How to give ``seeds`` to ``mesa.batch_run``, whichever Mesa is installed: Mesa 3.5 takes
+    them as its ``rng=`` argument (and would overwrite an ``rng`` parameter with None), Mesa 3.3
+    only as a parameter. Returns ``(parameters, extra keyword arguments)``."""
+    if "rng" in inspect.signature(mesa.batch_run).parameters:
+        return dict(parameters), {"rng": list(seeds)}
+    return {**parameters, "rng": list(seeds)}, {}
 
 
 def batch_run(configs: Sequence[Any] | Any, seeds: Iterable[Any], *, years: float | None = None,
@@ -156,7 +169,8 @@ def batch_run(configs: Sequence[Any] | Any, seeds: Iterable[Any], *, years: floa
     if years is not None:
         end_after_years(loaded[0].start_date, years)                              # validates years
     days = max(c.n_days for c in loaded) if years is None else round(365.25 * years)
-    rows = mesa.batch_run(RunModel, parameters={"config": loaded, "rng": seeds, "years": [years]},
+    parameters, seed_arg = mesa_seeds({"config": loaded, "years": [years]}, seeds)
+    rows = mesa.batch_run(RunModel, parameters=parameters, **seed_arg,
                           number_processes=number_processes, data_collection_period=-1,
                           max_steps=days, display_progress=False)
     df = pd.DataFrame(rows).sort_values("RunId", kind="stable").reset_index(drop=True)

@@ -61,7 +61,8 @@ def test_batch_run_frees_every_model_over_20_runs(short_cfg):
 
 def test_mesa_batch_run_with_run_model_is_whole_runs_whatever_max_steps(short_cfg):
     before = _alive_models()
-    rows = mesa.batch_run(interop.RunModel, parameters={"config": [short_cfg], "rng": [3]}, max_steps=5,
+    parameters, seed_arg = interop.mesa_seeds({"config": [short_cfg]}, [3])
+    rows = mesa.batch_run(interop.RunModel, parameters=parameters, **seed_arg, max_steps=5,
                           data_collection_period=1, display_progress=False)
     assert len(rows) == 1
     row = rows[0]
