@@ -39,6 +39,7 @@ from sim.agents.patrol import (
     prevent_launches,
     redeploy_patrols,
     total_capacity_units,
+    uk_payment_on,
 )
 from sim.agents.returns import ReturnsAuthority
 from sim.config import load_config
@@ -110,6 +111,7 @@ class ChannelModel(mesa.Model):
         self.inflow = Inflow(cfg, self.rngs.inflow)
         self.news = News(cfg)
         pp = cfg.patrols
+        self.uk_payment_gbp_per_year = pp.uk_payment_gbp_per_year        # in force today (uk_payment_on)
         self.patrol_capacity_units = total_capacity_units(pp.base_capacity_units, pp.uk_payment_gbp_per_year,
                                                           pp.gbp_per_unit_per_year)
         self.patrols = [BorderPatrol(self, s, 1.0 / len(pp.sectors)) for s in range(len(pp.sectors))]
@@ -144,8 +146,13 @@ class ChannelModel(mesa.Model):
 
     def begin_day(self) -> None:
         self.today = dict.fromkeys(DAILY_FLOWS, 0.0)
-        self.today["payments_to_france_gbp"] = self.config.patrols.uk_payment_gbp_per_year / 365.25
         self.date = self.start_date + dt.timedelta(days=self.day)
+        pp = self.config.patrols
+        payment = uk_payment_on(pp, self.date)
+        if payment != self.uk_payment_gbp_per_year:
+            self.uk_payment_gbp_per_year = payment
+            self.patrol_capacity_units = total_capacity_units(pp.base_capacity_units, payment, pp.gbp_per_unit_per_year)
+        self.today["payments_to_france_gbp"] = payment / 365.25
         self.arrived_today = np.empty(0, dtype=np.int64)
         self.news.begin_day()
         self.weather.step(self.date.month)

@@ -394,6 +394,13 @@ class PatrolParams(_Section):
     uk_payment_gbp_per_year: float = P(
         160e6, ge=0.0, le=5e9, unit="GBP/year", source="HoC: EUR 541m over 2023-26 (about GBP 150-180m a year)",
         doc="UK payment to France for border security.")
+    extra_payment_gbp_per_year: float = P(
+        0.0, ge=0.0, le=5e9, unit="GBP/year", source="policy lever (issue 10: interception against returns per pound)",
+        doc="Additional UK payment to France from extra_payment_start_date, funding more patrol units "
+            "(the alternative to returns); counted in payments_to_france_gbp.")
+    extra_payment_start_date: Date = P(dt.date(2025, 8, 4), unit="date",
+                                       source="the pilot's start, so that the two instruments are compared from one date",
+                                       doc="First day of the additional payment.")
     gbp_per_unit_per_year: float = P(4e6, gt=0.0, le=1e9, unit="GBP per unit-year", source="assumption",
                                      doc="Cost of one patrol unit for a year.")
     prevention_max: float = P(0.723, ge=0.0, le=1.0, unit="probability",
@@ -405,6 +412,9 @@ class PatrolParams(_Section):
                                 doc="Relative fall in beach prevention against a taxi-boat launch.")
     at_sea_interception: bool = P(False, unit="flag", source="press: France moves toward at-sea interception late 2025",
                                   doc="Whether boats can also be intercepted once afloat.")
+    at_sea_interception_start_date: Date | None = P(
+        None, unit="date", source="press: France moves toward at-sea interception late 2025",
+        doc="First day of at-sea interception when it is allowed; None: from the start of the run.")
     at_sea_interception_prob: float = P(0.15, ge=0.0, le=1.0, unit="probability", source="assumption",
                                         doc="Probability an afloat boat is intercepted when allowed.")
     redeploy_rate: float = P(0.3, ge=0.0, le=1.0, unit="share per week", source="assumption",

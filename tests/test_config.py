@@ -303,8 +303,11 @@ def test_chain_of_extends() -> None:
         assert cfg.legal_route.mode == "matched"
         assert cfg.start_date == dt.date(2022, 1, 1)
     interception = load_config("interception_plus")
-    assert interception.patrols.uk_payment_gbp_per_year == 320e6
+    assert interception.patrols.uk_payment_gbp_per_year == 160e6          # the standing payment, as in baseline
+    assert interception.patrols.extra_payment_gbp_per_year == 160e6       # doubled from the pilot's date
+    assert interception.patrols.extra_payment_start_date == dt.date(2025, 8, 4)
     assert interception.patrols.at_sea_interception is True
+    assert interception.patrols.at_sea_interception_start_date == dt.date(2025, 8, 4)
     assert interception.returns.quota_per_week == 0
 
 

@@ -280,6 +280,37 @@ def test_redeployment_moves_toward_launches_keeps_a_floor_and_sums_to_one(model)
     np.testing.assert_allclose([p.share for p in patrols], shares)
 
 
+def test_additional_payment_and_at_sea_interception_start_on_their_dates():
+    """The interception alternative to returns is dated: patrol capacity and payments rise on
+    ``extra_payment_start_date``, at-sea interception starts on its own date."""
+    import datetime as dt
+
+    from sim.agents.patrol import at_sea_interception_on, uk_payment_on
+
+    cfg = short_config(**{"patrols.extra_payment_gbp_per_year": 80e6, "patrols.at_sea_interception": True,
+                          "patrols.extra_payment_start_date": "2025-01-10",
+                          "patrols.at_sea_interception_start_date": "2025-01-10"})
+    pp = cfg.patrols
+    start = dt.date(2025, 1, 10)
+    assert uk_payment_on(pp, start - dt.timedelta(days=1)) == pp.uk_payment_gbp_per_year
+    assert uk_payment_on(pp, start) == pp.uk_payment_gbp_per_year + 80e6
+    assert not at_sea_interception_on(pp, start - dt.timedelta(days=1)) and at_sea_interception_on(pp, start)
+    assert at_sea_interception_on(pp.model_copy(update={"at_sea_interception_start_date": None}), start)
+    model = ChannelModel(cfg, rng=3)
+    units = []
+    for _ in range(12):
+        model.step()
+        units.append((model.date, model.patrol_capacity_units, model.today["payments_to_france_gbp"]))
+    before = [u for u in units if u[0] < start]
+    after = [u for u in units if u[0] >= start]
+    assert before and after
+    extra_units = 80e6 / pp.gbp_per_unit_per_year
+    assert all(u[1] == pytest.approx(before[0][1]) for u in before)
+    assert all(u[1] == pytest.approx(before[0][1] + extra_units) for u in after)
+    assert after[0][2] == pytest.approx((pp.uk_payment_gbp_per_year + 80e6) / 365.25)
+    free_model(model)
+
+
 # ----------------------------------------------------------- every agent's step (3.2)
 def test_every_agent_types_public_step_keeps_the_invariants(model):
     """As a student or Mesa's tools would: step each agent type through its AgentSet."""

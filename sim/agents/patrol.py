@@ -1,6 +1,7 @@
 """French border patrols: one agent per coastal sector.
 
-Capacity (patrol units) is funded by France and by the UK's payment; it is spread over
+Capacity (patrol units) is funded by France and by the UK's payment (with an optional
+additional payment from a date, :func:`uk_payment_on`); it is spread over
 sectors and redeployed weekly toward where launches were seen
 (:func:`redeploy_patrols`). The probability of preventing a launch in a sector has
 diminishing returns in capacity per launch (DESIGN 6b)::
@@ -16,6 +17,7 @@ redeployment; they have no daily step of their own (Mesa's ``Agent.step`` does n
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -26,14 +28,28 @@ from sim.constants import PATROL_SHARE_FLOOR
 
 if TYPE_CHECKING:  # pragma: no cover
     from sim.model import ChannelModel
+    from sim.params import PatrolParams
 
 __all__ = ["BorderPatrol", "least_patrolled_sector", "prevent_launches", "prevention_probability",
-           "redeploy_patrols", "total_capacity_units"]
+           "redeploy_patrols", "total_capacity_units", "uk_payment_on", "at_sea_interception_on"]
 
 
 def total_capacity_units(base_units: float, uk_payment_gbp_per_year: float, gbp_per_unit_per_year: float) -> float:
     """Patrol units on the coast: France's own plus what the UK's payment funds."""
     return base_units + uk_payment_gbp_per_year / gbp_per_unit_per_year
+
+
+def uk_payment_on(pp: PatrolParams, date: dt.date) -> float:
+    """The UK's payment to France in force on ``date`` (GBP/year): the standing payment, plus the
+    additional payment from its start date."""
+    extra = pp.extra_payment_gbp_per_year if date >= pp.extra_payment_start_date else 0.0
+    return pp.uk_payment_gbp_per_year + extra
+
+
+def at_sea_interception_on(pp: PatrolParams, date: dt.date) -> bool:
+    """Whether boats can be intercepted once afloat on ``date``."""
+    start = pp.at_sea_interception_start_date
+    return pp.at_sea_interception and (start is None or date >= start)
 
 
 def prevention_probability(capacity: float | np.ndarray, launches: float | np.ndarray, p_max: float,
@@ -67,7 +83,7 @@ class BorderPatrol(mesa.Agent):
         p = prevention_probability(self.capacity_units, n, pp.prevention_max, pp.prevention_k)
         p_each = np.where(taxi, p * (1.0 - pp.taxi_boat_effect), p)
         prevented = rng.random(n) < p_each
-        if pp.at_sea_interception and self.capacity_units > 0:
+        if at_sea_interception_on(pp, self.model.date) and self.capacity_units > 0:
             prevented |= rng.random(n) < pp.at_sea_interception_prob
         self.launches_seen_week += n
         self.prevented_week += int(prevented.sum())
