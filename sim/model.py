@@ -44,7 +44,7 @@ from sim.agents.patrol import (
 from sim.agents.returns import ReturnsAuthority
 from sim.config import load_config
 from sim.environment import Inflow, News, Weather, sea_deaths
-from sim.metrics import DAILY_FLOWS, daily_row, model_reporters
+from sim.metrics import DAILY_FLOWS, DailyCollector, daily_row, model_reporters
 from sim.params import Config
 from sim.population import AT_COAST, MigrantState, Population
 
@@ -118,7 +118,8 @@ class ChannelModel(mesa.Model):
         self.market = GangMarket(self)
         self.authority = ReturnsAuthority(self)
         self._initial_waiting()
-        self.datacollector = mesa.DataCollector(model_reporters=model_reporters([g.name for g in cfg.groups]))
+        self.arrival_columns = tuple(f"arrivals_{g.name}" for g in cfg.groups)
+        self.datacollector = DailyCollector(model_reporters=model_reporters([g.name for g in cfg.groups]))
 
     def _initial_waiting(self) -> None:
         """People already waiting at the coast on day 0, with their reviews spread over a period."""

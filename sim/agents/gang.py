@@ -86,6 +86,7 @@ class SmugglingGang(mesa.Agent):
         self.active = True
         self.week = _empty_week()                  # this week's accounting (GBP, people, launches)
         self.recent: deque[dict[str, float]] = deque(maxlen=GANG_MEMORY_WEEKS)  # last weeks of the above
+        self.recent_seats = 0.0                    # seats sold over the recent weeks (set in close_week)
         self.profits: deque[float] = deque(maxlen=self.params.exit_after_loss_weeks)  # weekly profits (GBP)
         # cumulative ledger of cash flows (GBP)
         self.ledger = {"revenue": 0.0, "boats_bought": 0.0, "running": 0.0, "fixed": 0.0, "arrests": 0.0}
@@ -186,6 +187,7 @@ class SmugglingGang(mesa.Agent):
         """Close the week's books: the week joins the recent weeks and the profit history."""
         week = self.week
         self.recent.append(week)
+        self.recent_seats = sum(w["seats"] for w in self.recent)
         self.profits.append(week["revenue"] - week["cost"])
         self.week = _empty_week()
 
