@@ -32,7 +32,7 @@ import mesa
 import numpy as np
 
 from sim.agents.gang import Boats, GangMarket, SmugglingGang
-from sim.agents.migrant import Migrant
+from sim.agents.migrant import GroupTerms, Migrant
 from sim.agents.patrol import (
     BorderPatrol,
     least_patrolled_sector,
@@ -99,9 +99,7 @@ class ChannelModel(mesa.Model):
         self.today: dict[str, float] = dict.fromkeys(DAILY_FLOWS, 0.0)
         self.daily_values: dict[str, float] = {}                # the day's row of the time series
         self.potential_recent: deque[float] = deque(maxlen=7 * cfg.verdict.window_weeks)  # people/day considering
-        self.group_grant = np.array([g.asylum_grant_prob for g in cfg.groups])
-        self.group_valuation = np.array([g.valuation_multiplier for g in cfg.groups])
-        self.group_outside = np.array([g.outside_option_multiplier for g in cfg.groups])
+        self.group_terms = GroupTerms.of(cfg)   # grant probability and multipliers by group
 
         self.pop = Population()
         self.agent_of_row = np.full(self.pop.capacity, None, dtype=object)  # the agent of each person

@@ -32,7 +32,7 @@ import numpy as np
 
 from sim.agents.migrant import Migrant
 from sim.constants import UNIT_COST_RETRY_FLOOR
-from sim.population import Population
+from sim.population import MigrantState, Population
 
 if TYPE_CHECKING:  # pragma: no cover
     from sim.model import ChannelModel
@@ -74,31 +74,16 @@ def lowest_average_cost(model: ChannelModel) -> float:
 
 
 def _sample(model: ChannelModel) -> tuple[Population, np.ndarray]:
-    """A sample of people considering the route now, with newcomers' attributes and beliefs."""
+    """A sample of people considering the route now, created by the model's own rule for
+    newcomers (:meth:`Migrant.newcomers`) in a scratch population, from a random stream of
+    its own (the run's streams are not touched)."""
     cfg = model.config
     rng = np.random.default_rng([int(x) for x in np.atleast_1d(model.seed_sequence.entropy)] + [0xB1AB, model.day])
     shares = np.array([g.share for g in cfg.groups]) * model.inflow.year_multiplier(model.date.year)
     groups = rng.choice(len(cfg.groups), size=SAMPLE_SIZE, p=shares / shares.sum())
-    # a scratch population with the model's rules for attributes and newcomer beliefs
-    scratch = _Scratch(model, rng)
-    rows = Migrant.set_out(scratch, groups)
-    return scratch.pop, rows
-
-
-class _Scratch:
-    """Just enough of a model for :meth:`Migrant.set_out` to draw newcomers into a scratch
-    population with its own random stream (the run's streams are not touched)."""
-
-    def __init__(self, model: ChannelModel, rng: np.random.Generator) -> None:
-        self.pop = Population(SAMPLE_SIZE)
-        self.config = model.config
-        self.day = model.day
-        self.news = model.news
-        self.group_valuation = model.group_valuation
-        self.group_outside = model.group_outside
-        self.group_grant = model.group_grant
-        self.authority = model.authority
-        self.rngs = type("Streams", (), {"attributes": rng})()
+    pop = Population(SAMPLE_SIZE)
+    rows = Migrant.newcomers(pop, groups, MigrantState.EN_ROUTE, model.day, cfg, model.group_terms, model.news, rng)
+    return pop, rows
 
 
 def willingness_to_pay(model: ChannelModel, pop: Population, rows: np.ndarray,
@@ -110,18 +95,12 @@ def willingness_to_pay(model: ChannelModel, pop: Population, rows: np.ndarray,
     s, r_own = pop.believed(rows)
     r = r_own if r is None else r
     s_eff = 1.0 - (1.0 - s) ** (1.0 + cfg.gangs.retry_promise_prob)
-    surplus, return_cost, to_origin, risk_cost, repeat_floor = _stakes(model, pop, rows)
+    surplus, return_cost, to_origin, risk_cost, repeat_floor = Migrant.stakes(pop, rows, cfg, model.group_terms, model.authority)
     price = model.market.mean_price()
     gain_at_zero = Migrant.crossing_gain(s_eff, r, np.maximum(r, repeat_floor), surplus, return_cost, to_origin,
                                          0.0, price, risk_cost)
     budget = pop.wealth[rows] + cfg.migrants.wealth_top_up_gbp_per_day * pop.patience[rows]
     return np.minimum(gain_at_zero, budget)
-
-
-def _stakes(model: ChannelModel, pop: Population, rows: np.ndarray) -> tuple[np.ndarray, ...]:
-    scratch = type("View", (), {"pop": pop, "config": model.config, "group_grant": model.group_grant,
-                                "authority": model.authority})()
-    return Migrant.stakes(scratch, rows)
 
 
 def market_viability(model: ChannelModel, potential_per_week: float) -> Viability:

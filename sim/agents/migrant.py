@@ -8,7 +8,8 @@ the same arrays, so a student inspecting one agent sees exactly what the rules u
 Every rule about a migrant is here, as a vectorised static method acting on an index
 array of people, in the order of a person's story:
 
-* :meth:`Migrant.set_out` creates people (:meth:`draw_attributes`, :meth:`newcomer_beliefs`);
+* :meth:`Migrant.set_out` creates people (:meth:`newcomers`: :meth:`draw_attributes`,
+  :meth:`newcomer_beliefs`);
   :meth:`Migrant.reach_coast` brings those whose journey is over to the coast;
 * beliefs, one method per source: :meth:`fade_beliefs` (memory), :meth:`hear_contacts`
   (rumours), :meth:`hear_announcement` (public news), :meth:`learn_crossing` and
@@ -25,6 +26,7 @@ person left the model is re-bound to a newcomer rather than removed and created 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import mesa
@@ -38,11 +40,28 @@ from sim.constants import (
 from sim.population import AT_COAST, MigrantState, Population
 
 if TYPE_CHECKING:  # pragma: no cover
+    from sim.agents.returns import ReturnsAuthority
     from sim.environment import News
     from sim.model import ChannelModel
-    from sim.params import BeliefParams
+    from sim.params import BeliefParams, Config
 
-__all__ = ["Migrant", "MigrantState"]
+__all__ = ["GroupTerms", "Migrant", "MigrantState"]
+
+
+@dataclass(frozen=True)
+class GroupTerms:
+    """What differs by nationality group, as arrays indexed by group: the asylum grant
+    probability and the multipliers of the valuation of the UK and of the outside option."""
+
+    grant: np.ndarray
+    valuation: np.ndarray
+    outside: np.ndarray
+
+    @classmethod
+    def of(cls, cfg: Config) -> GroupTerms:
+        return cls(grant=np.array([g.asylum_grant_prob for g in cfg.groups]),
+                   valuation=np.array([g.valuation_multiplier for g in cfg.groups]),
+                   outside=np.array([g.outside_option_multiplier for g in cfg.groups]))
 
 
 class Migrant(mesa.Agent):
@@ -155,31 +174,40 @@ class Migrant(mesa.Agent):
     @staticmethod
     def set_out(model: ChannelModel, groups: np.ndarray, state: MigrantState = MigrantState.EN_ROUTE) -> np.ndarray:
         """New people of ``groups`` (one agent each) set out for the coast; returns their rows."""
-        pop = model.pop
-        rows = pop.add(groups.size, state, model.day)
+        return Migrant.newcomers(model.pop, groups, state, model.day, model.config, model.group_terms,
+                                 model.news, model.rngs.attributes)
+
+    @staticmethod
+    def newcomers(pop: Population, groups: np.ndarray, state: MigrantState, day: int, cfg: Config,
+                  terms: GroupTerms, news: News, rng: np.random.Generator) -> np.ndarray:
+        """Add people of ``groups`` to ``pop`` in ``state`` on ``day``, with their attributes
+        (:meth:`draw_attributes`, from ``rng``) and the newcomer's prior beliefs; returns their rows.
+        The model's arrivals and the viability sample (:mod:`sim.viability`) both create people here."""
+        rows = pop.add(groups.size, state, day)
         pop.group[rows] = groups
-        Migrant.draw_attributes(model, rows)
-        Migrant.newcomer_beliefs(pop, rows, model.news, model.day, model.config.beliefs)
+        Migrant.draw_attributes(pop, rows, cfg, terms, rng, day)
+        Migrant.newcomer_beliefs(pop, rows, news, day, cfg.beliefs)
         return rows
 
     @staticmethod
-    def draw_attributes(model: ChannelModel, rows: np.ndarray) -> None:
+    def draw_attributes(pop: Population, rows: np.ndarray, cfg: Config, terms: GroupTerms,
+                        rng: np.random.Generator, day: int) -> None:
         """Wealth, valuation of the UK, outside option and risk aversion (log-normal; the group's
         multipliers scale the medians of valuation and outside option), patience
         (exponential), adult, meets the legal route's criteria, and the day of reaching the coast."""
-        pop, cfg, rng, n = model.pop, model.config, model.rngs.attributes, rows.size
+        n = rows.size
         mp = cfg.migrants
         grp = pop.group[rows]
         pop.wealth[rows] = mp.wealth_median_gbp * np.exp(mp.wealth_sigma * rng.standard_normal(n))
-        pop.valuation[rows] = (mp.valuation_median_gbp * model.group_valuation[grp]
+        pop.valuation[rows] = (mp.valuation_median_gbp * terms.valuation[grp]
                                * np.exp(mp.valuation_sigma * rng.standard_normal(n)))
-        pop.outside[rows] = (mp.outside_option_median_gbp * model.group_outside[grp]
+        pop.outside[rows] = (mp.outside_option_median_gbp * terms.outside[grp]
                              * np.exp(mp.outside_option_sigma * rng.standard_normal(n)))
         pop.risk_aversion[rows] = mp.risk_aversion_median * np.exp(mp.risk_aversion_sigma * rng.standard_normal(n))
         pop.patience[rows] = rng.exponential(mp.patience_mean_days, n)
         pop.adult[rows] = rng.random(n) < mp.adult_share
         pop.legal_eligible[rows] = rng.random(n) < cfg.legal_route.eligible_share
-        pop.due_day[rows] = model.day + rng.poisson(cfg.environment.travel_days_mean, n)
+        pop.due_day[rows] = day + rng.poisson(cfg.environment.travel_days_mean, n)
 
     @staticmethod
     def reach_coast(model: ChannelModel) -> int:
@@ -287,21 +315,21 @@ class Migrant(mesa.Agent):
         return s * ((1.0 - r) * surplus + r * after) - price - risk_cost
 
     @staticmethod
-    def stakes(model: ChannelModel, rows: np.ndarray) -> tuple[np.ndarray, ...]:
-        """What is at stake for each person, from their attributes and the policy they know of:
-        ``(surplus V - O, return cost, return leads home, risk cost a d L, floor of the repeat
-        arrival's return probability)``."""
-        pop, cfg = model.pop, model.config
+    def stakes(pop: Population, rows: np.ndarray, cfg: Config, terms: GroupTerms,
+               authority: ReturnsAuthority) -> tuple[np.ndarray, ...]:
+        """What is at stake for each person, from their attributes and the policy they know of
+        (``authority``): ``(surplus V - O, return cost, return leads home, risk cost a d L, floor
+        of the repeat arrival's return probability)``."""
         mp = cfg.migrants
         grp = pop.group[rows]
-        grant = model.group_grant[grp]
+        grant = terms.grant[grp]
         v_eff = pop.valuation[rows] * (grant + (1 - grant) * mp.refused_stay_value_share)
         v_eff *= 1.0 - cfg.uk.illegal_working_enforcement * cfg.uk.enforcement_valuation_effect
         surplus = v_eff - pop.outside[rows]
-        to_origin = model.authority.returns_home(grp)
+        to_origin = authority.returns_home(grp)
         return_cost = np.where(to_origin, mp.return_home_cost_gbp, mp.return_to_france_cost_gbp)
         risk_cost = pop.risk_aversion[rows] * pop.death_belief[rows] * mp.value_of_life_gbp
-        repeat_floor = model.authority.repeat_return_belief(grp, pop.adult[rows])
+        repeat_floor = authority.repeat_return_belief(grp, pop.adult[rows])
         return surplus, return_cost, to_origin, risk_cost, repeat_floor
 
     @staticmethod
@@ -319,7 +347,7 @@ class Migrant(mesa.Agent):
         env = cfg.environment
         s, r = pop.believed(rows)
         s_eff = 1.0 - (1.0 - s) ** (1.0 + cfg.gangs.retry_promise_prob)
-        surplus, return_cost, to_origin, risk_cost, repeat_floor = Migrant.stakes(model, rows)
+        surplus, return_cost, to_origin, risk_cost, repeat_floor = Migrant.stakes(pop, rows, cfg, model.group_terms, model.authority)
         price = model.market.mean_price()
         price_again = price * (1.0 - model.market.insured_share())   # a gang's return insurance: a free retry
         gain = Migrant.crossing_gain(s_eff, r, np.maximum(r, repeat_floor), surplus, return_cost, to_origin,
@@ -370,7 +398,7 @@ class Migrant(mesa.Agent):
 
         s, r = pop.believed(idx)
         wealth = pop.wealth[idx]
-        surplus, return_cost, to_origin, risk_cost, repeat_floor = Migrant.stakes(model, idx)
+        surplus, return_cost, to_origin, risk_cost, repeat_floor = Migrant.stakes(pop, idx, cfg, model.group_terms, model.authority)
         r_again = np.maximum(r, repeat_floor)
         r = np.where(pop.times_returned[idx] > 0, r_again, r)   # a returnee's next arrival is a repeat
         if not cfg.mechanisms.return_risk_at_coast:
