@@ -57,23 +57,39 @@ class Weather:
 class Inflow:
     """People considering the Channel route each day, by group (before their own decision)."""
 
-    def __init__(self, config: Config, rng: np.random.Generator) -> None:
+    def __init__(self, config: Config, rng: np.random.Generator,
+                 future_rng: np.random.Generator | None = None) -> None:
         env = config.environment
         season = np.asarray(env.inflow_seasonality, dtype=float)
         self.season = season / season.mean()
         self.base = env.base_inflow_per_day
         self.years = dict(env.inflow_year_multiplier)
         self.last_year = max(self.years) if self.years else None
+        self.future = self.future_path(config, future_rng)
         self.shares = np.array([g.share for g in config.groups])
         self.rng = rng
         self.people_per_agent = config.people_per_agent
 
+    def future_path(self, config: Config, rng: np.random.Generator | None) -> dict[int, float]:
+        """The factor on the last listed year's multiplier for each later year of the run: 1 with
+        ``future_inflow: fixed``; with ``ensemble``, a random walk in logs from ``rng`` (one step a
+        year, mean ``future_inflow_log_drift``, standard deviation ``future_inflow_log_sd``)."""
+        env = config.environment
+        if self.last_year is None or config.end_date.year <= self.last_year:
+            return {}
+        years = range(self.last_year + 1, config.end_date.year + 1)
+        if env.future_inflow == "fixed" or rng is None:
+            return dict.fromkeys(years, 1.0)
+        steps = env.future_inflow_log_drift + env.future_inflow_log_sd * rng.standard_normal(len(years))
+        return {y: float(f) for y, f in zip(years, np.exp(np.cumsum(steps)), strict=True)}
+
     def year_multiplier(self, year: int) -> float:
-        """The year's multiplier: listed, else the last listed year's after it, else 1."""
+        """The year's multiplier: listed; after the last listed year, that year's times the future
+        path's factor (:meth:`future_path`); any other year 1."""
         if year in self.years:
             return self.years[year]
         if self.last_year is not None and year > self.last_year:
-            return self.years[self.last_year]
+            return self.years[self.last_year] * self.future.get(year, 1.0)
         return 1.0
 
     def step(self, date: dt.date) -> np.ndarray:

@@ -60,6 +60,11 @@ RNG_STREAMS = ("weather", "inflow", "attributes", "beliefs", "choice", "gangs", 
                "upstream")
 
 
+#: Spawn-key suffix of the stream of the future inflow path (derived from the run's seed outside
+#: RNG_STREAMS, so that adding it changed no other stream; the same path for every scenario on a seed).
+FUTURE_INFLOW_STREAM = 0xF07E
+
+
 def _seed_sequence(rng: Any) -> np.random.SeedSequence:
     if isinstance(rng, np.random.SeedSequence):   # a copy in the same state: the caller's is not consumed
         return np.random.SeedSequence(rng.entropy, spawn_key=rng.spawn_key, pool_size=rng.pool_size,
@@ -106,7 +111,7 @@ class ChannelModel(mesa.Model):
         self.ended_agents: list[Migrant] = []                 # agents whose person left, awaiting reuse
         self.arrived_today = np.empty(0, dtype=np.int64)      # rows of today's arrivals in the UK
         self.weather = Weather(cfg, self.rngs.weather)
-        self.inflow = Inflow(cfg, self.rngs.inflow)
+        self.inflow = Inflow(cfg, self.rngs.inflow, np.random.default_rng(self.stream_seed(FUTURE_INFLOW_STREAM)))
         self.news = News(cfg)
         pp = cfg.patrols
         self.uk_payment_gbp_per_year = pp.uk_payment_gbp_per_year        # in force today (uk_payment_on)
@@ -118,6 +123,11 @@ class ChannelModel(mesa.Model):
         self._initial_waiting()
         self.arrival_columns = tuple(f"arrivals_{g.name}" for g in cfg.groups)
         self.datacollector = DailyCollector(model_reporters=model_reporters([g.name for g in cfg.groups]))
+
+    def stream_seed(self, key: int) -> np.random.SeedSequence:
+        """A seed derived from the run's seed and ``key``, independent of the model's streams."""
+        ss = self.seed_sequence
+        return np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, key), pool_size=ss.pool_size)
 
     def _initial_waiting(self) -> None:
         """People already waiting at the coast on day 0, with their reviews spread over a period."""
@@ -358,6 +368,8 @@ class ChannelModel(mesa.Model):
         out: dict[str, Any] = market_viability(self, per_week).as_dict()
         out["potential_per_week"] = per_week
         out["recross_share_6m"] = self.authority.recross_share(self.day - 1)
+        # the future inflow path's factor in the year of the last day simulated (1: fixed, or not past the data)
+        out["future_inflow_factor"] = self.inflow.future.get(self.date.year, 1.0)
         return out
 
     def run_model(self) -> None:  # noqa: D401 - Mesa's name

@@ -86,8 +86,25 @@ class EnvironmentParams(_Section):
     inflow_year_multiplier: dict[int, float] = P(
         {2023: 0.733, 2024: 0.939, 2025: 1.535}, unit="1",
         source="calibrated: ABC-SMC 2022-2025 and adjusted, docs/calibration (prior 0.5-1.1, 0.6-1.3, 1.0-2.4; HO yearly arrivals)",
-        doc="Multiplier of the inflow by calendar year; a year after the last listed keeps the last "
-            "listed value, any other missing year is 1.")
+        doc="Multiplier of the inflow by calendar year; a year after the last listed takes the last listed "
+            "value times the future path (future_inflow), any other missing year is 1.")
+    future_inflow: Literal["fixed", "ensemble"] = P(
+        "fixed", unit="choice", source="issue 11 (the future as an ensemble); see future_inflow_log_sd",
+        doc="After the last year listed in inflow_year_multiplier: 'fixed' keeps the last listed multiplier; "
+            "'ensemble' lets it follow a random walk in logs, one path per run drawn from the run's seed (so "
+            "every scenario run on the same seed has the same future inflow), with steps of mean "
+            "future_inflow_log_drift and standard deviation future_inflow_log_sd a year.")
+    future_inflow_log_sd: float = P(
+        0.295, ge=0.0, le=2.0, unit="log points per year",
+        source="fitted: sd of the year-to-year log change of January-July arrivals 2021-2025, HO daily series "
+               "(sim.calibration.future.fit_future_inflow; 0.26 from 2022, 0.41 from 2020)",
+        doc="Standard deviation of a year's change of the log inflow multiplier after the last listed year "
+            "(future_inflow 'ensemble').")
+    future_inflow_log_drift: float = P(
+        0.0, ge=-1.0, le=1.0, unit="log points per year",
+        source="assumption: no trend (the 2021-2025 mean change, +0.25 with standard error 0.15, is the route's "
+               "growth, not extrapolated); range -0.3 to 0.3",
+        doc="Mean of a year's change of the log inflow multiplier after the last listed year (future_inflow 'ensemble').")
     travel_days_mean: float = P(
         5.0, ge=0.0, le=120.0, unit="days", source="assumption",
         doc="Mean days from setting out (entering the model) to reaching the coast.")

@@ -311,6 +311,47 @@ def test_additional_payment_and_at_sea_interception_start_on_their_dates():
     free_model(model)
 
 
+# ----------------------------------------------------------------- the future inflow
+def test_future_inflow_fixed_keeps_the_last_listed_multiplier_and_ensemble_walks_in_logs():
+    from sim.environment import Inflow
+
+    cfg = sim.load_config("baseline")
+    last = max(cfg.environment.inflow_year_multiplier)
+    fixed = Inflow(cfg, np.random.default_rng(0), np.random.default_rng(1))
+    assert all(f == 1.0 for f in fixed.future.values()) and cfg.end_date.year in fixed.future
+    assert fixed.year_multiplier(last + 2) == cfg.environment.inflow_year_multiplier[last]
+    ens = cfg.model_copy(update={"environment": cfg.environment.model_copy(
+        update={"future_inflow": "ensemble", "future_inflow_log_sd": 0.3, "future_inflow_log_drift": 0.05})})
+    paths = [Inflow(ens, np.random.default_rng(0), np.random.default_rng(s)).future for s in range(4000)]
+    first = np.log([p[last + 1] for p in paths])
+    second_step = np.log([p[last + 2] / p[last + 1] for p in paths])
+    for steps in (first, second_step):          # independent steps of mean drift and sd log_sd
+        assert steps.mean() == pytest.approx(0.05, abs=0.02) and steps.std() == pytest.approx(0.3, rel=0.05)
+    assert abs(np.corrcoef(first, second_step)[0, 1]) < 0.05
+    one = Inflow(ens, np.random.default_rng(0), np.random.default_rng(7))
+    assert one.year_multiplier(last + 1) == pytest.approx(cfg.environment.inflow_year_multiplier[last] * one.future[last + 1])
+    assert one.year_multiplier(last) == cfg.environment.inflow_year_multiplier[last]
+
+
+def test_future_inflow_path_is_common_to_scenarios_on_a_seed_and_differs_across_seeds():
+    overrides = {"environment.future_inflow": "ensemble", "end_date": "2027-12-31", "start_date": "2025-06-01"}
+    a = ChannelModel(sim.load_config("baseline", overrides), rng=5)
+    b = ChannelModel(sim.load_config("quota_200", overrides), rng=5)
+    c = ChannelModel(sim.load_config("baseline", overrides), rng=6)
+    assert a.inflow.future == b.inflow.future != c.inflow.future
+    assert a.inflow.future[2027] != 1.0
+    for m in (a, b, c):
+        free_model(m)
+
+
+def test_the_shipped_future_inflow_sd_is_the_fit_to_the_series():
+    from sim.calibration.future import fit_future_inflow
+
+    fit = fit_future_inflow()
+    assert sim.load_config("baseline").environment.future_inflow_log_sd == pytest.approx(fit.log_sd, abs=5e-4)
+    assert set(fit.changes) == {2022, 2023, 2024, 2025}
+
+
 # ----------------------------------------------------------- every agent's step (3.2)
 def test_every_agent_types_public_step_keeps_the_invariants(model):
     """As a student or Mesa's tools would: step each agent type through its AgentSet."""
