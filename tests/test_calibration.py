@@ -17,11 +17,12 @@ from sim.calibration import (
     Target,
     default_targets,
     load_calibration_spec,
+    load_published,
     observed,
     validate,
     write_report,
 )
-from sim.calibration.targets import CALIBRATION_END, CALIBRATION_START
+from sim.calibration.targets import ALBANIA_PERIODS, CALIBRATION_END, CALIBRATION_START, all_targets
 from sim.cli import main
 from sim.config import ConfigError
 
@@ -47,6 +48,69 @@ def test_every_pattern_is_a_target_with_observed_values_from_the_data():
     assert t["zero_day_share"].observed.iloc[0] == pytest.approx(0.581, abs=0.001)
     for target in t:
         assert target.source and target.unit and target.tolerance > 0, target.name
+
+
+ALBANIA_VALIDATION = ["albania_share_2022h1", "albania_share_2022q3", "albania_share_2022q4", "albania_share_2023q1",
+                      "albania_share_2023_jan_oct"]
+
+
+def test_albanian_shares_by_period_are_validation_targets_outside_the_calibration_distance(tmp_path):
+    full = all_targets()
+    assert full.names == default_targets().names + ALBANIA_VALIDATION
+    assert full.validation_only().names == ALBANIA_VALIDATION
+    assert full.calibration_targets().names == default_targets().names
+    assert all(t.calibration for t in default_targets())
+    # the published figures: points for the Home Office counts, a range for the derived quarter, bounds
+    assert float(full["albania_share_2022h1"].observed.iloc[0]) == 0.17
+    assert float(full["albania_share_2022q3"].observed.iloc[0]) == 0.45
+    assert full["albania_share_2022q4"].band == (0.06, 0.10)
+    assert full["albania_share_2023q1"].band == (0.0, 0.05)
+    assert full["albania_share_2023_jan_oct"].band == (0.035, 0.045)
+    for name in ALBANIA_VALIDATION:
+        t = full[name]
+        assert not t.calibration and t.source and t.unit == "share" and 0.02 <= t.tolerance <= 0.15, name
+    # a calibration cannot name them: the distance is over calibration targets only
+    f = tmp_path / "spec.yaml"
+    f.write_text(yaml.safe_dump({"parameters": {"patrols.prevention_max": [0.5, 0.9]},
+                                 "targets": ["arrivals_2022", "albania_share_2022q3"]}))
+    with pytest.raises(ConfigError, match="albania_share_2022q3"):
+        load_calibration_spec(f)
+
+
+def test_published_albanian_counts_agree_with_the_shares_and_the_home_office_series():
+    pub = load_published()
+    count = pub[pub["quantity"] == "albania_arrivals"].set_index("period")["low"]
+    share = pub[pub["quantity"] == "albania_share_of_arrivals"].set_index("period")
+    people = observed("daily")["people"]
+    h1, q3, q4 = (float(people.loc[a:b].sum()) for a, b in (("2022-01-01", "2022-06-30"),
+                                                              ("2022-07-01", "2022-09-30"),
+                                                              ("2022-10-01", "2022-12-31")))
+    assert (h1, h1 + q3, h1 + q3 + q4) == (12747, 33029, 45755)  # the denominators the sources quote
+    assert count["2022-01..2022-06"] / h1 == pytest.approx(share.loc["2022-01..2022-06", "low"], abs=0.005)
+    assert count["2022-07..2022-09"] / q3 == pytest.approx(share.loc["2022-07..2022-09", "low"], abs=0.005)
+    assert count["2022-01..2022-06"] + count["2022-07..2022-09"] == count["2022-01..2022-09"]
+    derived = (count["2022"] - count["2022-01..2022-09"]) / q4  # about 1,060 of 12,726
+    assert share.loc["2022-10..2022-12", "low"] < derived < share.loc["2022-10..2022-12", "high"]
+    assert [p.period for p in ALBANIA_PERIODS] == [p for p in share.index if p != "2022"]
+
+
+def test_albanian_share_statistics_cover_their_periods():
+    days = pd.date_range("2022-01-01", "2023-12-31", freq="D")
+    people = pd.Series(100.0, index=days)
+    share = pd.Series(0.03, index=days)
+    share[:"2022-06-30"], share["2022-07-01":"2022-09-30"], share["2022-10-01":"2022-12-31"] = 0.17, 0.45, 0.08
+    frame = pd.DataFrame({"people": people, "boats": 2.0, "people_albanian": people * share})
+    t = all_targets()
+    for name in ALBANIA_VALIDATION:
+        assert t[name].met(t[name].compute(frame)), name
+    assert t["albania_share_2022q4"].compute(frame).iloc[0] == pytest.approx(0.08)
+    assert t["albania_share_2023_jan_oct"].error(t["albania_share_2023_jan_oct"].compute(frame)) == pytest.approx(
+        0.25)  # 0.03 is 0.005 below the rounding band, tolerance 0.02
+    # a constant share over 2022 (the model's) misses the mid-2022 surge and the fall before the deal
+    flat = frame.assign(people_albanian=people * np.where(days < "2023-01-01", 0.2, 0.03))
+    assert t["albania_share_2022q3"].error(t["albania_share_2022q3"].compute(flat)) == pytest.approx(0.25 / 0.13)
+    assert not t["albania_share_2022q4"].met(t["albania_share_2022q4"].compute(flat))
+    assert t["albania_share_2022h1"].met(t["albania_share_2022h1"].compute(flat))
 
 
 def test_the_observed_series_meets_its_own_targets():
@@ -84,12 +148,21 @@ def baseline_validation(tmp_path_factory):
 KNOWN_MISSES = {
     "deaths_per_1000_2025": "deaths per crossing fell in 2025 while boats grew fuller; nothing in the "
                             "model lowers the sea risk in 2025",
+    # validation targets (not fitted): the model's group shares of the potential inflow are constant
+    "albania_share_2022q3": "the mid-2022 Albanian surge (45% of Jul-Sep arrivals) is exogenous and not modelled: "
+                            "each group's share of the potential inflow is constant, so the share stays near 20%",
+    "albania_share_2022q4": "the observed fall began before the December 2022 deal (removals sped up from July "
+                            "2022, winter, lorries); in the model only the deal moves Albanians",
+    "albania_share_2023q1": "the model's response to the deal builds up over months (beliefs, news), from a share "
+                            "that had not fallen before it; observed, under 5% already in Jan-Mar 2023",
 }
 
 
 def test_shipped_baseline_meets_every_target(baseline_validation):
     v, _ = baseline_validation
+    assert set(KNOWN_MISSES) <= set(all_targets().names)
     table = v.table()
+    assert table["target"].tolist() == all_targets().names
     missed = table[~table["met"] & ~table["target"].isin(list(KNOWN_MISSES))][["target", "observed", "simulated", "error"]]
     assert missed.empty, f"targets missed by the shipped baseline:\n{missed.to_string()}"
     assert table.loc[table["target"] == "albania_fall", "met"].all()
@@ -100,17 +173,51 @@ def test_validation_report_has_every_target_and_its_figures(baseline_validation,
     v, _ = baseline_validation
     path = write_report(v, tmp_path / "report")
     text = path.read_text()
-    for name in default_targets().names:
+    for name in all_targets().names:
         assert f"`{name}`" in text, name
-    assert "targets met" in text and "Albania" in text
+    assert f"of {len(default_targets())} calibration targets met" in text and "Albania" in text
+    assert "Albanian share of arrivals by period (validation targets)" in text
+    for p in ALBANIA_PERIODS:
+        assert f"| `{p.name}` | {p.label} |" in text, p.name
     pngs = sorted(p.name for p in (tmp_path / "report").glob("*.png"))
     assert pngs == ["albania.png", "boats_and_days.png", "daily_counts.png", "monthly_arrivals.png",
                     "prices_prevention_deaths.png"]
     for p in pngs:
         assert f"]({p})" in text
-    assert len(pd.read_csv(tmp_path / "report" / "targets.csv")) == len(default_targets())
+    csv = pd.read_csv(tmp_path / "report" / "targets.csv")
+    assert csv["target"].tolist() == all_targets().names and (~csv["calibration"]).sum() == len(ALBANIA_VALIDATION)
     # the natural experiment: the deal is what makes Albanians' crossings fall
     assert v.stats["albania_fall"].mean() > v.stats_no_deal["albania_fall"].mean() + 0.3
+    alb = v.albania_table()
+    assert alb["target"].tolist() == ALBANIA_VALIDATION
+    assert (alb.set_index("target").loc[["albania_share_2023q1", "albania_share_2023_jan_oct"], "no_deal"]
+            > alb.set_index("target").loc[["albania_share_2023q1", "albania_share_2023_jan_oct"], "simulated"]
+            + 0.05).all()
+    assert (alb["sim_low"] <= alb["simulated"]).all() and (alb["simulated"] <= alb["sim_high"]).all()
+
+
+def test_albania_figure_legend_covers_neither_data_nor_the_deal_label(baseline_validation):
+    import matplotlib.pyplot as plt
+
+    from sim.calibration.report import plot_albania
+
+    v, _ = baseline_validation
+    fig = plot_albania(v)
+    fig.tight_layout()
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    renderer = fig.canvas.get_renderer()
+    axes_box, legend_box = ax.get_window_extent(renderer), ax.get_legend().get_window_extent(renderer)
+    label = next(t for t in ax.texts if t.get_text() == "UK-Albania deal")
+    label_box = label.get_window_extent(renderer)
+    fig_box = fig.bbox
+    assert legend_box.y1 <= axes_box.y0 and legend_box.y0 >= fig_box.y0  # below the axes, inside the figure
+    assert label_box.y0 >= axes_box.y1 and not label_box.overlaps(legend_box) and label_box.y1 <= fig_box.y1
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("with the Dec 2022 returns deal" in t for t in texts) and any("without the deal" in t for t in texts)
+    assert {"observed share (published period)", "observed range", "observed upper bound"} <= set(texts)
+    assert ax.yaxis.get_major_formatter()(0.45, 0) == "45%"
+    plt.close(fig)
 
 
 def test_baseline_run_is_reproducible_through_the_statistics():
@@ -120,6 +227,8 @@ def test_baseline_run_is_reproducible_through_the_statistics():
     from sim.calibration.targets import run_statistics
     sa, sb = run_statistics(a, cfg), run_statistics(b, cfg)
     assert sa.keys() == sb.keys() and all(sa[k] == sb[k] or (math.isnan(sa[k]) and math.isnan(sb[k])) for k in sa)
+    # the statistics behind the calibration distance: calibration targets only
+    assert not set(ALBANIA_VALIDATION) & set(sa) and "albania_share_2022" in sa
 
 
 # ----------------------------------------------------------------------------- the procedure

@@ -17,6 +17,12 @@ counts, but no single month decides.
 
 The calibration distance (:func:`distance`) is the root mean square of the targets'
 errors, so it is about 1 when targets miss by their tolerance on average.
+
+Calibration and validation targets: :func:`default_targets` holds the targets the
+calibration fits (``Target.calibration`` true; ABC-SMC's distance uses these and a
+calibration spec can name only these). :func:`all_targets` adds the validation targets
+(``calibration=False``): patterns the validation report checks without fitting them, the
+Albanian share of arrivals by published period (:data:`ALBANIA_PERIODS`).
 """
 
 from __future__ import annotations
@@ -32,14 +38,43 @@ import pandas as pd
 
 from sim.calibration.data import load_daily, load_published
 
-__all__ = ["Target", "TargetSet", "default_targets", "observation_frame", "run_statistics",
-           "distance", "CALIBRATION_START", "CALIBRATION_END", "ALBANIA_GROUP"]
+__all__ = ["Target", "TargetSet", "default_targets", "all_targets", "observation_frame", "run_statistics",
+           "distance", "CALIBRATION_START", "CALIBRATION_END", "ALBANIA_GROUP", "AlbaniaPeriod", "ALBANIA_PERIODS"]
 
 #: The calibration period: the Home Office series from 2022 to the pilot's announcement.
 CALIBRATION_START = "2022-01-01"
 CALIBRATION_END = "2025-07-31"
 #: The group of the natural experiment (the UK-Albania returns deal of December 2022).
 ALBANIA_GROUP = "albanian"
+
+
+@dataclass(frozen=True)
+class AlbaniaPeriod:
+    """A period with a published Albanian share of small-boat arrivals (a validation target).
+
+    ``period`` is the row's period in ``published_figures.csv`` (quantity
+    ``albania_share_of_arrivals``): ``low == high`` makes a point target, otherwise a band
+    (a range, or a bound from 0). ``tolerance`` is in share points: about 30% of the
+    observed share (as the 2022 share's 0.07 of 0.25), at least 0.02.
+    """
+
+    name: str
+    label: str
+    start: str
+    end: str
+    period: str
+    tolerance: float
+
+
+#: The periods of the published Albanian shares (sim/data/README.md): validation targets only.
+ALBANIA_PERIODS = (
+    AlbaniaPeriod("albania_share_2022h1", "Jan-Jun 2022", "2022-01-01", "2022-06-30", "2022-01..2022-06", 0.05),
+    AlbaniaPeriod("albania_share_2022q3", "Jul-Sep 2022", "2022-07-01", "2022-09-30", "2022-07..2022-09", 0.13),
+    AlbaniaPeriod("albania_share_2022q4", "Oct-Dec 2022", "2022-10-01", "2022-12-31", "2022-10..2022-12", 0.03),
+    AlbaniaPeriod("albania_share_2023q1", "Jan-Mar 2023", "2023-01-01", "2023-03-31", "2023-01..2023-03", 0.02),
+    AlbaniaPeriod("albania_share_2023_jan_oct", "Jan-Oct 2023", "2023-01-01", "2023-10-31", "2023-01..2023-10",
+                  0.02),
+)
 
 Statistic = Callable[[pd.DataFrame], pd.Series]
 
@@ -70,6 +105,9 @@ class Target:
         normalised root mean square error).
     unit, source
         For the report.
+    calibration
+        Whether the target is fitted by the calibration (enters its distance); False: a
+        validation target, only reported (see :func:`all_targets`).
     """
 
     name: str
@@ -82,6 +120,7 @@ class Target:
     scale: str = "element"
     unit: str = ""
     source: str = ""
+    calibration: bool = True
 
     @property
     def is_band(self) -> bool:
@@ -120,6 +159,8 @@ class Target:
 
     def observed_text(self) -> str:
         if self.band is not None:
+            if self.band[0] == 0:
+                return f"at most {_fmt(self.band[1])}"
             return f"{_fmt(self.band[0])} to {_fmt(self.band[1])}"
         assert self.observed is not None
         if len(self.observed) == 1:
@@ -186,6 +227,14 @@ class TargetSet:
         if names is None:
             return self
         return TargetSet(self[n] for n in names)
+
+    def calibration_targets(self) -> TargetSet:
+        """The targets that enter the calibration distance (``Target.calibration``)."""
+        return TargetSet(t for t in self.targets if t.calibration)
+
+    def validation_only(self) -> TargetSet:
+        """The targets that are only reported (``calibration=False``)."""
+        return TargetSet(t for t in self.targets if not t.calibration)
 
     # -- statistics <-> flat dicts -------------------------------------------------------
     def statistics(self, frame: pd.DataFrame) -> dict[str, float]:
@@ -328,6 +377,14 @@ def _albania_share_2022(frame: pd.DataFrame) -> pd.Series:
     return _scalar(d[f"people_{ALBANIA_GROUP}"].sum() / total if total > 0 else float("nan"))
 
 
+def _albania_share(start: str, end: str) -> Statistic:
+    def f(frame: pd.DataFrame) -> pd.Series:
+        d = frame.loc[start:end]
+        total = d["people"].sum()
+        return _scalar(d[f"people_{ALBANIA_GROUP}"].sum() / total if total > 0 else float("nan"))
+    return f
+
+
 def _albania_fall(frame: pd.DataFrame) -> pd.Series:
     col = f"people_{ALBANIA_GROUP}"
     before = frame.loc["2022-01-01":"2022-12-31", col].sum()
@@ -348,7 +405,11 @@ def _published(quantity: str, period: str | None = None) -> pd.DataFrame:
 
 @lru_cache(maxsize=1)
 def default_targets() -> TargetSet:
-    """The calibration targets of DESIGN section 5, with observed values from ``sim/data``."""
+    """The calibration targets of DESIGN section 5, with observed values from ``sim/data``.
+
+    These (and only these) enter the calibration distance; :func:`all_targets` adds the
+    validation targets.
+    """
     obs = load_daily().astype(float)
     prevented = pd.concat([_published("prevented_share_people"), _published("prevented_share_boats")])
     price = _published("price_per_seat", "2023-2024").iloc[0]
@@ -357,7 +418,7 @@ def default_targets() -> TargetSet:
     arrivals_2024 = float(obs.loc["2024", "people"].sum())
     # the 2025 deaths are for the whole year; the series ends in July: scale its pace to a year
     arrivals_2025 = float(obs.loc["2025", "people"].sum()) * 365.0 / len(obs.loc["2025"])
-    albania_share = float(_published("albania_share_of_arrivals").iloc[0]["low"])
+    albania_share = float(_published("albania_share_of_arrivals", "2022").iloc[0]["low"])
     albania_fall = float(_published("albania_crossings_fall").iloc[0]["low"])
     ho = "UK Home Office daily small-boat series (sim/data)"
 
@@ -401,12 +462,36 @@ def default_targets() -> TargetSet:
                unit="deaths per 1,000", source=f"{deaths_2025['source']}; arrivals: {ho}"),
         Target("albania_share_2022", "Albanians' share of 2022 arrivals", _albania_share_2022,
                _scalar(albania_share), 0.07, unit="share",
-               source=str(_published("albania_share_of_arrivals").iloc[0]["source"])),
+               source=str(_published("albania_share_of_arrivals", "2022").iloc[0]["source"])),
         Target("albania_fall", "Fall in Albanians' crossings, 2023 against 2022 (after the Dec 2022 returns "
                "deal)", _albania_fall, _scalar(albania_fall), 0.10, unit="share",
                source=str(_published("albania_crossings_fall").iloc[0]["source"])),
     ]
+    if not all(x.calibration for x in t):
+        raise AssertionError("default_targets() holds calibration targets only")
     return TargetSet(t)
+
+
+def _albania_period_target(p: AlbaniaPeriod) -> Target:
+    row = _published("albania_share_of_arrivals", p.period).iloc[0]
+    low, high = float(row["low"]), float(row["high"])
+    what = f"Albanians' share of arrivals, {p.label}"
+    if low == high:
+        return Target(p.name, what, _albania_share(p.start, p.end), _scalar(low), p.tolerance, unit="share",
+                      source=str(row["source"]), calibration=False)
+    return Target(p.name, what + (" (an upper bound)" if low == 0 else ""), _albania_share(p.start, p.end), None,
+                  p.tolerance, band=(low, high), unit="share", source=str(row["source"]), calibration=False)
+
+
+@lru_cache(maxsize=1)
+def all_targets() -> TargetSet:
+    """The calibration targets (:func:`default_targets`) and the validation targets.
+
+    The validation targets (``calibration=False``) are the Albanian share of arrivals by
+    published period (:data:`ALBANIA_PERIODS`, ``sim/data/published_figures.csv``): the
+    validation report checks them; the calibration does not fit them.
+    """
+    return TargetSet([*default_targets(), *(_albania_period_target(p) for p in ALBANIA_PERIODS)])
 
 
 def run_statistics(ts: pd.DataFrame, config: Any = None) -> dict[str, float]:
