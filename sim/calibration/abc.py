@@ -61,8 +61,8 @@ from sim.experiments.spec import load_spec
 from sim.experiments.stats import weighted_quantile
 from sim.experiments.tasks import Experiment, OutputSpec
 
-__all__ = ["Prior", "CalibrationSpec", "CalibrationResult", "calibrate", "load_calibration_spec",
-           "evaluate_points"]
+__all__ = ["Prior", "CalibrationSpec", "CalibrationResult", "SMCGeneration", "abc_smc", "calibrate", "diagnostics",
+           "evaluate_points", "load_calibration_spec"]
 
 STATISTICS = "sim.calibration.targets:run_statistics"
 
@@ -250,6 +250,34 @@ class CalibrationResult:
     path: Path | None = None
     selection: pd.DataFrame | None = None
     chosen_from: str = ""
+    diagnostics: pd.DataFrame | None = None
+
+    @property
+    def ess_final(self) -> float:
+        """Effective sample size of the final population (``1 / sum(w^2)``)."""
+        w = self.posterior["weight"].to_numpy(dtype=float)
+        return float(1.0 / np.sum((w / w.sum()) ** 2)) if w.size else 0.0
+
+    def warnings(self) -> list[str]:
+        """Plain statements of what makes the posterior unreliable (empty when nothing does)."""
+        out = []
+        n = self.spec.particles
+        if self.ess_final < n / 4:
+            out.append(f"the final population's effective sample size is {self.ess_final:.1f} of {n} particles "
+                       f"(below a quarter): its intervals rest on few draws")
+        if self.diagnostics is not None and (self.diagnostics["epsilon"].isna()).any():
+            out.append("the search stopped early: too few candidates passed the last threshold")
+        return out
+
+    def diagnostics_text(self) -> str:
+        """The per-generation diagnostics as a small table, then the warnings."""
+        lines = ["generation  candidates  accepted  acceptance  threshold      ESS"]
+        if self.diagnostics is not None:
+            for r in self.diagnostics.itertuples():
+                lines.append(f"{r.generation:>10}  {r.candidates:>10}  {r.accepted:>8}  {r.acceptance_rate:>10.1%}  "
+                             f"{r.epsilon:>9.3f}  {r.ess:>7.1f}" + ("  (low)" if r.ess_low else ""))
+        lines += [f"warning: {w}" for w in self.warnings()]
+        return "\n".join(lines)
 
     def summary_table(self) -> pd.DataFrame:
         """Prior range, posterior mean, sd, 5% and 95% quantiles, and the chosen value."""
@@ -325,46 +353,54 @@ def calibrate(spec: CalibrationSpec, out: str | Path, *, executor: str | Executo
         return _calibrate(spec, Path(out), ex, progress)
 
 
-def _calibrate(spec: CalibrationSpec, out: Path, ex: Executor, progress: bool) -> CalibrationResult:
-    t0 = time.perf_counter()
-    out.mkdir(parents=True, exist_ok=True)
-    targets = spec.target_set or default_targets().subset(spec.targets)
-    if spec.synthetic:
-        targets = _synthetic_targets(spec, targets)
-    priors = spec.parameters
-    names = spec.names
-    dim = len(priors)
-    n = spec.particles
-    reps = spec.replications
+@dataclass
+class SMCGeneration:
+    """One generation of ABC-SMC in the unit cube of the priors."""
 
-    def to_params(u: np.ndarray) -> pd.DataFrame:
-        return pd.DataFrame({p.path: p.from_unit(u[:, k]) for k, p in enumerate(priors)})
+    candidates: np.ndarray      # (m, dim) points evaluated
+    distances: np.ndarray       # (m,) their distances
+    accepted: np.ndarray        # (m,) bool: in the generation's population
+    weights: np.ndarray         # (m,) normalised importance weights (0 outside the population)
+    epsilon: float | None       # threshold; None when too few candidates passed (search stopped)
 
-    def rng_for(gen: int) -> np.random.Generator:
-        return np.random.default_rng(np.random.SeedSequence(spec.seed, spawn_key=(1000 + gen,)))
+    @property
+    def ess(self) -> float:
+        """Effective sample size of the population, ``1 / sum(w^2)`` (Kish); 0 without one."""
+        w = self.weights[self.accepted]
+        return float(1.0 / np.sum(w ** 2)) if w.size else 0.0
 
-    all_rows: list[pd.DataFrame] = []
-    epsilons: list[float] = []
-    used = 0
-    gen = 0
-    # generation 0: a Latin hypercube over the prior
-    m0 = math.ceil(spec.initial_factor * n)
+    @property
+    def acceptance_rate(self) -> float:
+        return float(self.accepted.mean()) if self.accepted.size else 0.0
+
+
+def abc_smc(score: Any, dim: int, particles: int, budget: int, *, replications: int = 1,
+            initial_factor: float = 4.0, proposal_factor: float = 2.0,
+            rng_for: Any = None) -> list[SMCGeneration]:
+    """Population Monte Carlo ABC with quantile thresholds in the unit cube (the module text).
+
+    ``score(u, gen)`` returns the distance of each row of ``u`` (points in ``[0, 1]^dim``, the
+    priors' unit cube; uniform prior there); each point costs ``replications`` runs of the
+    ``budget``. ``rng_for(gen)`` gives the generator of generation ``gen``. Pure apart from
+    ``score``: the channel model's calibration and the toy problems of the tests run the same code.
+    """
+    rng_for = rng_for or (lambda gen: np.random.default_rng(gen))
+    n, reps = particles, replications
+    gens: list[SMCGeneration] = []
+    m0 = math.ceil(initial_factor * n)
     u = unit_latin_hypercube(dim, m0, rng_for(0))
-    scored = evaluate_points(to_params(u), spec, targets, out / "gen_00", executor=ex, progress=progress,
-                             name=f"{spec.name}-gen00")
-    used += m0 * reps
-    order = np.argsort(scored["distance"].to_numpy(), kind="stable")
-    keep = order[:n]
-    eps = float(scored["distance"].iloc[keep[-1]])
-    pop_u, pop_w, pop_d = u[keep], np.full(len(keep), 1.0 / len(keep)), scored["distance"].to_numpy()[keep]
-    weights = np.zeros(len(scored))
-    weights[keep] = pop_w
-    all_rows.append(scored.assign(generation=0, accepted=np.isin(np.arange(len(scored)), keep), weight=weights))
-    epsilons.append(eps)
-
+    d = np.asarray(score(u, 0), dtype=float)
+    used = m0 * reps
+    keep = np.argsort(d, kind="stable")[:n]
+    eps = float(d[keep[-1]])
+    weights = np.zeros(m0)
+    weights[keep] = 1.0 / len(keep)
+    gens.append(SMCGeneration(u, d, np.isin(np.arange(m0), keep), weights, eps))
+    pop_u, pop_w = u[keep], weights[keep]
+    gen = 0
     while True:
         gen += 1
-        m = min(math.ceil(spec.proposal_factor * n), (spec.budget - used) // reps)
+        m = min(math.ceil(proposal_factor * n), (budget - used) // reps)
         if m < dim + 2:
             break
         rng = rng_for(gen)
@@ -380,14 +416,12 @@ def _calibrate(spec: CalibrationSpec, out: Path, ex: Executor, progress: bool) -
             else:  # pragma: no cover - only with a degenerate population at the prior's edge
                 x = np.clip(x, 0, 1)
             cand[i] = x
-        scored = evaluate_points(to_params(cand), spec, targets, out / f"gen_{gen:02d}", executor=ex,
-                                 progress=progress, name=f"{spec.name}-gen{gen:02d}")
+        d = np.asarray(score(cand, gen), dtype=float)
         used += m * reps
-        d = scored["distance"].to_numpy()
         eps_new = min(eps, float(np.sort(d)[min(n, m) - 1]))
         acc = np.flatnonzero(d <= eps_new)
         if len(acc) < dim + 2:
-            all_rows.append(scored.assign(generation=gen, accepted=False, weight=0.0))
+            gens.append(SMCGeneration(cand, d, np.zeros(m, dtype=bool), np.zeros(m), None))
             break
         # importance weights: uniform prior / kernel mixture density
         inv = np.linalg.inv(cov)
@@ -397,9 +431,53 @@ def _calibrate(spec: CalibrationSpec, out: Path, ex: Executor, progress: bool) -
         w = w / w.sum()
         weights = np.zeros(m)
         weights[acc] = w
-        all_rows.append(scored.assign(generation=gen, accepted=np.isin(np.arange(m), acc), weight=weights))
-        pop_u, pop_w, pop_d, eps = cand[acc], w, d[acc], eps_new
-        epsilons.append(eps)
+        gens.append(SMCGeneration(cand, d, np.isin(np.arange(m), acc), weights, eps_new))
+        pop_u, pop_w, eps = cand[acc], w, eps_new
+    return gens
+
+
+def diagnostics(gens: Sequence[SMCGeneration], particles: int) -> pd.DataFrame:
+    """Per generation: candidates, accepted, acceptance rate, threshold, effective sample size,
+    and ``ess_low`` (below a quarter of the particles: the population rests on few draws)."""
+    rows = [{"generation": g, "candidates": int(x.accepted.size), "accepted": int(x.accepted.sum()),
+             "acceptance_rate": x.acceptance_rate, "epsilon": x.epsilon if x.epsilon is not None else math.nan,
+             "ess": x.ess, "ess_low": bool(x.ess < particles / 4)} for g, x in enumerate(gens)]
+    return pd.DataFrame(rows)
+
+
+def _calibrate(spec: CalibrationSpec, out: Path, ex: Executor, progress: bool) -> CalibrationResult:
+    t0 = time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
+    targets = spec.target_set or default_targets().subset(spec.targets)
+    if spec.synthetic:
+        targets = _synthetic_targets(spec, targets)
+    priors = spec.parameters
+    names = spec.names
+    dim = len(priors)
+    reps = spec.replications
+
+    def to_params(u: np.ndarray) -> pd.DataFrame:
+        return pd.DataFrame({p.path: p.from_unit(u[:, k]) for k, p in enumerate(priors)})
+
+    def rng_for(gen: int) -> np.random.Generator:
+        return np.random.default_rng(np.random.SeedSequence(spec.seed, spawn_key=(1000 + gen,)))
+
+    scored_by_gen: list[pd.DataFrame] = []
+
+    def score(u: np.ndarray, gen: int) -> np.ndarray:
+        scored = evaluate_points(to_params(u), spec, targets, out / f"gen_{gen:02d}", executor=ex,
+                                 progress=progress, name=f"{spec.name}-gen{gen:02d}")
+        scored_by_gen.append(scored)
+        return scored["distance"].to_numpy()
+
+    gens = abc_smc(score, dim, spec.particles, spec.budget, replications=reps, initial_factor=spec.initial_factor,
+                   proposal_factor=spec.proposal_factor, rng_for=rng_for)
+    used = sum(g.accepted.size for g in gens) * reps
+    all_rows = [sc.assign(generation=k, accepted=g.accepted, weight=g.weights)
+                for k, (sc, g) in enumerate(zip(scored_by_gen, gens, strict=True))]
+    final = [g for g in gens if g.epsilon is not None][-1]
+    pop_u, pop_w, pop_d = final.candidates[final.accepted], final.weights[final.accepted], final.distances[final.accepted]
+    epsilons = [float(g.epsilon) for g in gens if g.epsilon is not None]
 
     particles = pd.concat(all_rows, ignore_index=True)
     posterior = to_params(pop_u).assign(weight=pop_w, distance=pop_d)
@@ -421,7 +499,8 @@ def _calibrate(spec: CalibrationSpec, out: Path, ex: Executor, progress: bool) -
     chosen = {p: cands[p].iloc[best] for p in names}
     chosen = {p: (int(v) if isinstance(v, (int, np.integer)) else float(v)) for p, v in chosen.items()}
     result = CalibrationResult(particles, posterior, chosen, epsilons, used, time.perf_counter() - t0, spec, out,
-                               selection=sel, chosen_from=str(sel["candidate"].iloc[best]))
+                               selection=sel, chosen_from=str(sel["candidate"].iloc[best]),
+                               diagnostics=diagnostics(gens, spec.particles))
     _write(result, targets)
     return result
 
@@ -456,4 +535,8 @@ def _write(result: CalibrationResult, targets: TargetSet) -> None:
                "chosen_from": result.chosen_from,
                "selection": (result.selection.to_dict("records") if result.selection is not None else None),
                "targets": targets.names, "posterior": table.to_dict("records")}
+    if result.diagnostics is not None:
+        summary["diagnostics"] = result.diagnostics.to_dict("records")
+        summary["ess_final"] = result.ess_final
+        summary["warnings"] = result.warnings()
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
