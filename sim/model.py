@@ -111,7 +111,9 @@ class ChannelModel(mesa.Model):
         self.ended_agents: list[Migrant] = []                 # agents whose person left, awaiting reuse
         self.arrived_today = np.empty(0, dtype=np.int64)      # rows of today's arrivals in the UK
         self.weather = Weather(cfg, self.rngs.weather)
-        self.inflow = Inflow(cfg, self.rngs.inflow, np.random.default_rng(self.stream_seed(FUTURE_INFLOW_STREAM)))
+        future_seed = (self.stream_seed(FUTURE_INFLOW_STREAM) if cfg.environment.future_inflow_seed is None else
+                       np.random.SeedSequence(cfg.environment.future_inflow_seed, spawn_key=(FUTURE_INFLOW_STREAM,)))
+        self.inflow = Inflow(cfg, self.rngs.inflow, np.random.default_rng(future_seed))
         self.news = News(cfg)
         pp = cfg.patrols
         self.uk_payment_gbp_per_year = pp.uk_payment_gbp_per_year        # in force today (uk_payment_on)

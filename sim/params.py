@@ -100,6 +100,10 @@ class EnvironmentParams(_Section):
                "(sim.calibration.future.fit_future_inflow; 0.26 from 2022, 0.41 from 2020)",
         doc="Standard deviation of a year's change of the log inflow multiplier after the last listed year "
             "(future_inflow 'ensemble').")
+    future_inflow_seed: int | None = P(
+        None, ge=0, le=2**31 - 1, unit="seed", source="design choice (issue 11: the inflow's share of the variance)",
+        doc="Seed of the future inflow path (future_inflow 'ensemble'); None: derived from the run's seed. "
+            "Setting it separates the future inflow from the run's other randomness (sim.experiments.predictive).")
     future_inflow_log_drift: float = P(
         0.0, ge=-1.0, le=1.0, unit="log points per year",
         source="assumption: no trend (the 2021-2025 mean change, +0.25 with standard error 0.15, is the route's "

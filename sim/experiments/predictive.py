@@ -1,0 +1,163 @@
+"""Policy results over the posterior: predictive distributions with their variance split.
+
+Every scenario runs for ``N`` posterior draws x ``K`` future inflow paths x ``R``
+replications (issue 11). The draws are particles of the calibration's final population,
+drawn by weight (:func:`posterior_draws`); a future inflow path ``k`` fixes the inflow after
+the last calibrated year (``environment.future_inflow_seed = k``, ODD 7.2); replication
+``r`` uses the seed ``SeedSequence(seed, spawn_key=(r,))``. Scenarios, draws and paths share
+the replications' seeds (common random numbers), and every scenario shares the draws and
+the paths, so a paired difference against the first scenario is taken within draw, path
+and replication.
+
+For each scenario and measure (and each paired difference), :func:`predictive_table`
+gives the mean, median and 5% and 95% quantiles over all runs, and the variance split by
+the law of total variance over the nested design (population variances, so that the three
+parts add up to the total exactly):
+
+* ``var_parametric`` = Var over draws of the draw's mean;
+* ``var_inflow`` = mean over draws of the Var over paths of the path's mean;
+* ``var_stochastic`` = mean over draws and paths of the Var over replications.
+
+With ``future_inflow: fixed`` every path gives the same runs, so ``var_inflow`` is 0. A
+share (a yes/no outcome such as ``business_model_broken``) also gets a Wilson interval
+(:func:`wilson_interval`), which stays in [0, 1].
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.experiments.designs import listed
+from sim.experiments.engine import run_experiment
+from sim.experiments.executors import Executor
+from sim.experiments.tasks import Experiment, OutputSpec
+
+__all__ = ["MEASURES", "posterior_draws", "predictive_runs", "predictive_table", "variance_split",
+           "wilson_interval"]
+
+#: Summary fields reported by default (a yes/no field is a share).
+MEASURES = ("arrivals_uk_policy_period", "paid_crossings_policy_period", "gang_profit_gbp_window",
+            "deaths", "displaced_policy_period", "critical_return_rate", "business_model_broken")
+FUTURE_SEED = "environment.future_inflow_seed"
+
+
+def posterior_draws(calibration: str | Path | pd.DataFrame, n: int, seed: int = 0) -> pd.DataFrame:
+    """``n`` parameter sets drawn by weight (with replacement) from the calibration's final
+    population (``posterior.csv`` in the folder ``calibration``, or that table); one row per
+    draw, the parameters as dotted columns and ``particle``, the row drawn."""
+    post = calibration if isinstance(calibration, pd.DataFrame) else pd.read_csv(Path(calibration) / "posterior.csv")
+    if "weight" not in post.columns:
+        raise ValueError("the posterior table needs a 'weight' column (docs/calibration/posterior.csv)")
+    if n < 1:
+        raise ValueError(f"draws must be at least 1, got {n}")
+    w = post["weight"].to_numpy(dtype=float)
+    if not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
+        raise ValueError("posterior weights must be finite, non-negative and not all zero")
+    idx = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0xD1A,))).choice(len(post), size=n,
+                                                                                          p=w / w.sum())
+    params = post.drop(columns=[c for c in ("weight", "distance") if c in post.columns])
+    return params.iloc[idx].reset_index(drop=True).assign(particle=idx)
+
+
+def predictive_runs(scenarios: Sequence[str], draws: pd.DataFrame, out: str | Path, *, paths: int = 2,
+                    replications: int = 2, seed: int = 1, overrides: dict[str, Any] | None = None,
+                    executor: str | Executor = "process", workers: int | None = None,
+                    progress: bool = False) -> pd.DataFrame:
+    """Run every scenario for every draw, future path and replication (one experiment, one
+    store at ``out``); one row per run: ``scenario``, ``draw``, ``path``, ``replication`` and
+    the summary's fields."""
+    if not scenarios:
+        raise ValueError("at least one scenario is needed")
+    if paths < 1 or replications < 1:
+        raise ValueError(f"paths and replications must be at least 1, got {paths} and {replications}")
+    params = draws.drop(columns=["particle"], errors="ignore")
+    points, keys = [], []
+    for s in scenarios:
+        for d, row in enumerate(params.to_dict("records")):
+            for k in range(paths):
+                points.append({"scenario": s, **{c: float(v) for c, v in row.items()}, FUTURE_SEED: k})
+                keys.append((s, d, k))
+    exp = Experiment(design=listed(points, replications=replications), base=str(scenarios[0]),
+                     overrides=dict(overrides or {}), seed=seed, outputs=OutputSpec(frequency="end"),
+                     name="predictive")
+    store = run_experiment(exp, out, executor=executor, workers=workers, progress=progress)
+    runs = store.runs(columns=["run_id", "point", "replication", "status"])
+    failed = runs[runs["status"] != "ok"]
+    if len(failed):
+        raise RuntimeError(f"{len(failed)} of {len(runs)} runs failed (see the store at {out}); a predictive "
+                           "table over an incomplete design would be biased")
+    sums = store.summaries().drop(columns=["scenario"], errors="ignore")
+    table = runs.merge(sums, on="run_id")
+    key = pd.DataFrame(keys, columns=["scenario", "draw", "path"])
+    table = pd.concat([key.iloc[table["point"].to_numpy()].reset_index(drop=True),
+                       table.drop(columns=["point", "status"]).reset_index(drop=True)], axis=1)
+    return table.sort_values(["scenario", "draw", "path", "replication"], kind="stable").reset_index(drop=True)
+
+
+def variance_split(values: np.ndarray) -> dict[str, float]:
+    """Law of total variance over a balanced ``(draws, paths, replications)`` array
+    (population variances: the parts add up to ``var_total``)."""
+    x = np.asarray(values, dtype=float)
+    if x.ndim != 3:
+        raise ValueError(f"expected a (draws, paths, replications) array, got shape {x.shape}")
+    path_means = x.mean(axis=2)
+    return {"var_total": float(x.var()), "var_parametric": float(path_means.mean(axis=1).var()),
+            "var_inflow": float(path_means.var(axis=1).mean()), "var_stochastic": float(x.var(axis=2).mean())}
+
+
+def wilson_interval(successes: float, n: int, level: float = 0.90) -> tuple[float, float]:
+    """Wilson score interval of a share (inside [0, 1] for any count)."""
+    if n <= 0:
+        return math.nan, math.nan
+    from scipy.stats import norm
+
+    z = float(norm.ppf(0.5 + level / 2))
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _cube(df: pd.DataFrame, col: str) -> np.ndarray:
+    n_d, n_k, n_r = (df[c].nunique() for c in ("draw", "path", "replication"))
+    ordered = df.sort_values(["draw", "path", "replication"], kind="stable")
+    return ordered[col].to_numpy(dtype=float).reshape(n_d, n_k, n_r)
+
+
+def _row(scenario: str, measure: str, cube: np.ndarray, share: bool) -> dict[str, Any]:
+    flat = cube.ravel()
+    ok = flat[np.isfinite(flat)]
+    row: dict[str, Any] = {"scenario": scenario, "measure": measure, "runs": int(flat.size),
+                           "finite": int(ok.size)}
+    if ok.size:
+        row.update(mean=float(ok.mean()), median=float(np.median(ok)), p05=float(np.quantile(ok, 0.05)),
+                   p95=float(np.quantile(ok, 0.95)))
+    row.update(variance_split(cube) if ok.size == flat.size else dict.fromkeys(
+        ("var_total", "var_parametric", "var_inflow", "var_stochastic"), math.nan))
+    if share and ok.size:
+        row["wilson_p05"], row["wilson_p95"] = wilson_interval(float(ok.sum()), int(ok.size))
+    return row
+
+
+def predictive_table(runs: pd.DataFrame, measures: Sequence[str] = MEASURES) -> pd.DataFrame:
+    """One row per scenario and measure, then per paired difference against the first scenario
+    (``scenario`` reads ``"X - first"``): summaries of the predictive distribution and the
+    variance split (see the module text)."""
+    scenarios = list(dict.fromkeys(runs["scenario"]))
+    measures = [m for m in measures if m in runs.columns]
+    rows = []
+    cubes = {s: {m: _cube(runs[runs["scenario"] == s], m) for m in measures} for s in scenarios}
+    for s in scenarios:
+        for m in measures:
+            rows.append(_row(s, m, cubes[s][m], runs[m].dtype == bool))
+    first = scenarios[0]
+    for s in scenarios[1:]:
+        for m in measures:
+            rows.append(_row(f"{s} - {first}", m, cubes[s][m] - cubes[first][m], False))
+    return pd.DataFrame(rows)

@@ -1,0 +1,92 @@
+"""Policy results over the posterior (issue 11): draws, the nested design, the variance split."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.experiments.predictive import (
+    posterior_draws,
+    predictive_runs,
+    predictive_table,
+    variance_split,
+    wilson_interval,
+)
+
+SHORT = {"start_date": "2025-07-01", "end_date": "2026-03-31"}
+
+
+def test_wilson_interval_of_one_in_eight_lies_in_the_unit_interval():
+    lo, hi = wilson_interval(1, 8)
+    assert 0.0 <= lo < 1 / 8 < hi <= 1.0
+    assert wilson_interval(0, 8)[0] == 0.0 and wilson_interval(8, 8)[1] == 1.0
+
+
+def test_variance_split_adds_up_and_finds_each_source():
+    rng = np.random.default_rng(0)
+    d, k, r = 5, 3, 4
+    cube = (rng.normal(0, 3, (d, 1, 1)) + rng.normal(0, 2, (d, k, 1)) + rng.normal(0, 1, (d, k, r)))
+    v = variance_split(cube)
+    assert v["var_parametric"] + v["var_inflow"] + v["var_stochastic"] == pytest.approx(v["var_total"])
+    flat = variance_split(np.broadcast_to(rng.normal(0, 1, (d, 1, r)), (d, k, r)))   # paths identical
+    assert flat["var_inflow"] == 0.0
+
+
+def test_posterior_draws_follow_the_weights_and_are_reproducible():
+    post = pd.DataFrame({"a.b": [1.0, 2.0, 3.0], "weight": [0.0, 0.25, 0.75], "distance": [1, 1, 1]})
+    draws = posterior_draws(post, 400, seed=3)
+    assert set(draws.columns) == {"a.b", "particle"}
+    assert (draws["particle"] != 0).all()
+    assert (draws["particle"] == 2).mean() == pytest.approx(0.75, abs=0.07)
+    pd.testing.assert_frame_equal(draws, posterior_draws(post, 400, seed=3))
+    with pytest.raises(ValueError, match="weight"):
+        posterior_draws(post.drop(columns="weight"), 3)
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    draws = posterior_draws("docs/calibration", 3, seed=1)
+    runs = predictive_runs(["baseline", "quota_200"], draws, tmp_path_factory.mktemp("pred"), paths=2,
+                           replications=2, overrides={**SHORT, "environment.future_inflow": "ensemble"},
+                           executor="process", workers=2)
+    return draws, runs
+
+
+def test_predictive_runs_cover_the_nested_design_on_common_seeds(study):
+    draws, runs = study
+    assert len(runs) == 2 * 3 * 2 * 2
+    assert set(runs["scenario"]) == {"baseline", "quota_200"}
+    # the same seed for a replication in every scenario, draw and path
+    seeds = runs.groupby("replication")["spawn_key"].nunique() if "spawn_key" in runs else None
+    assert seeds is None or (seeds == 1).all()
+    # a path fixes the future inflow: the same factor in both scenarios and every replication
+    f = runs.groupby(["draw", "path"])["future_inflow_factor"].nunique()
+    assert (f == 1).all()
+    assert runs.groupby("draw")["future_inflow_factor"].nunique().max() == 2
+
+
+def test_predictive_table_splits_the_variance_and_pairs_within_draw_path_and_replication(study):
+    _, runs = study
+    table = predictive_table(runs, ["arrivals_uk_policy_period", "paid_crossings_policy_period", "returns"])
+    parts = table["var_parametric"] + table["var_inflow"] + table["var_stochastic"]
+    np.testing.assert_allclose(parts, table["var_total"], rtol=1e-9, atol=1e-6)
+    base = table[(table["scenario"] == "baseline") & (table["measure"] != "returns")]   # no returns in baseline
+    assert (base["var_inflow"] > 0).all()
+    diff = table[(table["scenario"] == "quota_200 - baseline") & (table["measure"] == "returns")].iloc[0]
+    key = ["draw", "path", "replication"]
+    a = runs[runs["scenario"] == "quota_200"].set_index(key)["returns"]
+    b = runs[runs["scenario"] == "baseline"].set_index(key)["returns"]
+    paired = (a - b.reindex(a.index)).to_numpy()
+    assert diff["median"] == pytest.approx(np.median(paired))
+    assert diff["var_total"] == pytest.approx(paired.var())
+    assert diff["mean"] > 0
+
+
+def test_a_fixed_future_gives_no_inflow_variance(tmp_path):
+    draws = posterior_draws("docs/calibration", 2, seed=2)
+    runs = predictive_runs(["baseline"], draws, tmp_path / "fixed", paths=2, replications=1,
+                           overrides={**SHORT, "environment.future_inflow": "fixed"}, executor="serial")
+    table = predictive_table(runs, ["arrivals_uk", "deaths"])
+    assert (table["var_inflow"] == 0).all()
+    assert (table["var_parametric"] > 0).any()
