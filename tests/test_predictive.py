@@ -7,6 +7,8 @@ import pandas as pd
 import pytest
 
 from sim.experiments.predictive import (
+    format_predictive,
+    plot_predictive,
     posterior_draws,
     predictive_runs,
     predictive_table,
@@ -90,3 +92,14 @@ def test_a_fixed_future_gives_no_inflow_variance(tmp_path):
     table = predictive_table(runs, ["arrivals_uk", "deaths"])
     assert (table["var_inflow"] == 0).all()
     assert (table["var_parametric"] > 0).any()
+
+
+def test_the_text_and_the_figure_show_every_scenario_and_measure(study, tmp_path):
+    _, runs = study
+    table = predictive_table(runs, ["arrivals_uk_policy_period", "business_model_broken"])
+    text = format_predictive(table, {"arrivals_uk_policy_period": ("arrivals since the policy start", "{:,.0f}")})
+    assert "arrivals since the policy start" in text and "quota_200 - baseline" in text
+    assert "(Wilson)" in text and "variance:" in text
+    fig = plot_predictive(runs, ["arrivals_uk_policy_period", "paid_crossings_policy_period"])
+    fig.savefig(tmp_path / "bands.png")
+    assert (tmp_path / "bands.png").stat().st_size > 5000

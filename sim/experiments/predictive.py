@@ -38,8 +38,8 @@ from sim.experiments.engine import run_experiment
 from sim.experiments.executors import Executor
 from sim.experiments.tasks import Experiment, OutputSpec
 
-__all__ = ["MEASURES", "posterior_draws", "predictive_runs", "predictive_table", "variance_split",
-           "wilson_interval"]
+__all__ = ["MEASURES", "format_predictive", "plot_predictive", "posterior_draws", "predictive_runs",
+           "predictive_table", "variance_split", "wilson_interval"]
 
 #: Summary fields reported by default (a yes/no field is a share).
 MEASURES = ("arrivals_uk_policy_period", "paid_crossings_policy_period", "gang_profit_gbp_window",
@@ -161,3 +161,59 @@ def predictive_table(runs: pd.DataFrame, measures: Sequence[str] = MEASURES) -> 
         for m in measures:
             rows.append(_row(f"{s} - {first}", m, cubes[s][m] - cubes[first][m], False))
     return pd.DataFrame(rows)
+
+
+def format_predictive(table: pd.DataFrame, labels: dict[str, tuple[str, str]] | None = None) -> str:
+    """The table as text: per measure and scenario, median [5%, 95%] and the variance shares
+    (parametric / inflow / stochastic, in percent of the total). ``labels`` maps a measure to
+    (label, number format), as ``sim.cli.SUMMARY_ROWS`` does."""
+    labels = labels or {}
+    lines = []
+    for measure, rows in table.groupby("measure", sort=False):
+        label, fmt = labels.get(measure, (measure, "{:,.3g}"))
+        lines.append(label)
+        for r in rows.itertuples():
+            if not r.finite:
+                lines.append(f"  {r.scenario:<34} -")
+                continue
+            total = r.var_total
+            shares = ("  variance: " + " / ".join(f"{100 * getattr(r, c) / total:.0f}%" for c in
+                                                 ("var_parametric", "var_inflow", "var_stochastic"))
+                      if math.isfinite(total) and total > 0 else "")
+            wilson = getattr(r, "wilson_p05", math.nan)
+            if isinstance(wilson, float) and math.isfinite(wilson):      # a share
+                centre, band = f"{r.mean:.0%}", f"[{r.wilson_p05:.0%}, {r.wilson_p95:.0%}] (Wilson)"
+            else:
+                centre, band = fmt.format(r.median), f"[{fmt.format(r.p05)}, {fmt.format(r.p95)}]"
+            lines.append(f"  {r.scenario:<34} {centre:>12} {band}{shares}")
+    lines.append("median [5%, 95%] over draws x paths x replications; a share: its mean [90% Wilson interval]; "
+                 "variance: parametric / future inflow / stochastic")
+    return "\n".join(lines)
+
+
+def plot_predictive(runs: pd.DataFrame, measures: Sequence[str], labels: dict[str, str] | None = None) -> Any:
+    """Predictive bands: for each measure a panel with, per scenario, the 5-95% range over all
+    runs (line), the 25-75% range (box) and the median (dot)."""
+    import matplotlib.pyplot as plt
+
+    labels = labels or {}
+    measures = [m for m in measures if m in runs.columns and runs[m].dtype != bool]
+    scenarios = list(dict.fromkeys(runs["scenario"]))
+    fig, axes = plt.subplots(1, len(measures), figsize=(3.2 * len(measures), 0.5 * len(scenarios) + 1.6),
+                             squeeze=False)
+    for ax, m in zip(axes[0], measures, strict=True):
+        for i, s in enumerate(scenarios):
+            x = runs.loc[runs["scenario"] == s, m].to_numpy(dtype=float)
+            x = x[np.isfinite(x)]
+            if not x.size:
+                continue
+            q = np.quantile(x, [0.05, 0.25, 0.5, 0.75, 0.95])
+            ax.plot([q[0], q[4]], [i, i], color="0.4", lw=1)
+            ax.plot([q[1], q[3]], [i, i], color="C0", lw=6, solid_capstyle="butt")
+            ax.plot(q[2], i, "o", color="k", ms=4)
+        ax.set_yticks(range(len(scenarios)), scenarios if ax is axes[0][0] else [""] * len(scenarios))
+        ax.set_ylim(len(scenarios) - 0.5, -0.5)
+        ax.set_title(labels.get(m, m), fontsize=9)
+        ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
