@@ -15,7 +15,7 @@ VIZ := $(VENV)/.installed-viz
 DEV := $(VENV)/.installed-dev
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test bench lint clean golden readme app calibrate validate ablation
+.PHONY: run test bench lint clean golden readme app calibrate validate ablation per-pound recross
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -67,6 +67,16 @@ ablation: $(CORE)
 	$(BIN)/channel-sim ablate pilot_50 quota_200 --replications 6 --out outputs/ablation
 	cp outputs/ablation/ablation.csv docs/figures/
 
+# returns against interception per pound from one date (4 Aug 2025), paired against the no-policy run:
+# docs/figures/per_pound.csv and per_pound.png (48 runs of 2022-2027, 2 workers)
+per-pound: $(CORE)
+	$(BIN)/python -m sim.experiments.perpound --replications 4 --workers 2 --out outputs/per_pound --figures docs/figures
+
+# recross_share_6m against returns.repeat_priority_share for pilot_50 and quota_200:
+# docs/figures/recross_sensitivity.csv and recross_sensitivity.png (44 runs, 2 workers)
+recross: $(CORE)
+	$(BIN)/python -m sim.experiments.recross --replications 4 --workers 2 --out outputs/recross --figures docs/figures
+
 # the calibration behind sim/configs/baseline.yaml: its summary, posterior and particles go to docs/calibration/
 calibrate: $(CORE)
 	$(BIN)/channel-sim calibrate --out outputs/calibration
@@ -78,3 +88,39 @@ calibrate: $(CORE)
 validate: $(CORE)
 	$(BIN)/channel-sim validate --replications 8 --out docs/validation --store outputs/validation-runs \
 	   --calibration docs/calibration
+
+# executed copies of the teaching notebooks as HTML, for readers who will not run them (not committed:
+# outputs/ is ignored). NOTEBOOK_SIZE=small builds them in a few minutes; full takes 15-20 minutes on 2 cores.
+NOTEBOOK_SIZE ?= full
+NOTEBOOKS_HTML ?= outputs/notebooks-html
+NOTEBOOKS_STAMP := $(VENV)/.installed-notebooks
+
+$(NOTEBOOKS_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e ".[dev,notebooks]"
+	touch $(NOTEBOOKS_STAMP) $(DEV) $(VIZ) $(CORE)
+
+.PHONY: notebooks-html lock
+notebooks-html: $(NOTEBOOKS_STAMP)
+	$(BIN)/python scripts/make_notebooks.py --check
+	mkdir -p $(NOTEBOOKS_HTML)
+	CHANNEL_SIM_NOTEBOOK_SIZE=$(NOTEBOOK_SIZE) MPLBACKEND=module://matplotlib_inline.backend_inline \
+	   $(BIN)/jupyter nbconvert --to html --execute --ExecutePreprocessor.timeout=3600 \
+	   --ExecutePreprocessor.kernel_name=python3 --output-dir $(NOTEBOOKS_HTML) notebooks/[0-9][0-9]_*.ipynb
+	@echo "executed notebooks ($(NOTEBOOK_SIZE) size): $(NOTEBOOKS_HTML)/"
+
+# the development environment pinned: the dev extra installed into a fresh temporary venv with $(PY),
+# frozen to requirements/dev-<python version>.lock. Use it with
+#   pip install -r requirements/dev-3.11.lock && pip install -e . --no-deps
+lock:
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(PY) -m venv "$$tmp/venv"; \
+	"$$tmp/venv/bin/python" -m pip install -q --upgrade pip; \
+	"$$tmp/venv/bin/python" -m pip install -q -e ".[dev]"; \
+	ver=$$("$$tmp/venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	plat=$$("$$tmp/venv/bin/python" -c 'import platform; print(platform.system(), platform.machine())'); \
+	mkdir -p requirements; out=requirements/dev-$$ver.lock; \
+	{ echo "# The development environment (channel-sim's dev extra) pinned, written by make lock:"; \
+	  echo "# pip freeze of a fresh venv with Python $$ver on $$plat."; \
+	  echo "#   python -m pip install -r $$out && python -m pip install -e . --no-deps"; \
+	  "$$tmp/venv/bin/python" -m pip freeze --exclude-editable | grep -v -i '^channel-sim[ =@]'; } > "$$out"; \
+	echo "wrote $$out ($$(grep -vc '^#' "$$out") packages)"

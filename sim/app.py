@@ -12,8 +12,10 @@ shows within a few simulated months. As everywhere in Mesa's SolaraViz, a change
 input takes effect when **Reset** rebuilds the model; **Step** advances it by the
 "Render Interval" (7 days by default) and the play button runs it.
 
-The page shows a picture of the coast (people at the coast by state, bookings, today's
-launches and the patrol capacity of each sector), the business-model verdict as it
+Every input's label names its unit, and every slider shows its value on its thumb at all
+times. The page shows, in a tab named "Policy and market", a picture of the coast (people
+at the coast by state, bookings, today's launches and the patrol capacity of each
+sector), the business-model verdict as it
 evolves (``sim/metrics.py``'s definition over the last 26 weeks, or over the weeks
 simulated so far) and weekly charts of arrivals and returns, prices, the gangs' profit
 and number, people at the coast and people who left the route.

@@ -34,11 +34,11 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # solara's rules
 
 #: label -> (min, max, default) of every slider the dashboard adds
 SLIDERS = {
-    "Returns quota /week": (0, 1000, 50),
-    "Returns start (days after 1 Jan)": (0, 364, 31),
-    "Legal places/week (fixed)": (0, 1000, 50),
-    "UK payment (GBP m/yr)": (0, 1000, 160),
-    "Illegal-work enforcement": (0.0, 1.0, 0.0),
+    "Returns quota (people/week)": (0, 1000, 50),
+    "Returns start (days after 1 Jan 2025)": (0, 364, 31),
+    "Legal route places (people/week, if fixed)": (0, 1000, 50),
+    "UK payment to France (GBP m/year)": (0, 1000, 160),
+    "Illegal-work enforcement (index 0-1)": (0.0, 1.0, 0.0),
 }
 
 
@@ -79,7 +79,7 @@ def test_inputs_exist_with_their_ranges(dashboard):
         assert (w.min, w.max, w.v_model) == (lo, hi, value), label
     legal = _widget(rc, v.Select, label="Legal route (matched: one per return)")
     assert list(legal.items) == ["matched", "fixed", "off"] and legal.v_model == "matched"
-    assert _widget(rc, v.Checkbox, label="At-sea interception").v_model is False
+    assert _widget(rc, v.Checkbox, label="At-sea interception (on/off)").v_model is False
     assert _widget(rc, v.TextField, label="Random seed").v_model == "1"
     for button in ("Reset", "Step"):  # play, step and reset are SolaraViz's own
         _widget(rc, v.Btn, children=[button])
@@ -96,23 +96,62 @@ def test_inputs_are_the_model_keywords():
     _check_model_params(app.DashboardModel.__init__, params)  # what SolaraViz checks (Mesa 3.3 and 3.5)
 
 
-def test_module_page_is_a_solaraviz():
-    assert app.page.kwargs["model_params"] == app.model_params()
-    assert isinstance(app.page.args[0], app.DashboardModel)
-    assert app.page.args[0].config.start_date == dt.date(2025, 1, 1)
+def test_module_page_builds_a_model_per_session():
+    from sim.dashboard.page import DashboardPage
+
+    assert app.page.component.f is DashboardPage.f and app.page.args == (None,)
+    for _ in range(2):  # two browser sessions: each renders the page and gets its own model
+        _, rc = solara.render(solara.AppLayout(children=[app.make_page()]), handle_error=False)
+        try:
+            status = [w.unsafe_innerHTML for w in rc.find(solara.widgets.HTML).widgets
+                      if "cs-day" in (w.unsafe_innerHTML or "")]
+            assert len(status) == 1 and "Day 0" in status[0]
+            _click(rc, "Step")
+            status = [w.unsafe_innerHTML for w in rc.find(solara.widgets.HTML).widgets
+                      if "cs-day" in (w.unsafe_innerHTML or "")]
+            assert "Day 7 —" in status[0]   # the other session's steps are not this one's
+        finally:
+            rc.close()
+
+
+def test_every_input_names_its_unit_and_every_slider_shows_its_value(dashboard):
+    from sim.dashboard.page import SLIDER_VALUE_CSS
+
+    units = {"quota_per_week": "(people/week)", "returns_start_day": "(days after 1 Jan 2025)",
+             "legal_route": "(matched: one per return)", "legal_capacity_per_week": "(people/week, if fixed)",
+             "uk_payment_gbp_m": "(GBP m/year)", "at_sea_interception": "(on/off)",
+             "illegal_working_enforcement": "(index 0-1)"}
+    params = app.model_params()
+    for name, unit in units.items():
+        assert params[name]["label"].endswith(unit), name
+    # the value of a slider stays on its thumb (Vuetify shows it only while dragging otherwise)
+    css = [w for w in dashboard.rc.find(v.VuetifyTemplate).widgets   # solara.Style: a Vue template
+           if ".v-slider__thumb-label-container" in str(getattr(w, "template", ""))]
+    assert css, "the page carries no slider-value style"
+    assert "display: block !important" in SLIDER_VALUE_CSS
+    for label in SLIDERS:
+        assert _widget(dashboard.rc, v.Slider, label=label).thumb_label  # what the style shows
+
+
+def test_the_tab_has_a_name(dashboard):
+    from sim.dashboard.page import TAB_NAME
+
+    tabs = dashboard.rc.find(v.Tab).widgets
+    assert [t.children for t in tabs] == [[TAB_NAME]]
+    assert not any("Page 0" in str(t.children) for t in tabs)
 
 
 def test_changed_inputs_reach_the_model_on_reset(dashboard):
     rc, model = dashboard.rc, dashboard.model
     before = model.value
     assert before.config.returns.quota_per_week == 50 and before.patrol_capacity_units == pytest.approx(100.0)
-    _widget(rc, v.Slider, label="Returns quota /week").v_model = 200
-    _widget(rc, v.Slider, label="Returns start (days after 1 Jan)").v_model = 100
+    _widget(rc, v.Slider, label="Returns quota (people/week)").v_model = 200
+    _widget(rc, v.Slider, label="Returns start (days after 1 Jan 2025)").v_model = 100
     _widget(rc, v.Select, label="Legal route (matched: one per return)").v_model = "fixed"
-    _widget(rc, v.Slider, label="Legal places/week (fixed)").v_model = 300
-    _widget(rc, v.Slider, label="UK payment (GBP m/yr)").v_model = 320
-    _widget(rc, v.Checkbox, label="At-sea interception").v_model = True
-    _widget(rc, v.Slider, label="Illegal-work enforcement").v_model = 0.5
+    _widget(rc, v.Slider, label="Legal route places (people/week, if fixed)").v_model = 300
+    _widget(rc, v.Slider, label="UK payment to France (GBP m/year)").v_model = 320
+    _widget(rc, v.Checkbox, label="At-sea interception (on/off)").v_model = True
+    _widget(rc, v.Slider, label="Illegal-work enforcement (index 0-1)").v_model = 0.5
     seed = _widget(rc, v.TextField, label="Random seed")
     seed.v_model = "7"
     seed.fire_event("focusout", None)

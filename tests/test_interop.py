@@ -117,7 +117,7 @@ def test_ema_model_function_runs_the_scenario_with_the_fields_given(short_cfg):
 
 
 @pytest.mark.skipif(importlib.util.find_spec("ema_workbench") is None,
-                    reason="ema_workbench is not installed (optional: pip install ema_workbench)")
+                    reason="ema_workbench is not installed (the optional ema extra: pip install 'channel-sim[ema]')")
 def test_ema_workbench_runs_four_experiments(short_cfg):
     from ema_workbench import Constant, IntegerParameter, Model, ScalarOutcome, perform_experiments
     from ema_workbench.em_framework.evaluators import SequentialEvaluator

@@ -162,16 +162,19 @@ def _names(requirements: list[str]) -> set[str]:
 
 def test_extras_match_the_jobs():
     extras = PROJECT["optional-dependencies"]
-    assert set(extras) >= {"viz", "notebooks", "cluster", "dev"}
+    assert set(extras) >= {"viz", "notebooks", "cluster", "ema", "dev"}
     core = _names(PROJECT["dependencies"])
     # the core runs `make run` (compare) and every command but the dashboard and Dask
     assert not core & {"solara", "playwright", "dask", "jupyterlab", "pytest", "ipykernel"}
     assert {"solara"} <= _names(extras["viz"])
-    assert {"jupyterlab", "ipykernel"} <= _names(extras["notebooks"])
+    assert {"jupyterlab", "ipykernel", "jupytext", "nbconvert"} <= _names(extras["notebooks"])
+    # the EMA workbench (scikit-learn, statsmodels, ...) only on request, never with dev
+    assert _names(extras["ema"]) == {"ema_workbench"}
+    assert not {"ema_workbench", "channel-sim[ema]"} & {r.lower().split(";")[0].strip() for r in extras["dev"]}
     assert {"dask"} <= _names(extras["cluster"])
     dev = " ".join(extras["dev"])
     assert "channel-sim[viz]" in dev and "channel-sim[cluster]" in dev
-    assert {"pytest", "pytest-xdist", "nbclient", "jsonschema", "ruff"} <= _names(extras["dev"])
+    assert {"pytest", "pytest-xdist", "nbclient", "jupytext", "jsonschema", "ruff"} <= _names(extras["dev"])
 
 
 def test_makefile_run_installs_the_core_and_test_the_dev_extra():
@@ -210,10 +213,37 @@ def test_no_reference_to_the_old_top_level_configs_folder():
     stale = []
     files = [ROOT / "README.md", ROOT / "Makefile", ROOT / "notebooks" / "README.md",
              ROOT / "docs" / "ODD.md", ROOT / "scripts" / "make_notebooks.py",
-             *(ROOT / "notebooks").glob("*.ipynb"), *(ROOT / "sim").rglob("*.py"),
+             *(ROOT / "notebooks").glob("*.ipynb"), *(ROOT / "notebooks").glob("*.py"),
+             *(ROOT / "sim").rglob("*.py"),
              *(ROOT / "sim" / "configs").rglob("*.yaml"), *(ROOT / "benchmarks").glob("*.py")]
     for f in files:
         for n, line in enumerate(f.read_text().splitlines(), 1):
             if re.search(r"(?<![\w/])configs/", line):
                 stale.append(f"{f.relative_to(ROOT)}:{n}: {line.strip()[:100]}")
     assert stale == []
+
+
+# ------------------------------------------------------------ the lock file
+def test_dev_lock_file_pins_the_dev_extra():
+    """requirements/dev-3.11.lock (make lock): exact pins covering the dev extra, as the README says."""
+    lock = ROOT / "requirements" / "dev-3.11.lock"
+    lines = lock.read_text().splitlines()
+    header = [x for x in lines if x.startswith("#")]
+    assert "Python 3.11" in " ".join(header) and "make lock" in " ".join(header)
+    pins = {}
+    for line in lines:
+        if line.startswith("#") or not line.strip():
+            continue
+        m = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s=;@]+)", line.strip())
+        assert m, f"not an exact pin: {line!r}"
+        pins[m.group(1).lower().replace("_", "-")] = m.group(2)
+    assert "channel-sim" not in pins  # the project itself is installed from the clone (--no-deps)
+    wanted = {n.replace("_", "-") for n in _names(PROJECT["dependencies"])}
+    for extra in ("dev", "viz", "cluster"):
+        wanted |= {n.replace("_", "-") for n in _names(PROJECT["optional-dependencies"][extra])
+                   if n != "channel-sim"}
+    missing = sorted(n for n in wanted if n not in pins)
+    assert not missing, f"the lock misses {missing}: run make lock"
+    readme = (ROOT / "README.md").read_text()
+    assert "pip install -r requirements/dev-3.11.lock" in readme and "pip install -e . --no-deps" in readme
+    assert re.search(r"^lock:", (ROOT / "Makefile").read_text(), re.M)

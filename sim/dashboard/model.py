@@ -62,21 +62,25 @@ _WHOLE_NUMBER = r"\d{1,18}"
 
 
 def model_params() -> dict[str, dict[str, Any]]:
-    """SolaraViz inputs (Mesa's dict form, understood by Mesa 3.3 and 3.5)."""
+    """SolaraViz inputs (Mesa's dict form, understood by Mesa 3.3 and 3.5).
+
+    Every label names the unit (or the choices); sliders show their value on the thumb
+    (``sim.dashboard.page.SLIDER_VALUE_CSS``), the other inputs show theirs anyway.
+    """
     d = DEFAULTS
     return {
-        "quota_per_week": {"type": "SliderInt", "label": "Returns quota /week", "value": d["quota_per_week"],
+        "quota_per_week": {"type": "SliderInt", "label": "Returns quota (people/week)", "value": d["quota_per_week"],
                            "min": 0, "max": 1000, "step": 10},
-        "returns_start_day": {"type": "SliderInt", "label": "Returns start (days after 1 Jan)",
+        "returns_start_day": {"type": "SliderInt", "label": "Returns start (days after 1 Jan 2025)",
                               "value": d["returns_start_day"], "min": 0, "max": 364, "step": 1},
         "legal_route": {"type": "Select", "label": "Legal route (matched: one per return)", "value": d["legal_route"],
                         "values": list(LEGAL_ROUTE_MODES)},
-        "legal_capacity_per_week": {"type": "SliderInt", "label": "Legal places/week (fixed)",
+        "legal_capacity_per_week": {"type": "SliderInt", "label": "Legal route places (people/week, if fixed)",
                                     "value": d["legal_capacity_per_week"], "min": 0, "max": 1000, "step": 10},
-        "uk_payment_gbp_m": {"type": "SliderInt", "label": "UK payment (GBP m/yr)",
+        "uk_payment_gbp_m": {"type": "SliderInt", "label": "UK payment to France (GBP m/year)",
                              "value": d["uk_payment_gbp_m"], "min": 0, "max": 1000, "step": 10},
-        "at_sea_interception": {"type": "Checkbox", "label": "At-sea interception", "value": d["at_sea_interception"]},
-        "illegal_working_enforcement": {"type": "SliderFloat", "label": "Illegal-work enforcement",
+        "at_sea_interception": {"type": "Checkbox", "label": "At-sea interception (on/off)", "value": d["at_sea_interception"]},
+        "illegal_working_enforcement": {"type": "SliderFloat", "label": "Illegal-work enforcement (index 0-1)",
                                         "value": d["illegal_working_enforcement"], "min": 0.0, "max": 1.0,
                                         "step": 0.05},
         "seed": {"type": "InputText", "label": "Random seed", "value": d["seed"]},

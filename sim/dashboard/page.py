@@ -2,16 +2,21 @@
 
 Each picture of ``sim.dashboard.figures`` is a component redrawn when the model or its
 day changes; ``StatusPanel`` shows the day, the policy in force and the verdict
-(``status_html``); ``make_page`` puts them in a SolaraViz with the inputs of
-``sim.dashboard.model.model_params``.
+(``status_html``); ``make_page`` puts them on the page (``DashboardPage``): Mesa's
+SolaraViz for the sidebar (play, step, reset and the inputs of
+``sim.dashboard.model.model_params``, each labelled with its unit) and the panels in one
+tab named ``TAB_NAME`` (SolaraViz would call it "Page 0"). Every slider shows its value on
+its thumb at all times (``SLIDER_VALUE_CSS``), not only while it is dragged.
 
 Works with Mesa 3.3 (with ``ipyvuetify<3``) and Mesa 3.5: only the SolaraViz arguments
-and input types both share are used.
+and input types both share are used; if ``mesa.visualization.utils.update_counter`` (what
+redraws the panels after a step) is missing, the panels go back into SolaraViz's own view.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import warnings
 from collections.abc import Callable
 from html import escape
@@ -30,6 +35,11 @@ warnings.filterwarnings("ignore", message=r"(?s).*ComponentsView: `use_state` fo
                         category=UserWarning)
 from mesa.visualization import SolaraViz  # noqa: E402
 
+try:  # Mesa's step counter: SolaraViz increments it after every step, and its panels read it to redraw
+    from mesa.visualization.utils import update_counter
+except ImportError:  # pragma: no cover - not in this Mesa: SolaraViz's own view (tab "Page 0")
+    update_counter = None
+
 from sim.dashboard.figures import (  # noqa: E402
     draw_arrivals,
     draw_coast,
@@ -41,10 +51,14 @@ from sim.dashboard.model import DEFAULTS, DashboardModel, model_params, verdict_
 from sim.model import ChannelModel  # noqa: E402
 
 __all__ = [
+    "SLIDER_VALUE_CSS",
+    "TAB_NAME",
     "ArrivalsChart",
     "CoastPicture",
     "CoastSeriesChart",
+    "DashboardPage",
     "GangsChart",
+    "Panels",
     "PriceChart",
     "StatusPanel",
     "components",
@@ -172,15 +186,75 @@ components: list[tuple[Callable[[Any], Any], int]] = [
 ]
 
 
+#: The name of the tab that holds the panels.
+TAB_NAME = "Policy and market"
+#: Page title (the app bar).
+PAGE_NAME = "channel-sim: the Channel small-boat market"
+#: Milliseconds between steps when playing: on the grid of SolaraViz's slider (1 to 500 by 10),
+#: so that the slider shows what is used.
+PLAY_INTERVAL_MS = 151
+#: Days per Step press (and per redraw when playing); on the grid of SolaraViz's slider (1 by 2).
+RENDER_INTERVAL_DAYS = 7
+#: Vuetify 2 shows a slider's value (its thumb label) only while it is dragged or focused;
+#: this shows it always, and puts each slider's label (with its unit) on a line of its own
+#: above a full-width track, with room for the value between them.
+SLIDER_VALUE_CSS = """
+.v-slider__thumb-label-container { display: block !important; }
+.v-input__slider .v-input__slot { flex-wrap: wrap; }
+.v-input__slider .v-input__slot > .v-label { flex: 1 0 100%; margin: 0 0 34px 0; }
+"""
+
+
+def _grid_layout(n: int) -> list[dict[str, Any]]:
+    """Two panels per row, as SolaraViz lays them out."""
+    return [{"i": i, "w": 6, "h": 10, "moved": False, "x": 6 * (i % 2), "y": 10 * (i // 2)} for i in range(n)]
+
+
+@functools.cache
+def _redrawn(component: Callable[[Any], Any]) -> Any:
+    """``component`` as a Solara component that renders again after every step of the model."""
+
+    @solara.component
+    def Redrawn(model: DashboardModel) -> Any:  # noqa: N802
+        update_counter.get()
+        return component(model)
+
+    return Redrawn
+
+
+@solara.component
+def Panels(model: DashboardModel) -> Any:  # noqa: N802
+    """The panels of ``components`` in one named tab, in a grid the reader may rearrange."""
+    panels = [c for c, _ in components]
+    layout, set_layout = solara.use_state(_grid_layout(len(panels)))
+    with solara.Column(style={"width": "100%"}) as main:
+        with solara.v.Tabs(v_model=0):
+            solara.v.Tab(children=[TAB_NAME])
+        with solara.v.TabsItems(v_model=0):
+            with solara.v.TabItem():
+                solara.GridDraggable(items=[_redrawn(c)(model) for c in panels], grid_layout=layout,
+                                     resizable=True, draggable=True, on_grid_layout=set_layout)
+    return main
+
+
+@solara.component
+def DashboardPage(model: ChannelModel | solara.Reactive | None = None) -> Any:  # noqa: N802
+    """The whole page: SolaraViz's sidebar (controls and inputs) and the named tab of panels.
+
+    Without a ``model``, each browser session builds its own with the default inputs.
+    """
+    initial = solara.use_memo(lambda: model if model is not None else DashboardModel(**DEFAULTS), [])
+    reactive_model = solara.use_reactive(initial)
+    solara.Style(SLIDER_VALUE_CSS)
+    viz = {"model_params": model_params(), "name": PAGE_NAME, "play_interval": PLAY_INTERVAL_MS,
+           "render_interval": RENDER_INTERVAL_DAYS}
+    if update_counter is None:  # pragma: no cover - see the module docstring
+        SolaraViz(reactive_model, components=list(components), **viz)
+        return
+    SolaraViz(reactive_model, components=[], **viz)
+    Panels(reactive_model.value)
+
+
 def make_page(model: ChannelModel | solara.Reactive | None = None) -> Any:
-    """The SolaraViz element; ``model`` may be a (reactive) model, else one with the default inputs."""
-    if model is None:
-        model = DashboardModel(**DEFAULTS)
-    return SolaraViz(
-        model,
-        components=list(components),
-        model_params=model_params(),
-        name="channel-sim: the Channel small-boat market",
-        play_interval=150,
-        render_interval=7,
-    )
+    """The page element; ``model`` may be a (reactive) model, else each session gets one with the default inputs."""
+    return DashboardPage(model)
