@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import difflib
 import json
 import math
 import os
@@ -90,6 +91,17 @@ YEARS_RANGE = (0.005, 60.0)
 def _check_seed(seed: int, flag: str = "--seed") -> None:
     if seed < 0:
         raise ConfigError(f"{flag}: must be a whole number >= 0, got {seed}")
+
+
+def _check_workers(args: argparse.Namespace) -> None:
+    workers = getattr(args, "workers", None)
+    if workers is not None and workers < 1:
+        raise ConfigError(f"--workers: must be a whole number >= 1 (processes or Dask workers), got {workers}")
+
+
+def _check_replications(replications: int | None, at_least: int, why: str = "") -> None:
+    if replications is not None and replications < at_least:
+        raise ConfigError(f"--replications: must be a whole number >= {at_least}{why}, got {replications}")
 
 
 def _check_years(years: float | None) -> None:
@@ -177,7 +189,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_params(args: argparse.Namespace) -> int:
     rows = parameter_table(args.section)
     if not rows:
-        raise ConfigError(f"no parameters under '{args.section}'")
+        sections = list(dict.fromkeys(r["path"].split(".")[0] for r in parameter_table(None) if "." in r["path"]))
+        close = difflib.get_close_matches(str(args.section), sections, n=1, cutoff=0.6)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise ConfigError(f"no parameters under '{args.section}'{hint} (sections: {', '.join(sections)})")
     for r in rows:
         print(f"{r['path']:<48} {r['default']:>14} {r['unit']:<22} {r['range']:<18} {r['source']}")
     return 0
@@ -219,14 +234,18 @@ def _executor_args(p: argparse.ArgumentParser) -> None:
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from sim.experiments.engine import describe_failures, failed_runs, load_sweep, run_experiment
 
+    _check_workers(args)
     exp = load_sweep(args.sweep, replications=args.replications)
     out = Path(args.out) if args.out else Path("outputs") / "sweeps" / exp.name
     executor = "dask" if args.scheduler else args.executor
     print(f"{exp.name}: {exp.design.n_points} points x {exp.design.replications} replications = "
           f"{exp.design.n_runs} runs ({exp.design.kind} design) -> {out}", file=sys.stderr)
-    store = run_experiment(exp, out, executor=executor, workers=args.workers, scheduler=args.scheduler,
-                           retry_failed=args.retry_failed, progress=not args.quiet,
-                           command_line=["channel-sim", *sys.argv[1:]])
+    try:
+        store = run_experiment(exp, out, executor=executor, workers=args.workers, scheduler=args.scheduler,
+                               retry_failed=args.retry_failed, progress=not args.quiet,
+                               command_line=["channel-sim", *sys.argv[1:]])
+    except ConfigError as exc:  # a design point that is not a valid configuration: name the sweep file too
+        raise ConfigError(f"{args.sweep}: {exc}") from None
     failed = failed_runs(store)
     if len(failed):
         print(f"channel-sim: {describe_failures(failed, exp.design.n_runs)}; their tracebacks are in the runs "
@@ -242,6 +261,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
     _check_seed(args.seed)
     _check_years(args.years)
+    _check_replications(args.replications, 2, " (a confidence interval needs two runs of each scenario)")
+    _check_workers(args)
     _check_distinct(args.configs)
     overrides = parse_overrides(args.set)
     configs = [load_config(c, overrides=overrides) for c in args.configs]  # validate all before running
@@ -272,8 +293,8 @@ def _cmd_ablate(args: argparse.Namespace) -> int:
     from sim.experiments.ablation import ablation, format_ablation
 
     _check_seed(args.seed)
-    if args.replications < 2:
-        raise ConfigError(f"--replications: must be >= 2 for intervals, got {args.replications}")
+    _check_replications(args.replications, 2, " (a confidence interval needs two runs of each setting)")
+    _check_workers(args)
     overrides = parse_overrides(args.set)
     for c in (args.reference, *args.policies):
         load_config(c, overrides=overrides)                       # validate before running
@@ -358,6 +379,7 @@ def _cmd_store_check(args: argparse.Namespace) -> int:
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     from sim.calibration.abc import calibrate, load_calibration_spec
 
+    _check_workers(args)
     spec = load_calibration_spec(args.spec, budget=args.budget, particles=args.particles,
                                  replications=args.replications, seed=args.seed)
     out = Path(args.out) if args.out else Path("outputs") / "calibration" / spec.name
@@ -381,6 +403,8 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 def _cmd_validate(args: argparse.Namespace) -> int:
     from sim.calibration.report import validate, write_report
 
+    _check_workers(args)
+    _check_replications(args.replications, 1)
     overrides = parse_overrides(args.set)
     cfg = load_config(args.config, overrides=overrides)
     out = Path(args.out)

@@ -27,11 +27,13 @@ from sim.params import Config, field_model, range_of
 __all__ = [
     "CONFIG_DIR",
     "ConfigError",
+    "check_names",
     "default_at",
     "load_config",
     "parse_overrides",
     "read_yaml_mapping",
     "resolve_config_path",
+    "timeseries_variables",
 ]
 
 
@@ -354,7 +356,8 @@ def load_config(path_or_mapping: str | Path | Mapping[str, Any] | Config | None 
         source = f"config '{path_or_mapping.name}'"
     elif isinstance(path_or_mapping, Mapping):
         raw = copy.deepcopy(dict(path_or_mapping))
-        source = "mapping"
+        # e.g. a sweep's base scenario, sent to each run as data: named by its name, not as "mapping"
+        source = f"scenario '{raw['name']}'" if isinstance(raw.get("name"), str) and raw["name"] else "mapping"
         if "extends" in raw:
             parent = raw.pop("extends")
             if not isinstance(parent, str) or not parent.strip():
@@ -396,3 +399,32 @@ def parse_overrides(items: list[str] | None) -> dict[str, Any]:
             raise ConfigError(f"--set expects name=value (for example returns.quota_per_week=200), got '{item}'")
         out[key.strip()] = value.strip()
     return out
+
+
+def check_names(field: str, names: Any, accepted: Any, what: str = "name") -> list[str]:
+    """``names`` (a name or a list of names) as a list, each one of ``accepted``.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``field``, the first unknown name with a spelling suggestion, and the
+        accepted names; or if ``names`` is not a name or a list of names.
+    """
+    items = [names] if isinstance(names, str) else names
+    if not isinstance(items, list | tuple) or not all(isinstance(n, str) for n in items):
+        raise ConfigError(f"{field}: expected a {what} or a list of {what}s, got {names!r}")
+    options = list(dict.fromkeys(accepted))
+    for n in items:
+        if n not in options:
+            raise ConfigError(f"{field}: unknown {what} '{n}'{_suggest(n, options)} (accepted: {', '.join(options)})")
+    return list(items)
+
+
+def timeseries_variables(config: Config | Mapping[str, Any]) -> list[str]:
+    """The variables of the Channel model's daily time series for ``config`` (a
+    :class:`~sim.params.Config` or its plain dump): what a sweep's ``outputs.variables`` may
+    name (:func:`sim.metrics.daily_columns`, with ``arrivals_<group>`` for each group)."""
+    from sim.metrics import daily_columns
+
+    groups = config.groups if isinstance(config, Config) else config.get("groups") or []
+    return daily_columns([g.name if isinstance(g, BaseModel) else g["name"] for g in groups])

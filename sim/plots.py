@@ -15,7 +15,7 @@ from matplotlib.lines import Line2D
 from sim.metrics import resample
 
 __all__ = ["plot_overview", "save_figures", "OVERVIEW_PANELS", "plot_comparison_bands", "plot_paired_differences",
-           "save_comparison_figures", "COMPARISON_PANELS", "DIFFERENCE_MEASURES", "FORMATS"]
+           "plot_means", "save_comparison_figures", "COMPARISON_PANELS", "DIFFERENCE_MEASURES", "FORMATS"]
 
 #: File formats the figures can be written in (``fmt`` of the ``save_*`` functions).
 FORMATS = ("png", "svg", "pdf")
@@ -66,9 +66,16 @@ def plot_overview(runs: Mapping[str, pd.DataFrame], *, since: str | None = None,
     shown_from = min((t.index[0] for t in monthly.values() if len(t)), default=None)
     if policy is not None and shown_from is not None and policy < shown_from:
         policy = None   # before the first month shown
+    # a run of a month or two: points (a line through one month draws nothing), a few weeks either side
+    short = all(len(t) <= 2 for t in monthly.values()) and shown_from is not None
     for ax, (col, title, scale) in zip(axes.flat, panels, strict=False):
         for name, table in monthly.items():
-            (table[col] * scale).plot(ax=ax, label=name, lw=1.4)
+            if short:
+                ax.plot(table.index, table[col] * scale, label=name, lw=1.4, marker="o", ms=4)
+                ax.set_xlim(shown_from - pd.Timedelta(days=45),
+                            max(t.index[-1] for t in monthly.values() if len(t)) + pd.Timedelta(days=45))
+            else:
+                (table[col] * scale).plot(ax=ax, label=name, lw=1.4)
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("")
         ax.grid(alpha=0.3)
@@ -77,6 +84,8 @@ def plot_overview(runs: Mapping[str, pd.DataFrame], *, since: str | None = None,
             ax.axvline(policy, **POLICY_LINE)
     for ax in list(axes.flat)[len(panels):]:
         ax.set_visible(False)
+    if short:
+        fig.autofmt_xdate()
     _figure_legend(fig, axes.flat[0], policy_label="policy start" if policy is not None else None)
     return fig
 
@@ -218,8 +227,11 @@ def plot_comparison_bands(comparison, *, since: str | None = "2024-01-01",
             if len(b):
                 first = b.index[0] if first is None else min(first, b.index[0])
                 last = b.index[-1] if last is None else max(last, b.index[-1])
-            (line,) = ax.plot(b.index, b["mean"] * scale, lw=1.4, label=name)
+            short = len(b) <= 2   # a run of a month or two: a line or a band of one point draws nothing
+            (line,) = ax.plot(b.index, b["mean"] * scale, lw=1.4, label=name, marker="o" if short else None, ms=4)
             ax.fill_between(b.index, b["lower"] * scale, b["upper"] * scale, color=line.get_color(), alpha=0.2, lw=0)
+            if short:
+                ax.vlines(b.index, b["lower"] * scale, b["upper"] * scale, color=line.get_color(), alpha=0.4, lw=6)
         ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3)
         _format_axis(ax.yaxis, var)
@@ -227,6 +239,9 @@ def plot_comparison_bands(comparison, *, since: str | None = "2024-01-01",
     for ax in list(axes.flat)[:len(panels)]:
         for (d, _), style in zip(shown, styles, strict=False):
             ax.axvline(d, **style)
+    if first is not None and last - first < pd.Timedelta(days=62):   # a month or two: not years of empty axis
+        for ax in list(axes.flat)[:len(panels)]:
+            ax.set_xlim(first - pd.Timedelta(days=45), last + pd.Timedelta(days=45))
     for ax in list(axes.flat)[len(panels):]:
         ax.set_visible(False)
     fig.autofmt_xdate()
@@ -283,15 +298,55 @@ def plot_paired_differences(comparison, measures: Sequence[str] = DIFFERENCE_MEA
     return fig
 
 
+def plot_means(comparison, measures: Sequence[str] = DIFFERENCE_MEASURES) -> plt.Figure:
+    """Each scenario's mean with its 95% interval over replications (cut at the measure's
+    bounds, as in the printed table): one panel per measure, titled by its label
+    (``COMPARE_MEASURES``), shares in percent, money in GBP million. The figure of a
+    one-scenario comparison, which has no paired differences to show."""
+    t = comparison.table
+    measures = [m for m in measures if m in set(t["measure"])] if len(t) else []
+    n = max(len(measures), 1)
+    ncols = min(n, 3)
+    nrows = -(-n // ncols)
+    n_scen = max(len(comparison.scenarios), 1)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.4 * ncols, (1.6 + 0.35 * n_scen) * nrows + 0.6),
+                             squeeze=False)
+    for ax, m in zip(axes.flat, measures, strict=False):
+        sub = t[t["measure"] == m].set_index("scenario").reindex(comparison.scenarios)
+        scale = _scale(m)
+        y = list(range(len(sub)))
+        mean = sub["mean"] * scale
+        err = [(mean - sub["lower"] * scale).fillna(0), (sub["upper"] * scale - mean).fillna(0)]
+        ax.errorbar(mean, y, xerr=err, fmt="o", capsize=3)
+        ax.set_yticks(y, list(sub.index))
+        ax.set_ylim(-0.6, len(sub) - 0.4)
+        ax.set_title(_title(m), fontsize=9)
+        ax.grid(alpha=0.3)
+        _format_axis(ax.xaxis, m)
+        ax.tick_params(axis="x", labelsize=8)
+    if not measures:
+        axes.flat[0].text(0.5, 0.5, "no summary measures", ha="center", va="center", transform=axes.flat[0].transAxes)
+        axes.flat[0].set_axis_off()
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
+    reps = int(t["n"].max()) if len(t) else 0
+    fig.suptitle(f"Mean and 95% interval over {reps} replications", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def save_comparison_figures(comparison, out_dir: str | Path, *, fmt: str = "png") -> list[Path]:
-    """Write the comparison figures (``comparison_timeseries.<fmt>``, ``comparison_differences.<fmt>``;
-    png, svg or pdf) to ``out_dir``; return the paths."""
+    """Write the comparison figures to ``out_dir`` (png, svg or pdf) and return the paths:
+    ``comparison_timeseries.<fmt>`` (monthly bands) and ``comparison_differences.<fmt>``
+    (paired differences against the first scenario); a one-scenario comparison, which has no
+    differences, gets ``comparison_means.<fmt>`` (its means with intervals) instead."""
     _check_format(fmt)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name, make in (("comparison_timeseries", plot_comparison_bands), ("comparison_differences",
-                                                                          plot_paired_differences)):
+    second = ("comparison_differences", plot_paired_differences) if len(comparison.scenarios) > 1 else \
+        ("comparison_means", plot_means)
+    for name, make in (("comparison_timeseries", plot_comparison_bands), second):
         fig = make(comparison)
         path = out / f"{name}.{fmt}"
         fig.savefig(path, dpi=DPI)

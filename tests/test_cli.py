@@ -207,7 +207,8 @@ def test_run_writes_time_series_and_figure(pilot_run: Run) -> None:
 
 #: Summary keys that come from the model's end state, not from the time series.
 END_STATE_KEYS = {"ac_min_gbp", "viable_demand_share", "customers_at_cost_per_week", "min_scale_seats_per_week",
-                  "critical_return_rate", "recross_share_6m", "business_model_broken", "verdict_reasons"}
+                  "critical_return_rate", "recross_share_6m", "business_model_broken", "verdict_reasons",
+                  "future_inflow_factor"}
 
 
 def test_run_table_matches_the_written_time_series(

@@ -494,3 +494,26 @@ def test_matched_legal_route_with_no_quota_is_allowed_and_admits_no_one() -> Non
     """A quota sweep from 0 on the pilot: matched mode with quota 0 simply admits no one."""
     cfg = load_config("pilot_50", {"returns.quota_per_week": 0})
     assert cfg.legal_route.mode == "matched"
+
+
+def test_check_names_names_the_field_the_bad_name_a_suggestion_and_the_accepted_names() -> None:
+    from sim.config import check_names, timeseries_variables
+
+    assert check_names("outputs.variables", "returns", ["returns", "deaths"]) == ["returns"]
+    with pytest.raises(ConfigError, match=r"^outputs.variables: unknown variable 'deths'; did you mean 'deaths'\? "
+                                          r"\(accepted: returns, deaths\)$"):
+        check_names("outputs.variables", ["returns", "deths"], ["returns", "deaths"], "variable")
+    with pytest.raises(ConfigError, match=r"expected a variable or a list of variables, got 5"):
+        check_names("outputs.variables", 5, ["returns"], "variable")
+    cfg = load_config("pilot_50")
+    names = timeseries_variables(cfg)
+    assert names == timeseries_variables(cfg.model_dump(mode="json"))
+    assert {"arrivals_uk", "n_dead"} | {f"arrivals_{g.name}" for g in cfg.groups} <= set(names)
+
+
+def test_an_invalid_scenario_given_as_data_is_named_by_its_name() -> None:
+    """A sweep sends its base scenario to every run as data: an error names the scenario, not 'mapping'."""
+    data = load_config("pilot_50").model_dump(mode="json")
+    with pytest.raises(ConfigError, match=r"invalid configuration \(scenario 'pilot_50' with the overrides "
+                                          r"returns.quota_per_week\): field 'returns.quota_per_week'"):
+        load_config(data, {"returns.quota_per_week": -5})

@@ -226,6 +226,178 @@ def test_the_cause_of_a_worker_death_is_told_from_its_exit_code():
     assert "running this run died" in _death_cause([None])
 
 
+def test_the_exit_code_of_a_dead_worker_is_read_even_when_the_pool_reaps_it_first():
+    """The pool's manager thread reaps a dead worker itself when the pool breaks; reading the
+    code must wait for that thread (or for the code) instead of racing it for the process
+    (the race made a SIGKILL read as a bare "died" now and then)."""
+    import threading
+
+    from sim.experiments.executors import _death_cause, _exit_codes
+
+    class Reaped:  # the exit code appears when the manager thread has reaped the process
+        def __init__(self):
+            self.code = None
+
+        @property
+        def exitcode(self):
+            return self.code
+
+    worker = Reaped()
+
+    def manager_reaps():
+        time.sleep(0.3)
+        worker.code = -signal.SIGKILL
+
+    class Pool:
+        _executor_manager_thread = threading.Thread(target=manager_reaps)
+
+    Pool._executor_manager_thread.start()
+    assert _exit_codes(Pool(), [worker]) == [-signal.SIGKILL]
+    assert "killed by SIGKILL" in _death_cause(_exit_codes(Pool(), [worker]))
+    # no manager thread (another Python): the code is polled until it is known
+    late = Reaped()
+    threading.Timer(0.3, lambda: setattr(late, "code", 3)).start()
+    assert _exit_codes(object(), [late]) == [3]
+    # a code never known: the timeout ends the wait, and the cause says only that it died
+    assert _exit_codes(object(), [Reaped()], timeout=0.2) == [None]
+
+
+def test_workers_exit_when_the_sweep_is_killed(tmp_path):
+    """kill -9 of a sweep cannot stop its workers; they notice their parent is gone and exit,
+    instead of waiting forever for their next run."""
+    sweep, out = _sweep_file(tmp_path / "orphans.json", 40, sleep=0.5), tmp_path / "store"
+    proc = _start_sweep(sweep, out, "--executor", "process", "--workers", "2")
+    workers: list[int] = []
+    try:
+        _wait_for_runs(out, proc, 2)  # the workers have started and run
+        workers = [int(p) for p in subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True,
+                                                  text=True).stdout.split()]
+        assert len(workers) >= 2
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        deadline = time.time() + 30
+        while time.time() < deadline and any(_alive(w) for w in workers):
+            time.sleep(0.1)
+        assert not [w for w in workers if _alive(w)], "worker processes outlived the killed sweep"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for w in workers:  # only this test's own processes
+            if _alive(w):
+                os.kill(w, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, dead but not yet reaped by init, does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+# ----------------------------------------------------------------------------- compare: intervals, one scenario
+def test_intervals_of_counts_and_shares_stay_within_what_the_measure_can_take():
+    """deaths 42 [-174, 258] was printed: a t interval is cut at the measure's bound, marked, and explained."""
+    from sim.experiments.analysis import (
+        Comparison,
+        comparison_tables,
+        format_comparison,
+        measure_bounds,
+    )
+    from sim.experiments.stats import clip_interval, mean_ci
+
+    runs = pd.DataFrame({
+        "scenario": ["a"] * 3 + ["b"] * 3, "replication": [0, 1, 2] * 2,
+        "deaths": [0.0, 0.0, 126.0, 10.0, 11.0, 12.0],                   # a: mean 42, t interval below 0
+        "prevented_share": [0.90, 0.99, 0.999, 0.5, 0.5, 0.5],            # a: t interval above 100%
+        "business_model_broken": [1.0, 0.0, 0.0, 0.0, 0.0, 0.0],          # a share of runs
+        "gang_profit_gbp_window": [-5e6, 1e6, 2e6, 1e6, 2e6, 3e6],        # a profit can be negative: not cut
+        "market_profit_margin": [0.2, 0.9, 0.99, 0.5, 0.5, 0.5],          # at most 1, may be negative
+    })
+    assert mean_ci(runs["deaths"][:3])[1] < 0  # what was printed before
+    table, diffs = comparison_tables(runs, ["a", "b"])
+    t = table.set_index(["scenario", "measure"])
+    assert t.loc[("a", "deaths"), "lower"] == 0 and t.loc[("a", "deaths"), "lower_cut"]
+    assert t.loc[("a", "deaths"), "upper"] == pytest.approx(mean_ci(runs["deaths"][:3])[2])
+    assert not t.loc[("a", "deaths"), "upper_cut"] and t.loc[("a", "deaths"), "mean"] == 42
+    assert t.loc[("a", "prevented_share"), "upper"] == 1 and t.loc[("a", "prevented_share"), "upper_cut"]
+    assert t.loc[("a", "business_model_broken"), "lower"] == 0
+    assert t.loc[("a", "gang_profit_gbp_window"), "lower"] < -1e6  # unbounded: as computed
+    assert not t.loc[("a", "gang_profit_gbp_window"), ["lower_cut", "upper_cut"]].any()
+    assert t.loc[("a", "market_profit_margin"), "upper"] == 1
+    for r in table.itertuples():
+        b = measure_bounds(r.measure) or (-np.inf, np.inf)
+        assert b[0] <= r.lower <= r.mean <= r.upper <= b[1]
+    # differences of counts are not bounded; differences of shares lie in [-1, 1]
+    d = diffs.set_index("measure")
+    assert d.loc["deaths", "lower"] < 0 and not d.loc["deaths", "lower_cut"]
+    assert d.loc["prevented_share", "lower"] >= -1 and d.loc["prevented_share", "upper"] <= 1
+    text = format_comparison(Comparison(table, diffs, None, ["a", "b"]))  # type: ignore[arg-type]
+    assert "42 [0*, " in text and "100.0%*]" in text
+    assert "* the end of the t interval fell outside the values the measure can take and is cut at its bound" in text
+    assert "-174" not in text
+    # nothing cut: no footnote, the table as before
+    tb, db = comparison_tables(runs[runs.scenario == "b"], ["b"])
+    assert "*" not in format_comparison(Comparison(tb, db, None, ["b"]))  # type: ignore[arg-type]
+    assert clip_interval(float("nan"), float("nan"), (0, np.inf))[2:] == (False, False)
+
+
+def test_a_one_scenario_compare_writes_a_figure_of_its_means_not_an_empty_one(tmp_path, capsys):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from sim.experiments.analysis import compare
+    from sim.plots import plot_comparison_bands, plot_means
+
+    out = tmp_path / "cmp"
+    assert cli_main(["compare", "pilot_50", "--replications", "2", *WEEKS, "--executor", "serial", "--quiet",
+                     "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"figure: {out / 'comparison_means.png'}" in printed and "comparison_differences" not in printed
+    assert (out / "comparison_means.png").read_bytes()[:4] == b"\x89PNG"
+    assert not (out / "comparison_differences.png").exists()
+    c = compare(["pilot_50"], replications=2, seed=1, overrides={"start_date": "2025-07-01",
+                                                                  "end_date": "2025-07-28"},
+                out=out / "store", executor="serial")  # the same runs, read back
+    fig = plot_means(c)
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(panels) == 6 and all(ax.lines for ax in panels)  # a mean and its interval in every panel
+    assert [t.get_text() for t in panels[0].get_yticklabels()] == ["pilot_50"]
+    # four weeks are one month: the series is drawn as points with their intervals, not as invisible lines
+    bands = plot_comparison_bands(c, since=None)
+    assert all(ax.lines[0].get_marker() == "o" and ax.collections for ax in bands.axes if ax.get_visible())
+    band = c.timeseries_bands("arrivals_uk")
+    assert (band["lower"] >= 0).all()  # a band of a count never dips below 0
+    # and `channel-sim run` of four weeks: its overview shows the month as points, not empty panels
+    from sim.plots import plot_overview
+
+    res = sim.run(sim.load_config("pilot_50", {"start_date": "2025-07-01", "end_date": "2025-07-28"}), seed=1)
+    overview = plot_overview({"pilot_50": res.timeseries})
+    assert all(ax.lines and ax.lines[0].get_marker() == "o" for ax in overview.axes if ax.get_visible())
+
+
+def test_an_unknown_output_variable_is_refused_when_the_sweep_is_read(tmp_path):
+    """Checked against the Channel model's series for the sweep's configuration (its groups
+    included); a model whose series is not known before it runs is not checked."""
+    from sim.config import ConfigError
+
+    good = tmp_path / "good.yaml"
+    good.write_text("name: g\nbase: pilot_50\noutputs: {variables: [arrivals_uk, arrivals_syrian, n_dead]}\n"
+                    "design: {kind: list, points: [{returns.quota_per_week: 5}]}\n")
+    assert load_sweep(good).outputs.variables == ("arrivals_uk", "arrivals_syrian", "n_dead")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: b\nbase: pilot_50\noutputs: {variables: arrivals_syria}\n"
+                   "design: {kind: scenarios, scenarios: [baseline, pilot_50]}\n")
+    with pytest.raises(ConfigError, match=r"bad.yaml: outputs.variables: unknown variable 'arrivals_syria'; "
+                                          r"did you mean 'arrivals_syrian'\? \(accepted: potential_inflow, "):
+        load_sweep(bad)
+    walk = tmp_path / "walk.yaml"  # a model of its own: its variables are its business
+    walk.write_text("name: w\nmodel: tests.test_reliability:WALK\noutputs: {variables: [anything]}\n"
+                    "design: {kind: list, points: [{drift: 1}]}\n")
+    assert load_sweep(walk).outputs.variables == ("anything",)
+
+
 # ----------------------------------------------------------------------------- seeds, configs
 def test_a_seed_sequence_is_copied_not_consumed_and_a_config_not_mutated():
     cfg = sim.load_config("pilot_50", {"start_date": "2025-07-01", "end_date": "2025-07-28"})
@@ -374,6 +546,54 @@ PROBES = [
      ["store", "check", "{tmp}/store", "--repair"], "is being written by pid", 2),
     ("store-check-truncated-manifest", {"store/manifest.json": '{"design": '}, ["store", "check", "{tmp}/store"],
      "manifest.json is damaged", 1),
+    # ------------------------------------------------ a sweep file's outputs and model, refused when it is read
+    ("sweep-unknown-output-variable", {"v.yaml": "name: v\nbase: pilot_50\noutputs: {frequency: monthly, variables: "
+                                                 "[returns, arivals_uk]}\ndesign: {kind: list, points: "
+                                                 "[{returns.quota_per_week: 5}]}\n"},
+     ["sweep", "{tmp}/v.yaml", "--out", "{tmp}/store", "--executor", "serial"],
+     ("v.yaml: outputs.variables: unknown variable 'arivals_uk'; did you mean 'arrivals_uk'? (accepted: ",
+      "arrivals_syrian"), 2),
+    ("sweep-unknown-outputs-field", {"f.yaml": _sweep_yaml("kind: list\npoints: [{x: 1}]").replace(
+        "{frequency: end}", "{frequncy: end}")},
+     ["sweep", "{tmp}/f.yaml", "--out", "{tmp}/store", "--executor", "serial"],
+     "f.yaml: outputs: unknown field 'frequncy'; did you mean 'frequency'? (accepted: frequency, variables, "
+     "statistics)", 2),
+    ("sweep-outputs-not-a-mapping", {"f.yaml": _sweep_yaml("kind: list\npoints: [{x: 1}]").replace(
+        "{frequency: end}", "[monthly]")},
+     ["sweep", "{tmp}/f.yaml", "--out", "{tmp}/store", "--executor", "serial"],
+     "f.yaml: outputs must be a mapping (frequency, variables, statistics), got ['monthly']", 2),
+    ("sweep-statistics-not-importable", {"f.yaml": _sweep_yaml("kind: list\npoints: [{x: 1}]").replace(
+        "{frequency: end}", "{frequency: end, statistics: 'nosuchmodule:stats'}")},
+     ["sweep", "{tmp}/f.yaml", "--out", "{tmp}/store", "--executor", "serial"],
+     "f.yaml: outputs.statistics: cannot use 'nosuchmodule:stats' (ModuleNotFoundError", 2),
+    ("sweep-model-not-importable", {"m.yaml": _sweep_yaml("kind: list\npoints: [{x: 1}]", model="nosuchmodule:f")},
+     ["sweep", "{tmp}/m.yaml", "--out", "{tmp}/store", "--executor", "serial"],
+     "m.yaml: model: cannot use 'nosuchmodule:f' (ModuleNotFoundError: No module named 'nosuchmodule')", 2),
+    ("sweep-model-no-such-function", {"m.yaml": _sweep_yaml("kind: list\npoints: [{x: 1}]",
+                                                           model="sim.experiments.testfunctions:nosuch")},
+     ["sweep", "{tmp}/m.yaml", "--out", "{tmp}/store", "--executor", "serial"],
+     "m.yaml: model: cannot use 'sim.experiments.testfunctions:nosuch' (AttributeError", 2),
+    ("sweep-model-malformed", {"m.yaml": _sweep_yaml("kind: list\npoints: [{x: 1}]", model="notamodel")},
+     ["sweep", "{tmp}/m.yaml", "--out", "{tmp}/store", "--executor", "serial"],
+     "m.yaml: model: cannot use 'notamodel' (ValueError: expected 'module:function'", 2),
+    ("sweep-design-point-out-of-range", {"p.yaml": "name: p\nbase: pilot_50\ndesign: {kind: list, points: "
+                                                   "[{returns.quota_per_week: -5}]}\n"},
+     ["sweep", "{tmp}/p.yaml", "--out", "{tmp}/store", "--executor", "serial"],
+     ("p.yaml: design point 0 ({'returns.quota_per_week': -5}): invalid configuration (scenario 'pilot_50' with the "
+      "overrides returns.quota_per_week): field 'returns.quota_per_week': must be a whole number of returns per "
+      "week in [0, 100000]"), 2),
+    ("export-out-unwritable", {"st/manifest.json": "{}", "afile": "x"},
+     ["export", "{tmp}/st", "--out", "{tmp}/afile/sub"], "afile/sub: cannot write there (Not a directory)", 2),
+    # ------------------------------------------------ flags out of range, named before anything runs
+    ("sweep-workers-zero", {"w.yaml": _sweep_yaml("kind: list\npoints: [{x: 1}]")},
+     ["sweep", "{tmp}/w.yaml", "--out", "{tmp}/store", "--workers", "0"],
+     "--workers: must be a whole number >= 1 (processes or Dask workers), got 0", 2),
+    ("compare-workers-zero", {}, ["compare", "baseline", "pilot_50", "--workers", "0", "--out", "{tmp}/cmp"],
+     "--workers: must be a whole number >= 1", 2),
+    ("compare-one-replication", {}, ["compare", "baseline", "pilot_50", "--replications", "1", "--out", "{tmp}/cmp"],
+     "--replications: must be a whole number >= 2 (a confidence interval needs two runs of each scenario), got 1", 2),
+    ("params-unknown-section", {}, ["params", "retrns"],
+     "no parameters under 'retrns'; did you mean 'returns'? (sections: ", 2),
 ]
 
 
@@ -406,6 +626,8 @@ def test_probe(tmp_path, capsys, monkeypatch, files, argv, fragment, code):
     assert "Traceback" not in err
     if code == 2 and argv[0] == "sweep" and not any(f.startswith("store/") for f in files):
         assert not (tmp_path / "store" / "manifest.json").exists()  # refused before anything ran
+    if code == 2 and argv[0] == "compare":
+        assert not (tmp_path / "cmp" / "store").exists()
 
 
 # ----------------------------------------------------------------------------- store check and repair

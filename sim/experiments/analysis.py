@@ -6,6 +6,12 @@ scenario's mean with a 95% confidence interval (Student t over replications) and
 paired difference against the first scenario (the mean of per-replication differences,
 with its t interval). Because replication ``j`` of every scenario shares its random
 streams, paired intervals are much narrower than the intervals of the separate means.
+
+A t interval is symmetric about the mean, so for a measure near the end of its range (a
+few deaths in a short run, a share near 100%) it can reach values the measure cannot
+take. Such an end is cut at the bound (:func:`measure_bounds`: counts and money spent at
+0, shares at 0 and 1; differences of shares at -1 and 1), the ``lower_cut`` and
+``upper_cut`` columns say which, and :func:`format_comparison` marks it with ``*``.
 """
 
 from __future__ import annotations
@@ -23,12 +29,19 @@ from sim.config import load_config
 from sim.experiments.designs import scenarios
 from sim.experiments.engine import RunsFailedError, describe_failures, failed_runs, run_experiment
 from sim.experiments.executors import Executor
-from sim.experiments.stats import mean_ci, paired_differences, unpaired_differences
+from sim.experiments.stats import (
+    clip_interval,
+    difference_bounds,
+    mean_ci,
+    paired_differences,
+    unpaired_differences,
+)
 from sim.experiments.store import ExperimentStore
 from sim.experiments.tasks import Experiment, OutputSpec
 from sim.metrics import rents_collapsed
 
 __all__ = ["compare", "Comparison", "COMPARE_MEASURES", "load_store", "point_table", "format_comparison",
+           "comparison_tables", "measure_bounds", "variable_bounds",
            # re-exported from sim.experiments.stats, where they live
            "mean_ci", "paired_differences", "unpaired_differences"]
 
@@ -64,6 +77,52 @@ COMPARE_MEASURES: dict[str, str] = {
 }
 
 
+#: The range each summary measure can take, for cutting intervals to it (:func:`measure_bounds`):
+#: counts, people, prices and costs are never negative; shares and probabilities lie in [0, 1];
+#: the market profit margin (profit / revenue, costs >= 0) is at most 1 but can be negative.
+#: Profits and the value of entry can be negative: not listed, not cut.
+_NON_NEGATIVE = ("arrivals_uk", "arrivals_uk_policy_period", "paid_crossings", "paid_crossings_policy_period",
+                 "deterred_upstream", "displaced_policy_period", "returns", "returns_bilateral", "arrivals_per_return",
+                 "achieved_return_rate", "deaths", "deaths_per_1000_crossing", "left_route", "legal_admissions",
+                 "repeat_arrivals", "people_per_boat", "mean_price_gbp", "gang_revenue_gbp_window", "active_gangs_end",
+                 "initial_gangs", "gangs_at_policy_start", "gang_entries", "gang_exits", "ac_min_gbp",
+                 "customers_at_cost_per_week", "min_scale_seats_per_week", "policy_cost_gbp", "legal_route_cost_gbp",
+                 "payments_to_france_gbp_policy_period", "uk_cost_gbp_policy_period", "potential_inflow", "inflow")
+_SHARES = ("prevented_share", "launches_prevented_share", "recross_share_6m", "viable_demand_share",
+           "critical_return_rate", "business_model_broken")
+_INF = float("inf")
+
+
+def measure_bounds(measure: str) -> tuple[float, float] | None:
+    """The range summary measure ``measure`` can take (``(0, inf)`` for counts and money
+    spent, ``(0, 1)`` for shares and shares of runs, ``(-inf, 1)`` for the profit margin), or
+    None if it has none (profits, or a measure not known here)."""
+    if measure in _SHARES or measure.startswith("criterion_"):
+        return 0.0, 1.0
+    if measure == "market_profit_margin":
+        return -_INF, 1.0
+    if measure in _NON_NEGATIVE:
+        return 0.0, _INF
+    return None
+
+
+#: Columns of the daily time series that can be negative (losses, debts); every other column
+#: is a count, a price, a stock, a share or an amount spent.
+_SIGNED_VARIABLES = ("gang_profit_gbp", "gang_cash_gbp")
+
+
+def variable_bounds(variable: str) -> tuple[float, float] | None:
+    """The range a variable of the daily time series can take: ``(0, inf)`` for every column
+    of the Channel model's series except the gangs' profit and cash (None: no bound)."""
+    from sim.metrics import daily_columns
+
+    if variable in _SIGNED_VARIABLES:
+        return None
+    if variable in daily_columns() or variable.startswith("arrivals_"):
+        return 0.0, _INF
+    return None
+
+
 def load_store(path: str | Path) -> ExperimentStore:
     store = ExperimentStore(path)
     if not store.exists():
@@ -97,6 +156,7 @@ def point_table(store: ExperimentStore, measures: Sequence[str] | None = None) -
         row: dict[str, Any] = {"point": point, **{f: g[f].iloc[0] for f in factors}}
         for m in measures:
             mean, lo, hi, n = mean_ci(g[m].astype(float).to_numpy())
+            lo, hi, _, _ = clip_interval(lo, hi, measure_bounds(m))
             row[m] = mean
             row[f"{m}_lower"], row[f"{m}_upper"] = lo, hi
         row["replications"] = len(g)
@@ -108,8 +168,8 @@ def point_table(store: ExperimentStore, measures: Sequence[str] | None = None) -
 class Comparison:
     """The result of :func:`compare`."""
 
-    table: pd.DataFrame         # one row per (scenario, measure): mean, lower, upper, n
-    differences: pd.DataFrame   # one row per (scenario, measure) against the first scenario
+    table: pd.DataFrame         # one row per (scenario, measure): mean, lower, upper, n, lower_cut, upper_cut
+    differences: pd.DataFrame   # one row per (scenario, measure) against the first scenario (the same columns)
     store: ExperimentStore
     scenarios: list[str]
 
@@ -119,12 +179,15 @@ class Comparison:
         return df.pivot(index="replication", columns="scenario", values=measure)[self.scenarios].astype(float)
 
     def timeseries_bands(self, variable: str = "arrivals_uk") -> pd.DataFrame:
-        """Mean and 95% band over replications of a time-series variable, by scenario."""
+        """Mean and 95% band over replications of a time-series variable, by scenario (the band
+        cut to the range the variable can take, :func:`variable_bounds`)."""
         runs = self.store.runs(columns=["run_id", "scenario"])
         ts = self.store.timeseries([variable]).merge(runs, on="run_id")
         rows = []
+        bounds = variable_bounds(variable)
         for (scen, date), g in ts.groupby(["scenario", "date"], sort=True):
             m, lo, hi, n = mean_ci(g["value"].to_numpy())
+            lo, hi, _, _ = clip_interval(lo, hi, bounds)   # a band of a count never dips below 0
             rows.append({"scenario": scen, "date": date, "mean": m, "lower": lo, "upper": hi})
         return pd.DataFrame(rows)
 
@@ -182,19 +245,37 @@ def compare(configs: Sequence[str], *, replications: int = 10, seed: int = 1,
                               f"than {replications} replications per scenario, so none is reported; the "
                               f"tracebacks are in the runs table of {store.path}", failed)
     df = _against_reference(_with_design(store), names, dict(overrides or {}))
+    table, differences = comparison_tables(df, names, measures)
+    return Comparison(table, differences, store, names)
+
+
+def comparison_tables(df: pd.DataFrame, names: Sequence[str],
+                      measures: Sequence[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The tables of a :class:`Comparison` from one row per run (``scenario``, ``replication``
+    and the summary measures): each scenario's mean with its t interval, and the paired
+    differences against ``names[0]``; every interval cut at the measure's bounds
+    (:func:`measure_bounds`; the ``lower_cut`` and ``upper_cut`` columns say where)."""
+    names = list(names)
     measures = [m for m in (measures or list(COMPARE_MEASURES)) if m in df.columns]
     rows, diffs = [], []
     for m in measures:
         wide = df.pivot(index="replication", columns="scenario", values=m).reindex(columns=names).astype(float)
+        bounds = measure_bounds(m)
         for s in names:
             mean, lo, hi, n = mean_ci(wide[s].to_numpy())
-            rows.append({"scenario": s, "measure": m, "mean": mean, "lower": lo, "upper": hi, "n": n})
+            lo, hi, lo_cut, hi_cut = clip_interval(lo, hi, bounds)
+            rows.append({"scenario": s, "measure": m, "mean": mean, "lower": lo, "upper": hi, "n": n,
+                         "lower_cut": lo_cut, "upper_cut": hi_cut})
         if len(names) > 1:
             d = paired_differences(wide, names[0])
             d.insert(1, "measure", m)
+            cut = [clip_interval(lo, hi, difference_bounds(bounds)) for lo, hi in zip(d["lower"], d["upper"],
+                                                                                     strict=True)]
+            d["lower"], d["upper"] = [c[0] for c in cut], [c[1] for c in cut]
+            d["lower_cut"], d["upper_cut"] = [c[2] for c in cut], [c[3] for c in cut]
             diffs.append(d)
     differences = pd.concat(diffs, ignore_index=True) if diffs else pd.DataFrame()
-    return Comparison(pd.DataFrame(rows), differences, store, names)
+    return pd.DataFrame(rows), differences
 
 
 def _against_reference(df: pd.DataFrame, names: list[str], overrides: dict[str, Any]) -> pd.DataFrame:
@@ -232,10 +313,12 @@ def format_comparison(c: Comparison) -> str:
     lw = max(len(v) for v in labels.values()) + 2
     cells: dict[tuple[str, str], str] = {}
     for r in c.table.itertuples(index=False):
-        ci = "" if np.isnan(r.lower) else f" [{_fmt(r.measure, r.lower)}, {_fmt(r.measure, r.upper)}]"
+        ci = "" if np.isnan(r.lower) else \
+            f" [{_fmt(r.measure, r.lower)}{_cut(r, 'lower')}, {_fmt(r.measure, r.upper)}{_cut(r, 'upper')}]"
         cells[(r.measure, r.scenario)] = _fmt(r.measure, r.mean) + ci
     dc = {(r.measure, r.scenario): f"{_sign(r.measure, r.difference)}"
-          + ("" if np.isnan(r.lower) else f" [{_sign(r.measure, r.lower)}, {_sign(r.measure, r.upper)}]")
+          + ("" if np.isnan(r.lower) else f" [{_sign(r.measure, r.lower)}{_cut(r, 'lower')}, "
+                                          f"{_sign(r.measure, r.upper)}{_cut(r, 'upper')}]")
           for r in c.differences.itertuples(index=False)} if len(c.differences) else {}
     w = max(14, *(len(v) + 2 for v in (*cells.values(), *dc.values())), *(len(n) + 2 for n in names))
     n_reps = int(c.table["n"].max()) if len(c.table) else 0
@@ -248,7 +331,15 @@ def format_comparison(c: Comparison) -> str:
                 " " * lw + "".join(f"{n:>{w}}" for n in names[1:])]
         for m, label in labels.items():
             out.append(f"{label:<{lw}}" + "".join(f"{dc.get((m, n), '-'):>{w}}" for n in names[1:]))
+    if any("*" in v for v in (*cells.values(), *dc.values())):
+        out += ["", "* the end of the t interval fell outside the values the measure can take and is cut at its "
+                    "bound (counts and money spent at 0, shares at 0% and 100%)"]
     return "\n".join(out)
+
+
+def _cut(row: Any, end: str) -> str:
+    """``*`` if the ``end`` (``lower``, ``upper``) of the row's interval was cut at the measure's bound."""
+    return "*" if bool(getattr(row, f"{end}_cut", False)) else ""
 
 
 def _sign(m: str, v: float) -> str:

@@ -126,7 +126,7 @@ class ProcessExecutor(Executor):
         from concurrent.futures import ProcessPoolExecutor
 
         return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_ignore_sigint)
+                                   initializer=_init_worker)
 
     def _get_pool(self) -> Any:
         self._check_open()
@@ -210,9 +210,7 @@ class ProcessExecutor(Executor):
                     result = future.result()
                 except BrokenProcessPool:
                     procs.update(getattr(pool, "_processes", None) or {})
-                    for proc in procs.values():
-                        proc.join(10)  # its exit code is known once it is reaped
-                    cause = _death_cause([proc.exitcode for proc in procs.values()])
+                    cause = _death_cause(_exit_codes(pool, list(procs.values())))
                     _terminate_pool(pool)
                     pool = self._isolation_pool = None
                     yield on_crash(item, cause)
@@ -242,9 +240,29 @@ class ProcessExecutor(Executor):
         super().close()
 
 
-def _ignore_sigint() -> None:
-    """Workers leave Ctrl-C to the parent (which stops them), instead of each printing a traceback."""
+def _init_worker() -> None:
+    """Set up a pool's worker process: it leaves Ctrl-C to the parent (which stops it), instead
+    of printing a traceback, and it exits when the parent dies (:func:`_exit_with_parent`)."""
+    import multiprocessing
+    import threading
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with_parent, args=(parent,), name="exit-with-parent", daemon=True).start()
+
+
+def _exit_with_parent(parent: Any) -> None:
+    """Wait for the parent process to end, then end this worker at once.
+
+    A parent killed by SIGKILL (or the out-of-memory killer) cannot stop its workers, and a
+    worker waiting for its next run would wait forever (its task queue is never closed):
+    without this, every kill -9 of a sweep leaves its workers (and their memory) behind.
+    ``parent.join()`` waits on the pipe that only the parent holds open, so it returns when
+    the parent has exited, however it ended.
+    """
+    parent.join()
+    os._exit(1)
 
 
 def _terminate_pool(pool: Any) -> None:
@@ -256,6 +274,29 @@ def _terminate_pool(pool: Any) -> None:
             p.terminate()
     for p in procs:
         p.join(10)
+
+
+def _exit_codes(pool: Any, procs: list[Any], timeout: float = 10.0) -> list[int | None]:
+    """The exit codes of the processes of a broken pool, once they are known.
+
+    The pool's manager thread reaps its dead workers itself (``join`` in
+    ``terminate_broken``), at the moment the pool's futures fail. Joining them here as
+    well races it for the same ``waitpid``: the loser reads no exit code, and a worker
+    killed by SIGKILL would be reported as having merely "died". So wait for the manager
+    thread, then read each code (set by whichever thread reaped the process) until all are
+    known or ``timeout`` passes.
+    """
+    import time
+
+    deadline = time.monotonic() + timeout
+    manager = getattr(pool, "_executor_manager_thread", None)
+    if manager is not None:
+        manager.join(timeout)
+    while True:
+        codes = [proc.exitcode for proc in procs]
+        if all(c is not None for c in codes) or time.monotonic() >= deadline:
+            return codes
+        time.sleep(0.02)
 
 
 def _death_cause(exitcodes: list[int | None]) -> str:

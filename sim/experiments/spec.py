@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sim.config import ConfigError, read_yaml_mapping
+from sim.config import ConfigError, check_names, read_yaml_mapping, timeseries_variables
 from sim.experiments.designs import design_from_spec
+from sim.experiments.targets import import_object, resolve_target
 from sim.experiments.tasks import Experiment, OutputSpec
 
 __all__ = ["COMMON_FIELDS", "SpecFile", "load_spec", "load_sweep", "parse_seed"]
@@ -121,16 +122,61 @@ def load_sweep(path: str | Path, *, replications: int | None = None) -> Experime
         where = "--replications" if replications is not None else "replications"
         raise s.error(f"{where} must be a whole number >= 1, got {raw_reps!r}")
     reps = raw_reps
+    raw_outputs = s.fields.get("outputs") or {}
     try:
         design = design_from_spec(s.fields.get("design") or {}, reps, s.seed)
-        outputs = OutputSpec.from_dict(s.fields.get("outputs"))
-    except (ValueError, TypeError) as exc:
+        if not isinstance(raw_outputs, Mapping):
+            raise ValueError(f"outputs must be a mapping ({', '.join(OUTPUT_FIELDS)}), got {raw_outputs!r}")
+        check_names("outputs", list(raw_outputs), OUTPUT_FIELDS, "field")
+        variables = raw_outputs.get("variables", [])
+        names = [variables] if isinstance(variables, str) else variables
+        if not isinstance(names, list) or not all(isinstance(v, str) for v in names):
+            raise ValueError(f"outputs.variables must be a variable name or a list of them, got {variables!r}")
+        outputs = OutputSpec.from_dict(raw_outputs)
+    except (ConfigError, ValueError, TypeError) as exc:
         raise s.error(str(exc)) from None
+    model = str(s.fields.get("model", "channel"))
+    try:  # a model that cannot be imported is refused here, not with a traceback when the sweep starts
+        target = resolve_target(model)
+    except (ImportError, AttributeError, ValueError, TypeError) as exc:
+        raise s.error(f"model: cannot use {model!r} ({type(exc).__name__}: {exc}); give 'channel' or "
+                      "'module:function' naming a model target or a function f(params, seed)") from None
+    if outputs.statistics:
+        try:
+            import_object(outputs.statistics)
+        except (ImportError, AttributeError, ValueError, TypeError) as exc:
+            raise s.error(f"outputs.statistics: cannot use {outputs.statistics!r} ({type(exc).__name__}: {exc}); "
+                          "give 'module:function' naming a function f(daily_timeseries, config)") from None
     exp = Experiment(design=design, base=s.base, overrides=s.overrides, seed=s.seed, outputs=outputs,
-                     model=str(s.fields.get("model", "channel")), name=s.name)
+                     model=model, name=s.name)
     if s.overrides:
         try:  # an error in the file's overrides names the file, not only the base scenario
             exp.base_config_dict()
         except ConfigError as exc:
             raise s.error(f"base and overrides: {exc}") from None
+    if "variables" in raw_outputs and target is resolve_target("channel"):
+        _check_channel_variables(s, exp)
     return exp
+
+
+#: Fields of a sweep file's ``outputs`` block (:class:`~sim.experiments.tasks.OutputSpec`).
+OUTPUT_FIELDS = ("frequency", "variables", "statistics")
+
+
+def _check_channel_variables(s: SpecFile, exp: Experiment) -> None:
+    """Refuse an ``outputs.variables`` name the Channel model's time series does not have
+    (naming the file, the field, the name, a spelling suggestion and the accepted names),
+    instead of failing every run of the sweep with it."""
+    scenarios = [None]
+    if "scenario" in exp.design.points.columns:
+        scenarios += [x for x in dict.fromkeys(exp.design.points["scenario"]) if isinstance(x, str)]
+    accepted: list[str] = []
+    for scenario in scenarios:
+        try:
+            accepted += timeseries_variables(exp.base_config_dict(scenario))
+        except ConfigError:
+            return   # a base that is not valid is refused with its own message when the sweep is validated
+    try:
+        check_names("outputs.variables", list(exp.outputs.variables), accepted, "variable")
+    except ConfigError as exc:
+        raise s.error(str(exc)) from None

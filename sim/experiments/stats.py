@@ -2,6 +2,8 @@
 
 * :func:`mean_ci`: a mean with its Student-t interval (comparisons, point tables, phase
   diagrams, the threshold search).
+* :func:`clip_interval`: an interval cut to the range a measure can take (a count is never
+  below 0, a share never outside [0, 1]), saying which end was cut.
 * :func:`paired_differences` / :func:`unpaired_differences`: differences against a
   reference column, paired by replication (common random numbers) or not (Welch).
 * :func:`median_order_ci`: a median with its distribution-free order-statistic interval
@@ -18,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["mean_ci", "paired_differences", "unpaired_differences", "median_order_ci", "wilson_interval",
+__all__ = ["mean_ci", "clip_interval", "difference_bounds", "paired_differences", "unpaired_differences", "median_order_ci", "wilson_interval",
            "weighted_quantile"]
 
 
@@ -36,6 +38,39 @@ def mean_ci(values: Sequence[float] | np.ndarray, level: float = 0.95) -> tuple[
         return m, float("nan"), float("nan"), 1
     half = float(stats.t.ppf(0.5 + level / 2, n - 1) * x.std(ddof=1) / np.sqrt(n))
     return m, m - half, m + half, n
+
+
+def clip_interval(lower: float, upper: float,
+                  bounds: tuple[float, float] | None) -> tuple[float, float, bool, bool]:
+    """``(lower, upper)`` cut to ``bounds`` (the range the measure can take, e.g. ``(0, inf)``
+    for a count, ``(0, 1)`` for a share), and whether each end was cut.
+
+    A Student-t interval is symmetric about the mean, so for a measure near its bound (a
+    few deaths in a short run) it can reach values the measure cannot take: such an end
+    is set to the bound, and the flags say so (the interval then covers at least as much
+    as the t interval of the values the measure can take). NaN ends stay NaN.
+
+    Returns
+    -------
+    (lower, upper, lower_cut, upper_cut)
+    """
+    if bounds is None:
+        return lower, upper, False, False
+    lo_bound, hi_bound = bounds
+    lower_cut = bool(lower < lo_bound)   # False for NaN
+    upper_cut = bool(upper > hi_bound)
+    return (float(lo_bound) if lower_cut else lower, float(hi_bound) if upper_cut else upper, lower_cut, upper_cut)
+
+
+def difference_bounds(bounds: tuple[float, float] | None) -> tuple[float, float] | None:
+    """The range of a difference of two values of a measure with range ``bounds``: ``(-1, 1)``
+    for a share; None (no bound) when the measure is unbounded above or below (a count)."""
+    if bounds is None:
+        return None
+    lo, hi = bounds
+    if math.isinf(lo) or math.isinf(hi):
+        return None
+    return lo - hi, hi - lo
 
 
 def paired_differences(wide: pd.DataFrame, reference: str, level: float = 0.95) -> pd.DataFrame:
