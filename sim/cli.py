@@ -22,6 +22,7 @@ traceback (with a request to report it).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import difflib
 import json
@@ -235,7 +236,24 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     from sim.experiments.engine import describe_failures, failed_runs, load_sweep, run_experiment
 
     _check_workers(args)
+    _check_years(args.years)
     exp = load_sweep(args.sweep, replications=args.replications)
+    extra = parse_overrides(args.set)
+    if extra or args.years is not None:   # --set and --years on top of the file's overrides
+        from sim.simulate import end_after_years
+
+        exp = dataclasses.replace(exp, overrides={**exp.overrides, **extra})
+        if args.years is not None:
+            base = exp.base_config_dict() or {}
+            if "start_date" not in base:
+                raise ConfigError(f"--years: the sweep's model ({exp.model}) has no start date; use --set")
+            start = dt.date.fromisoformat(str(base["start_date"]))
+            exp = dataclasses.replace(exp, overrides={**exp.overrides,
+                                                      "end_date": end_after_years(start, args.years).isoformat()})
+        try:
+            exp.base_config_dict()
+        except ConfigError as exc:
+            raise ConfigError(f"{args.sweep} with --set/--years: {exc}") from None
     out = Path(args.out) if args.out else Path("outputs") / "sweeps" / exp.name
     executor = "dask" if args.scheduler else args.executor
     print(f"{exp.name}: {exp.design.n_points} points x {exp.design.replications} replications = "
@@ -417,7 +435,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     table = v.table()
     for r in table.itertuples(index=False):
         print(f"{'met ' if r.met else 'MISS'}  {r.target:<30} error {r.error:5.2f}  observed {r.observed}")
-    print(f"{int(table['met'].sum())} of {len(table)} targets met; report: {path} "
+    cal = table["calibration"] if "calibration" in table else [True] * len(table)
+    fit, check = table[cal], table[[not c for c in cal]]
+    print(f"{int(fit['met'].sum())} of {len(fit)} calibration targets met"
+          + (f", {int(check['met'].sum())} of {len(check)} validation targets" if len(check) else "")
+          + f"; report: {path} "
           f"({time.perf_counter() - t0:.0f} s)")
     return 0
 
@@ -444,9 +466,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_params)
 
     s = sub.add_parser("sweep", help="run (or resume) a parameter sweep from a sweep file into a Parquet store")
-    s.add_argument("sweep", help="sweep file, e.g. sim/configs/sweeps/quota_vs_interception.yaml")
+    s.add_argument("sweep", help="sweep file, or the name of a shipped one (e.g. quota_vs_interception)")
     s.add_argument("--out", default=None, help="store directory (default outputs/sweeps/NAME)")
     s.add_argument("--replications", type=int, default=None, help="override the file's replications")
+    s.add_argument("--set", action="append", metavar="NAME=VALUE", help="override a field of the base (repeatable)")
+    s.add_argument("--years", type=float, default=None, help="simulate this many years from the start date")
     s.add_argument("--retry-failed", action="store_true", help="rerun runs that failed before")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     _executor_args(s)

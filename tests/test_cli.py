@@ -367,3 +367,19 @@ def test_compare_years_refuses_scenarios_that_start_on_different_dates(tmp_path)
     assert res.returncode == 2
     assert "--years" in res.stderr and "different dates" in res.stderr
     assert not (tmp_path / "c" / "store").exists()
+
+
+def test_sweep_by_shipped_name_with_set_and_years(tmp_path, capsys):
+    """A shipped sweep runs by name from any directory; ``--set`` and ``--years`` apply to its base."""
+    out = tmp_path / "store"
+    assert main(["sweep", "quota_vs_interception", "--replications", "1", "--years", "0.05", "--workers", "2",
+                 "--set", "returns.processing_delay_days=7", "--quiet", "--out", str(out)]) == 0
+    runs = ExperimentStore(out).results()
+    assert len(runs) == 24 and (runs["status"] == "ok").all()
+    assert (runs["days"] == round(365.25 * 0.05)).all()
+    assert main(["sweep", "quota_vs_intercep", "--out", str(tmp_path / "x")]) == 2
+    assert "did you mean 'quota_vs_interception'" in capsys.readouterr().err
+    assert main(["sweep", "quota_vs_interception", "--set", "returns.quota_per_wek=3",
+                 "--out", str(tmp_path / "y")]) == 2
+    assert "quota_per_week" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()

@@ -13,15 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
-from sim.config import ConfigError, check_names, read_yaml_mapping, timeseries_variables
+from sim.config import CONFIG_DIR, ConfigError, check_names, read_yaml_mapping, timeseries_variables
 from sim.experiments.designs import design_from_spec
 from sim.experiments.targets import import_object, resolve_target
 from sim.experiments.tasks import Experiment, OutputSpec
 
-__all__ = ["COMMON_FIELDS", "SpecFile", "load_spec", "load_sweep", "parse_seed"]
+__all__ = ["COMMON_FIELDS", "SpecFile", "load_spec", "load_sweep", "parse_seed", "shipped_spec_path"]
 
 #: Fields every spec file may have.
 COMMON_FIELDS = ("name", "description", "base", "overrides", "seed")
@@ -69,6 +70,30 @@ def parse_seed(value: Any, where: str) -> int:
     return value
 
 
+#: The folder of :data:`sim.config.CONFIG_DIR` holding the shipped spec files of each kind.
+SPEC_FOLDERS = {"sweep": "sweeps", "calibration": "calibration"}
+
+
+def shipped_spec_path(path: str | Path, kind: str) -> Path:
+    """``path`` if it is a file, else the shipped spec of that name (``sim/configs/sweeps/NAME.yaml``
+    for a sweep, ``sim/configs/calibration/NAME.yaml`` for a calibration), so that the files
+    shipped in the package run by name after a wheel install."""
+    p = Path(path)
+    if p.is_file():
+        return p
+    folder = CONFIG_DIR / SPEC_FOLDERS.get(kind, kind)
+    if p.is_dir():
+        raise ConfigError(f"{kind} file '{path}' is a directory, not a {kind} file")
+    if not p.is_absolute() and p.name:
+        stem = p.name if p.suffix in (".yaml", ".yml") else p.name + ".yaml"
+        if (folder / stem).is_file() and (p.parent == Path(".") or p.parent.name == folder.name):
+            return folder / stem
+    shipped = sorted(x.stem for x in folder.glob("*.yaml")) if folder.is_dir() else []
+    hint = get_close_matches(p.stem, shipped, n=1)
+    raise ConfigError(f"{kind} file '{path}' not found" + (f"; did you mean '{hint[0]}'?" if hint else "")
+                      + f" (shipped {kind} files: {', '.join(shipped) or 'none'})")
+
+
 def load_spec(path: str | Path, *, kind: str, fields: Iterable[str],
               default_overrides: Mapping[str, Any] | None = None) -> SpecFile:
     """Read the spec file ``path`` of ``kind`` (``"sweep"``, ``"calibration"``): its common
@@ -80,10 +105,9 @@ def load_spec(path: str | Path, *, kind: str, fields: Iterable[str],
         If the file is missing, is not valid YAML or not a mapping, has a field that is
         neither common nor one of ``fields``, or has a seed that is not a whole number >= 0.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"{kind} file '{path}' not found")
-    spec = read_yaml_mapping(path, f"a {kind} file is a mapping of fields")
+    p = shipped_spec_path(path, kind)
+    spec = read_yaml_mapping(p, f"a {kind} file is a mapping of fields")
+    path = p
     own = set(fields)
     allowed = set(COMMON_FIELDS) | own
     unknown = sorted(set(spec) - allowed)
