@@ -438,7 +438,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     cal = table["calibration"] if "calibration" in table else [True] * len(table)
     fit, check = table[cal], table[[not c for c in cal]]
     print(f"{int(fit['met'].sum())} of {len(fit)} calibration targets met"
-          + (f", {int(check['met'].sum())} of {len(check)} validation targets" if len(check) else "")
+          + (f", {int(check['met'].sum())} of {len(check)} validation targets met" if len(check) else "")
           + f"; report: {path} "
           f"({time.perf_counter() - t0:.0f} s)")
     return 0
