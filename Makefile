@@ -15,7 +15,7 @@ VIZ := $(VENV)/.installed-viz
 DEV := $(VENV)/.installed-dev
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test bench lint clean golden readme app calibrate validate ablation per-pound recross
+.PHONY: run test bench lint clean golden readme app calibrate validate ablation per-pound recross study
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -76,6 +76,12 @@ per-pound: $(CORE)
 # docs/figures/recross_sensitivity.csv and recross_sensitivity.png (44 runs, 2 workers)
 recross: $(CORE)
 	$(BIN)/python -m sim.experiments.recross --replications 4 --workers 2 --out outputs/recross --figures docs/figures
+
+# the five shipped scenarios over the posterior (issue 11): 100 weighted draws x 2 future inflow paths x
+# 2 replications each, 2022-2027 (2,000 runs; several hours on 2 cores): docs/study/predictive.csv and figures
+study: $(CORE)
+	$(BIN)/channel-sim compare baseline pilot_50 quota_200 quota_all legal_route_only --posterior docs/calibration \
+	   --draws 100 --paths 2 --replications 2 --workers 2 --out docs/study
 
 # the calibration behind sim/configs/baseline.yaml: its summary, posterior and particles go to docs/calibration/
 calibrate: $(CORE)

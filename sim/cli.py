@@ -100,9 +100,9 @@ def _check_workers(args: argparse.Namespace) -> None:
         raise ConfigError(f"--workers: must be a whole number >= 1 (processes or Dask workers), got {workers}")
 
 
-def _check_replications(replications: int | None, at_least: int, why: str = "") -> None:
+def _check_replications(replications: int | None, at_least: int, why: str = "", flag: str = "--replications") -> None:
     if replications is not None and replications < at_least:
-        raise ConfigError(f"--replications: must be a whole number >= {at_least}{why}, got {replications}")
+        raise ConfigError(f"{flag}: must be a whole number >= {at_least}{why}, got {replications}")
 
 
 def _check_years(years: float | None) -> None:
@@ -279,10 +279,17 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
     _check_seed(args.seed)
     _check_years(args.years)
-    _check_replications(args.replications, 2, " (a confidence interval needs two runs of each scenario)")
+    if args.posterior is None:
+        _check_replications(args.replications, 2, " (a confidence interval needs two runs of each scenario)")
+    else:
+        _check_replications(args.replications, 1, "")
+        _check_replications(args.draws, 1, "", flag="--draws")
+        _check_replications(args.paths, 1, "", flag="--paths")
     _check_workers(args)
     _check_distinct(args.configs)
     overrides = parse_overrides(args.set)
+    if args.posterior is not None and args.future != "scenario":
+        overrides = {**overrides, "environment.future_inflow": args.future}
     configs = [load_config(c, overrides=overrides) for c in args.configs]  # validate all before running
     if args.years is not None:   # the same horizon for every scenario: pairs compare the same days
         starts = sorted({c.start_date for c in configs})
@@ -293,6 +300,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     out = _output_dir(args.out)
     t0 = time.perf_counter()
     executor = "dask" if args.scheduler else args.executor
+    if args.posterior is not None:
+        return _compare_posterior(args, overrides, out, executor, t0)
     result = compare(args.configs, replications=args.replications, seed=args.seed, overrides=overrides,
                      out=out / "store", executor=executor, workers=args.workers, progress=not args.quiet)
     print(format_comparison(result))
@@ -304,6 +313,45 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         print(f"figure: {p}")
     print(f"({len(args.configs) * args.replications} runs, seed {args.seed}, "
           f"{time.perf_counter() - t0:.0f} s; store: {out / 'store'})", file=sys.stderr)
+    return 0
+
+
+def _compare_posterior(args: argparse.Namespace, overrides: dict[str, Any], out: Path, executor: str,
+                       t0: float) -> int:
+    """``compare --posterior``: every scenario over weighted posterior draws x future inflow paths x
+    replications (:mod:`sim.experiments.predictive`); writes predictive.csv and the band figure."""
+    from sim.experiments.predictive import (
+        format_predictive,
+        plot_predictive,
+        posterior_draws,
+        predictive_runs,
+        predictive_table,
+    )
+
+    folder = Path(args.posterior)
+    if not (folder / "posterior.csv").is_file():
+        raise ConfigError(f"--posterior {folder}: no posterior.csv there (give a calibration's output folder, "
+                          "e.g. docs/calibration)")
+    draws = posterior_draws(folder, args.draws, seed=args.seed)
+    n_runs = len(args.configs) * args.draws * args.paths * args.replications
+    print(f"{len(args.configs)} scenarios x {args.draws} posterior draws x {args.paths} future inflow paths x "
+          f"{args.replications} replications = {n_runs} runs (future inflow: {args.future})", file=sys.stderr)
+    runs = predictive_runs(args.configs, draws, out / "store", paths=args.paths, replications=args.replications,
+                           seed=args.seed, overrides=overrides, executor=executor, workers=args.workers,
+                           progress=not args.quiet)
+    rows = {k: (label, fmt) for k, label, fmt in SUMMARY_ROWS}
+    measures = [k for k, _, _ in SUMMARY_ROWS if k in runs.columns and k != "verdict_reasons"]
+    table = predictive_table(runs, measures)
+    table.to_csv(out / "predictive.csv", index=False)
+    runs.to_csv(out / "predictive_runs.csv", index=False)
+    draws.to_csv(out / "posterior_draws.csv", index=False)
+    print(format_predictive(table, rows))
+    shown = ["arrivals_uk_policy_period", "paid_crossings_policy_period", "deaths", "critical_return_rate"]
+    fig = plot_predictive(runs, shown, {k: rows[k][0] for k in shown if k in rows})
+    fig.savefig(out / f"predictive_bands.{args.format}", dpi=150)
+    print(f"table: {out / 'predictive.csv'}\nfigure: {out / f'predictive_bands.{args.format}'}")
+    print(f"({n_runs} runs, seed {args.seed}, {time.perf_counter() - t0:.0f} s; store: {out / 'store'})",
+          file=sys.stderr)
     return 0
 
 
@@ -486,6 +534,14 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--out", default="outputs/compare", help="directory for the store and figures")
     cp.add_argument("--format", choices=("png", "svg", "pdf"), default="png", help="figure file format (default png)")
     cp.add_argument("--quiet", action="store_true", help="no progress bar")
+    cp.add_argument("--posterior", default=None, metavar="DIR",
+                    help="run over weighted draws of a calibration's posterior (DIR/posterior.csv, e.g. "
+                         "docs/calibration): predictive table with the variance split")
+    cp.add_argument("--draws", type=int, default=20, help="with --posterior: posterior draws (default 20)")
+    cp.add_argument("--paths", type=int, default=2, help="with --posterior: future inflow paths (default 2)")
+    cp.add_argument("--future", choices=("ensemble", "fixed", "scenario"), default="ensemble",
+                    help="with --posterior: the inflow after the last calibrated year (default ensemble; "
+                         "'scenario' keeps each scenario's environment.future_inflow)")
     _executor_args(cp)
     cp.set_defaults(func=_cmd_compare)
 

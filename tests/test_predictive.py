@@ -103,3 +103,22 @@ def test_the_text_and_the_figure_show_every_scenario_and_measure(study, tmp_path
     fig = plot_predictive(runs, ["arrivals_uk_policy_period", "paid_crossings_policy_period"])
     fig.savefig(tmp_path / "bands.png")
     assert (tmp_path / "bands.png").stat().st_size > 5000
+
+
+def test_compare_posterior_writes_the_predictive_table_and_figure(tmp_path, capsys):
+    from sim.cli import main
+
+    out = tmp_path / "cmp"
+    code = main(["compare", "baseline", "pilot_50", "--posterior", "docs/calibration", "--draws", "2", "--paths", "2",
+                 "--replications", "1", "--set", "start_date=2025-11-01", "--years", "0.3", "--workers", "2",
+                 "--quiet", "--out", str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "pilot_50 - baseline" in printed and "variance:" in printed
+    table = pd.read_csv(out / "predictive.csv")
+    assert {"median", "p05", "p95", "var_stochastic", "var_parametric", "var_inflow"} <= set(table.columns)
+    assert set(table["scenario"]) == {"baseline", "pilot_50", "pilot_50 - baseline"}
+    assert (out / "predictive_bands.png").is_file()
+    assert len(pd.read_csv(out / "predictive_runs.csv")) == 2 * 2 * 2
+    assert main(["compare", "baseline", "--posterior", str(tmp_path), "--out", str(tmp_path / "bad")]) == 2
+    assert "posterior.csv" in capsys.readouterr().err
