@@ -81,7 +81,8 @@ recross: $(CORE)
 # 2 replications each, 2022-2027 (2,000 runs; several hours on 2 cores): docs/study/predictive.csv and figures
 study: $(CORE)
 	$(BIN)/channel-sim compare baseline pilot_50 quota_200 quota_all legal_route_only --posterior docs/calibration \
-	   --draws 100 --paths 2 --replications 2 --workers 2 --out docs/study
+	   --draws 100 --paths 2 --replications 2 --workers 2 --out outputs/study
+	mkdir -p docs/study && cp outputs/study/predictive.csv outputs/study/predictive_bands.png docs/study/
 
 # the calibration behind sim/configs/baseline.yaml: its summary, posterior and particles go to docs/calibration/
 calibrate: $(CORE)
