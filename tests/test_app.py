@@ -382,3 +382,19 @@ def test_no_private_name_is_imported_across_dashboard_modules():
             if isinstance(node, ast.ImportFrom):
                 private = [a.name for a in node.names if a.name.startswith("_")]
                 assert not private, (path.name, node.module, private)
+
+
+def test_the_viability_sample_is_computed_once_a_day_however_often_the_page_redraws(monkeypatch):
+    m = app.DashboardModel(quota_per_week=100)
+    for _ in range(5):
+        m.step()
+    calls = []
+    real = type(m).end_state
+    monkeypatch.setattr(type(m), "end_state", lambda self: calls.append(self.day) or real(self))
+    first = app.verdict_now(m)
+    for _ in range(3):
+        assert app.verdict_now(m) == first
+    assert calls == [m.day]
+    m.step()
+    app.verdict_now(m)
+    assert calls == [m.day - 1, m.day]

@@ -195,6 +195,16 @@ class DashboardModel(ChannelModel):
         return self._ts_cache[1]
 
 
+def _end_state_today(model: ChannelModel) -> dict[str, Any]:
+    """``model.end_state()`` (the viability sample: a few thousand would-be customers and a
+    bisection), computed once per simulated day however often the page redraws."""
+    cached = model.__dict__.get("_dashboard_end_state")
+    if cached is None or cached[0] != model.day:
+        cached = (model.day, model.end_state())
+        model.__dict__["_dashboard_end_state"] = cached
+    return cached[1]
+
+
 def verdict_now(model: ChannelModel, ts: pd.DataFrame | None = None) -> dict[str, Any]:
     """The business-model verdict on the days simulated so far: the summary's rule
     (``sim.metrics.judge_run`` for rents and gangs, ``sim.viability`` for viability,
@@ -220,7 +230,7 @@ def verdict_now(model: ChannelModel, ts: pd.DataFrame | None = None) -> dict[str
                 "not_viable": False, "viable_demand_share": float("nan"), "reasons": "",
                 "broken": False, "broken_since": None}
     r = judge_run(ts, v, reference, start)
-    eco = model.end_state()
+    eco = _end_state_today(model)
     broken, reasons = business_verdict({"not_viable": not eco["viable"], "no_rents": r.margin_broken,
                                         "gangs_collapsed": r.gangs_broken})
     return {**out, "days": r.days, "weeks": r.days / 7.0, "full_window": r.full_window,
