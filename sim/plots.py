@@ -176,6 +176,7 @@ def _scale(measure: str) -> float:
 
 
 def _format_axis(axis: Any, measure: str) -> None:
+    axis.set_major_locator(ticker.MaxNLocator(nbins=5))   # labels such as -70,000 must not run together
     if _unit(measure) == "percent":
         axis.set_major_formatter(ticker.PercentFormatter(xmax=1.0, decimals=0))
     else:
