@@ -122,3 +122,19 @@ def test_compare_posterior_writes_the_predictive_table_and_figure(tmp_path, caps
     assert len(pd.read_csv(out / "predictive_runs.csv")) == 2 * 2 * 2
     assert main(["compare", "baseline", "--posterior", str(tmp_path), "--out", str(tmp_path / "bad")]) == 2
     assert "posterior.csv" in capsys.readouterr().err
+
+
+def test_compare_gives_a_share_of_runs_a_wilson_interval():
+    """The plain comparison's share of runs broken: a Wilson interval, never a t interval cut at 0."""
+    from sim.experiments.analysis import comparison_tables
+
+    df = pd.DataFrame({"scenario": ["a"] * 8 + ["b"] * 8, "replication": list(range(8)) * 2,
+                       "business_model_broken": [True] + [False] * 7 + [False] * 8,
+                       "deaths": [3.0, 4, 5, 6, 2, 3, 4, 5] * 2})
+    table, _ = comparison_tables(df, ["a", "b"], ["business_model_broken", "deaths"])
+    a = table[(table["scenario"] == "a") & (table["measure"] == "business_model_broken")].iloc[0]
+    assert a["mean"] == pytest.approx(1 / 8)
+    assert (a["lower"], a["upper"]) == pytest.approx(wilson_interval(1, 8))
+    assert 0.0 < a["lower"] < 1 / 8 and not a["lower_cut"]
+    b = table[(table["scenario"] == "b") & (table["measure"] == "business_model_broken")].iloc[0]
+    assert b["lower"] == 0.0 and b["upper"] > 0.2          # none of 8: the upper end is informative

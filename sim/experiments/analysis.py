@@ -11,7 +11,9 @@ A t interval is symmetric about the mean, so for a measure near the end of its r
 few deaths in a short run, a share near 100%) it can reach values the measure cannot
 take. Such an end is cut at the bound (:func:`measure_bounds`: counts and money spent at
 0, shares at 0 and 1; differences of shares at -1 and 1), the ``lower_cut`` and
-``upper_cut`` columns say which, and :func:`format_comparison` marks it with ``*``.
+``upper_cut`` columns say which, and :func:`format_comparison` marks it with ``*``. A
+yes/no outcome of a run (``business_model_broken``, ``criterion_*``, ``entry_pays``) has
+a share of runs as its mean and a Wilson interval, which stays in [0, 1].
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from sim.experiments.stats import (
     mean_ci,
     paired_differences,
     unpaired_differences,
+    wilson_interval,
 )
 from sim.experiments.store import ExperimentStore
 from sim.experiments.tasks import Experiment, OutputSpec
@@ -91,6 +94,12 @@ _NON_NEGATIVE = ("arrivals_uk", "arrivals_uk_policy_period", "paid_crossings", "
 _SHARES = ("prevented_share", "launches_prevented_share", "recross_share_6m", "viable_demand_share",
            "critical_return_rate", "business_model_broken")
 _INF = float("inf")
+
+
+def is_yes_no(measure: str) -> bool:
+    """Whether a summary measure is a yes/no outcome of a run (its mean is a share of runs,
+    given a Wilson interval rather than a t interval)."""
+    return measure in ("business_model_broken", "entry_pays") or measure.startswith("criterion_")
 
 
 def measure_bounds(measure: str) -> tuple[float, float] | None:
@@ -261,8 +270,11 @@ def comparison_tables(df: pd.DataFrame, names: Sequence[str],
     for m in measures:
         wide = df.pivot(index="replication", columns="scenario", values=m).reindex(columns=names).astype(float)
         bounds = measure_bounds(m)
+        yes_no = is_yes_no(m)
         for s in names:
             mean, lo, hi, n = mean_ci(wide[s].to_numpy())
+            if yes_no and n:            # a share of runs: the Wilson interval, inside [0, 1] by construction
+                lo, hi = wilson_interval(round(mean * n), n)
             lo, hi, lo_cut, hi_cut = clip_interval(lo, hi, bounds)
             rows.append({"scenario": s, "measure": m, "mean": mean, "lower": lo, "upper": hi, "n": n,
                          "lower_cut": lo_cut, "upper_cut": hi_cut})
@@ -322,7 +334,8 @@ def format_comparison(c: Comparison) -> str:
           for r in c.differences.itertuples(index=False)} if len(c.differences) else {}
     w = max(14, *(len(v) + 2 for v in (*cells.values(), *dc.values())), *(len(n) + 2 for n in names))
     n_reps = int(c.table["n"].max()) if len(c.table) else 0
-    out = [f"means over {n_reps} replications with 95% confidence intervals (common random numbers)",
+    out = [f"means over {n_reps} replications with 95% confidence intervals (common random numbers; "
+           "a share of runs: Wilson)",
            " " * lw + "".join(f"{n:>{w}}" for n in names)]
     for m, label in labels.items():
         out.append(f"{label:<{lw}}" + "".join(f"{cells.get((m, n), '-'):>{w}}" for n in names))

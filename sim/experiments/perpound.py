@@ -424,22 +424,30 @@ def plot_per_pound(df: pd.DataFrame, path: str | Path | None = None) -> Any:
     return fig
 
 
-def main(argv: Sequence[str] | None = None) -> pd.DataFrame:
-    p = argparse.ArgumentParser(description="Returns against interception, per pound, from one date.")
+def experiment_main(argv: Sequence[str] | None, *, description: str, stem: str, run: Any, plot: Any,
+                    fmt: Any) -> pd.DataFrame:
+    """The command line shared by the experiment modules: run (``run(replications=, seed=, out=,
+    workers=, progress=)``), then write ``<figures>/<stem>.csv`` and ``.png`` and print the table."""
+    p = argparse.ArgumentParser(description=description)
     p.add_argument("--replications", type=int, default=4)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--out", default="outputs/per_pound", help="experiment store (resumable)")
-    p.add_argument("--figures", default="docs/figures", help="where per_pound.csv and per_pound.png go")
+    p.add_argument("--out", default=f"outputs/{stem}", help="experiment store (resumable)")
+    p.add_argument("--figures", default="docs/figures", help=f"where {stem}.csv and {stem}.png go")
     a = p.parse_args(argv)
-    df = per_pound(replications=a.replications, seed=a.seed, out=a.out, workers=a.workers, progress=True)
+    df = run(replications=a.replications, seed=a.seed, out=a.out, workers=a.workers, progress=True)
     fig_dir = Path(a.figures)
     fig_dir.mkdir(parents=True, exist_ok=True)
-    df.to_csv(fig_dir / "per_pound.csv", index=False, float_format="%.6g")
-    plot_per_pound(df, fig_dir / "per_pound.png")
-    print(format_per_pound(df))
-    print(f"wrote {fig_dir / 'per_pound.csv'} and {fig_dir / 'per_pound.png'}")
+    df.to_csv(fig_dir / f"{stem}.csv", index=False, float_format="%.6g")
+    plot(df, fig_dir / f"{stem}.png")
+    print(fmt(df))
+    print(f"wrote {fig_dir / f'{stem}.csv'} and {fig_dir / f'{stem}.png'}")
     return df
+
+
+def main(argv: Sequence[str] | None = None) -> pd.DataFrame:
+    return experiment_main(argv, description="Returns against interception, per pound, from one date.",
+                           stem="per_pound", run=per_pound, plot=plot_per_pound, fmt=format_per_pound)
 
 
 if __name__ == "__main__":

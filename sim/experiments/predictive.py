@@ -36,6 +36,7 @@ import pandas as pd
 from sim.experiments.designs import listed
 from sim.experiments.engine import run_experiment
 from sim.experiments.executors import Executor
+from sim.experiments.stats import wilson_interval
 from sim.experiments.tasks import Experiment, OutputSpec
 
 __all__ = ["MEASURES", "format_predictive", "plot_predictive", "posterior_draws", "predictive_runs",
@@ -111,19 +112,6 @@ def variance_split(values: np.ndarray) -> dict[str, float]:
             "var_inflow": float(path_means.var(axis=1).mean()), "var_stochastic": float(x.var(axis=2).mean())}
 
 
-def wilson_interval(successes: float, n: int, level: float = 0.90) -> tuple[float, float]:
-    """Wilson score interval of a share (inside [0, 1] for any count)."""
-    if n <= 0:
-        return math.nan, math.nan
-    from scipy.stats import norm
-
-    z = float(norm.ppf(0.5 + level / 2))
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
 def _cube(df: pd.DataFrame, col: str) -> np.ndarray:
     n_d, n_k, n_r = (df[c].nunique() for c in ("draw", "path", "replication"))
     ordered = df.sort_values(["draw", "path", "replication"], kind="stable")
@@ -141,7 +129,7 @@ def _row(scenario: str, measure: str, cube: np.ndarray, share: bool) -> dict[str
     row.update(variance_split(cube) if ok.size == flat.size else dict.fromkeys(
         ("var_total", "var_parametric", "var_inflow", "var_stochastic"), math.nan))
     if share and ok.size:
-        row["wilson_p05"], row["wilson_p95"] = wilson_interval(float(ok.sum()), int(ok.size))
+        row["wilson_p05"], row["wilson_p95"] = wilson_interval(int(ok.sum()), int(ok.size), level=0.90)
     return row
 
 

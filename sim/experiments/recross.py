@@ -17,7 +17,6 @@ Run ``make recross`` (``python -m sim.experiments.recross``): it writes
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -26,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.experiments.perpound import difference_ci, paired_against, run_points
+from sim.experiments.perpound import difference_ci, experiment_main, paired_against, run_points
 from sim.experiments.stats import mean_ci
 
 __all__ = ["PRIORITY_SHARES", "format_recross", "plot_recross", "recross", "recross_table"]
@@ -137,21 +136,8 @@ def plot_recross(df: pd.DataFrame, path: str | Path | None = None) -> Any:
 
 
 def main(argv: Sequence[str] | None = None) -> pd.DataFrame:
-    p = argparse.ArgumentParser(description="Sensitivity of recross_share_6m to returns.repeat_priority_share.")
-    p.add_argument("--replications", type=int, default=4)
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--out", default="outputs/recross", help="experiment store (resumable)")
-    p.add_argument("--figures", default="docs/figures", help="where recross_sensitivity.csv and .png go")
-    a = p.parse_args(argv)
-    df = recross(replications=a.replications, seed=a.seed, out=a.out, workers=a.workers, progress=True)
-    fig_dir = Path(a.figures)
-    fig_dir.mkdir(parents=True, exist_ok=True)
-    df.to_csv(fig_dir / "recross_sensitivity.csv", index=False, float_format="%.6g")
-    plot_recross(df, fig_dir / "recross_sensitivity.png")
-    print(format_recross(df))
-    print(f"wrote {fig_dir / 'recross_sensitivity.csv'} and {fig_dir / 'recross_sensitivity.png'}")
-    return df
+    return experiment_main(argv, description="Sensitivity of recross_share_6m to returns.repeat_priority_share.",
+                           stem="recross_sensitivity", run=recross, plot=plot_recross, fmt=format_recross)
 
 
 if __name__ == "__main__":
