@@ -49,7 +49,7 @@ bench: $(DEV)
 	$(BIN)/python benchmarks/bench_experiments.py
 
 lint: $(DEV)
-	$(BIN)/ruff check sim tests benchmarks
+	$(BIN)/ruff check sim tests benchmarks notebooks
 
 golden: $(CORE)
 	$(BIN)/python tests/refresh_golden.py
