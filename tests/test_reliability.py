@@ -305,7 +305,7 @@ def test_intervals_of_counts_and_shares_stay_within_what_the_measure_can_take():
         format_comparison,
         measure_bounds,
     )
-    from sim.experiments.stats import clip_interval, mean_ci
+    from sim.experiments.stats import clip_interval, mean_ci, wilson_interval
 
     runs = pd.DataFrame({
         "scenario": ["a"] * 3 + ["b"] * 3, "replication": [0, 1, 2] * 2,
@@ -322,7 +322,10 @@ def test_intervals_of_counts_and_shares_stay_within_what_the_measure_can_take():
     assert t.loc[("a", "deaths"), "upper"] == pytest.approx(mean_ci(runs["deaths"][:3])[2])
     assert not t.loc[("a", "deaths"), "upper_cut"] and t.loc[("a", "deaths"), "mean"] == 42
     assert t.loc[("a", "prevented_share"), "upper"] == 1 and t.loc[("a", "prevented_share"), "upper_cut"]
-    assert t.loc[("a", "business_model_broken"), "lower"] == 0
+    # a share of runs: Wilson, inside [0, 1] uncut
+    assert (t.loc[("a", "business_model_broken"), ["lower", "upper"]].tolist()
+            == pytest.approx(list(wilson_interval(1, 3))))
+    assert not t.loc[("a", "business_model_broken"), ["lower_cut", "upper_cut"]].any()
     assert t.loc[("a", "gang_profit_gbp_window"), "lower"] < -1e6  # unbounded: as computed
     assert not t.loc[("a", "gang_profit_gbp_window"), ["lower_cut", "upper_cut"]].any()
     assert t.loc[("a", "market_profit_margin"), "upper"] == 1
