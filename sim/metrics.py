@@ -32,7 +32,7 @@ import pandas as pd
 
 from sim.agents.migrant import MigrantState
 
-__all__ = ["AGGREGATION", "DAILY_FLOWS", "DailyCollector", "VERDICT_CRITERIA", "business_verdict", "rents_collapsed", "gangs_at_policy_start", "DAILY_LEVELS", "STOCK_COLUMNS", "RunVerdict", "Verdict", "aggregation_of",
+__all__ = ["AGGREGATION", "DAILY_FLOWS", "DailyCollector", "VERDICT_CRITERIA", "business_verdict", "rents_collapsed", "gangs_at_policy_start", "DAILY_LEVELS", "STOCK_COLUMNS", "RunVerdict", "Verdict", "aggregation_of", "arrival_columns",
            "daily_columns", "daily_row", "gang_floor", "judge_run", "judge_window", "market_margin", "model_reporters",
            "resample", "summarize", "verdict_series", "verdict_window", "window_days"]
 
@@ -82,7 +82,12 @@ DAILY_LEVELS = (
 
 def daily_columns(groups: list[str] | tuple[str, ...] | None = None) -> list[str]:
     """The columns of the daily time series, in order (``arrivals_<group>`` for each group)."""
-    return [*DAILY_FLOWS, *DAILY_LEVELS, *STOCK_COLUMNS, *(f"arrivals_{g}" for g in groups or ())]
+    return [*DAILY_FLOWS, *DAILY_LEVELS, *STOCK_COLUMNS, *arrival_columns(groups or ())]
+
+
+def arrival_columns(groups: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """The daily arrivals column of each nationality group, in the groups' order."""
+    return tuple(f"arrivals_{g}" for g in groups)
 
 
 def daily_row(m: Any) -> dict[str, float]:

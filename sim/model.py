@@ -44,7 +44,7 @@ from sim.agents.patrol import (
 from sim.agents.returns import ReturnsAuthority
 from sim.config import load_config
 from sim.environment import Inflow, News, Weather, sea_deaths
-from sim.metrics import DAILY_FLOWS, DailyCollector, daily_row, model_reporters
+from sim.metrics import DAILY_FLOWS, DailyCollector, arrival_columns, daily_row, model_reporters
 from sim.params import Config
 from sim.population import AT_COAST, MigrantState, Population
 
@@ -123,8 +123,9 @@ class ChannelModel(mesa.Model):
         self.market = GangMarket(self)
         self.authority = ReturnsAuthority(self)
         self._initial_waiting()
-        self.arrival_columns = tuple(f"arrivals_{g.name}" for g in cfg.groups)
-        self.datacollector = DailyCollector(model_reporters=model_reporters([g.name for g in cfg.groups]))
+        names = [g.name for g in cfg.groups]
+        self.arrival_columns = arrival_columns(names)
+        self.datacollector = DailyCollector(model_reporters=model_reporters(names))
 
     def stream_seed(self, key: int) -> np.random.SeedSequence:
         """A seed derived from the run's seed and ``key``, independent of the model's streams."""
