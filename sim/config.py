@@ -13,6 +13,7 @@ field (and suggests the right spelling for a misspelt key).
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import difflib
 from collections.abc import Mapping
 from importlib import resources
@@ -371,13 +372,43 @@ def load_config(path_or_mapping: str | Path | Mapping[str, Any] | Config | None 
         if isinstance(value, str):
             value = _parse_override_value(value)
         _set_dotted(raw, key, value)
+    if overrides and "end_date" in overrides and raw.get("timeline"):
+        _drop_entries_after_end(raw)
     if overrides:  # an error may come from an override, not from the file: say which fields were set
         keys = list(overrides)
         source += f" with the overrides {', '.join(keys[:5])}{f' and {len(keys) - 5} more' if len(keys) > 5 else ''}"
     try:
-        return Config.model_validate(raw)
+        config = Config.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_format_errors(exc, source)) from None
+    if config.timeline:  # every dated change applied in turn must give a valid scenario
+        from sim.timeline import timeline_changes
+
+        try:
+            timeline_changes(config)
+        except ConfigError as exc:
+            raise ConfigError(f"invalid configuration ({source}): {exc}") from None
+    return config
+
+
+def _drop_entries_after_end(raw: dict[str, Any]) -> None:
+    """A run shortened by an override of ``end_date`` (``--years``, a test's short run) never reaches
+    the timeline's later entries: drop them (in a scenario as written, a date after its end is an error)."""
+    try:
+        end_date = dt.date.fromisoformat(str(raw["end_date"]))
+    except (KeyError, ValueError):
+        return  # validation names the field
+    kept = []
+    for entry in raw["timeline"]:
+        when = entry.get("date") if isinstance(entry, Mapping) else None
+        try:
+            day = when if isinstance(when, dt.date) else dt.date.fromisoformat(str(when))
+        except ValueError:
+            kept.append(entry)
+            continue
+        if day <= end_date:
+            kept.append(entry)
+    raw["timeline"] = kept
 
 
 def _parse_override_value(text: str) -> Any:

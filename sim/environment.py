@@ -39,12 +39,16 @@ class Weather:
     """Crossable days by month, with persistence."""
 
     def __init__(self, config: Config, rng: np.random.Generator) -> None:
-        self.pi = np.asarray(config.environment.crossable_share_by_month, dtype=float)
-        self.rho = config.environment.weather_persistence
-        self.marginal_share = config.environment.marginal_weather_share
         self.rng = rng
         self.crossable = False
         self.marginal = False
+        self.configure(config)
+
+    def configure(self, config: Config) -> None:
+        """Take the weather's parameters from ``config`` (at the start and on a timeline change)."""
+        self.pi = np.asarray(config.environment.crossable_share_by_month, dtype=float)
+        self.rho = config.environment.weather_persistence
+        self.marginal_share = config.environment.marginal_weather_share
 
     def step(self, month: int) -> None:
         pi = self.pi[month - 1]
@@ -59,16 +63,21 @@ class Inflow:
 
     def __init__(self, config: Config, rng: np.random.Generator,
                  future_rng: np.random.Generator | None = None) -> None:
+        self.rng = rng
+        self.people_per_agent = config.people_per_agent
+        self.configure(config)
+        self.future = self.future_path(config, future_rng)   # drawn once, at the start
+
+    def configure(self, config: Config) -> None:
+        """Take the inflow's parameters from ``config`` (at the start and on a timeline change; the
+        future path drawn at the start is kept)."""
         env = config.environment
         season = np.asarray(env.inflow_seasonality, dtype=float)
         self.season = season / season.mean()
         self.base = env.base_inflow_per_day
         self.years = dict(env.inflow_year_multiplier)
         self.last_year = max(self.years) if self.years else None
-        self.future = self.future_path(config, future_rng)
         self.shares = np.array([g.share for g in config.groups])
-        self.rng = rng
-        self.people_per_agent = config.people_per_agent
 
     def future_path(self, config: Config, rng: np.random.Generator | None) -> dict[int, float]:
         """The factor on the last listed year's multiplier for each later year of the run: 1 with
@@ -128,7 +137,6 @@ class News:
     def __init__(self, config: Config) -> None:
         n_groups = len(config.groups)
         b = config.beliefs
-        self.lam = 1.0 - math.exp(-1.0 / b.news_lag_days)
         # smoothed numerators and denominators (people)
         self._launched = 1.0
         self._succeeded = b.prior_success_prob
@@ -140,6 +148,12 @@ class News:
         self.detained_today = np.zeros(n_groups)
         self.announced = np.zeros(n_groups)      # announced return probability by group
         self.announce_day = np.full(n_groups, -10**9)
+        self.configure(config)
+
+    def configure(self, config: Config) -> None:
+        """Take the news's parameters from ``config`` (at the start and on a timeline change)."""
+        b = config.beliefs
+        self.lam = 1.0 - math.exp(-1.0 / b.news_lag_days)
         self.weight = b.announcement_weight
         self.half_life = b.memory_half_life_days
         self.prior_strength = b.prior_strength

@@ -43,7 +43,7 @@ DAILY_FLOWS = (
     "paid_crossings", "free_crossings", "eligible_arrivals", "returns", "returns_bilateral", "released_from_detention", "legal_admissions", "left_route",
     "gang_revenue_gbp", "gang_costs_gbp", "gang_spending_gbp", "policy_cost_gbp", "legal_route_cost_gbp",
     "payments_to_france_gbp", "arrests", "boats_bought",
-    "gang_entries", "gang_exits", "tactic_changes", "announcements", "quota_changes",
+    "gang_entries", "gang_exits", "tactic_changes", "announcements", "quota_changes", "timeline_changes",
 )
 STOCK_COLUMNS = tuple(s.column for s in MigrantState)
 
@@ -55,7 +55,8 @@ STOCK_COLUMNS = tuple(s.column for s in MigrantState)
 AGGREGATION: dict[str, str] = {
     **dict.fromkeys(("waiting_at_coast", "mean_price_gbp", "price_sd_gbp", "mean_believed_return_prob",
                      "people_per_boat", "boat_price_gbp", "concentration_hhi", "patrol_capacity_units",
-                     "legal_applicants", "returns_quota_per_week", "crossable"), "mean"),
+                     "legal_applicants", "returns_quota_per_week", "legal_capacity_per_week", "crossable"),
+                    "mean"),
     **dict.fromkeys(("active_gangs", "gangs_insuring", "gang_cash_gbp", "cum_inflow", *STOCK_COLUMNS), "last"),
 }
 
@@ -76,7 +77,7 @@ def resample(ts: pd.DataFrame, freq: str, columns: list[str] | tuple[str, ...] |
 DAILY_LEVELS = (
     "crossable", "people_per_boat", "gang_profit_gbp", "waiting_at_coast", "mean_price_gbp", "price_sd_gbp",
     "active_gangs", "gangs_insuring", "gang_cash_gbp", "boat_price_gbp", "concentration_hhi", "mean_believed_return_prob",
-    "patrol_capacity_units", "returns_quota_per_week", "legal_applicants", "cum_inflow",
+    "patrol_capacity_units", "returns_quota_per_week", "legal_capacity_per_week", "legal_applicants", "cum_inflow",
 )
 
 
@@ -120,6 +121,7 @@ def daily_row(m: Any) -> dict[str, float]:
         "mean_believed_return_prob": m.mean_believed_return_prob(),
         "patrol_capacity_units": m.patrol_capacity_units,
         "returns_quota_per_week": m.authority.quota_per_week if m.authority.policy_active else 0,
+        "legal_capacity_per_week": m.authority.weekly_legal_capacity(),
         "legal_applicants": m.n_applicants * ppa,
         "cum_inflow": m.cum_inflow * ppa,
     })

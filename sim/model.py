@@ -47,6 +47,7 @@ from sim.environment import Inflow, News, Weather, sea_deaths
 from sim.metrics import DAILY_FLOWS, DailyCollector, arrival_columns, daily_row, model_reporters
 from sim.params import Config
 from sim.population import AT_COAST, MigrantState, Population
+from sim.timeline import Change, timeline_changes
 
 __all__ = ["ChannelModel", "RNG_STREAMS", "free_model"]
 
@@ -94,7 +95,8 @@ class ChannelModel(mesa.Model):
         streams = self.seed_sequence.spawn(len(RNG_STREAMS) + 1)
         super().__init__(rng=np.random.default_rng(streams[-1]))
         self.config = config if isinstance(config, Config) else load_config(config)
-        cfg = self.config
+        cfg = self.scenario = self.config     # the scenario as given; self.config: what is in force today
+        self.changes: dict[int, Change] = {c.day: c for c in timeline_changes(cfg)}   # by model day
         self.rngs = SimpleNamespace(**{name: np.random.default_rng(s) for name, s in zip(RNG_STREAMS, streams, strict=False)})
         self.people_per_agent = cfg.people_per_agent
         self.start_date = cfg.start_date
@@ -159,15 +161,30 @@ class ChannelModel(mesa.Model):
     def begin_day(self) -> None:
         self.today = dict.fromkeys(DAILY_FLOWS, 0.0)
         self.date = self.start_date + dt.timedelta(days=self.day)
+        change = self.changes.get(self.day)
+        if change is not None:
+            self.apply_change(change)
         pp = self.config.patrols
         payment = uk_payment_on(pp, self.date)
-        if payment != self.uk_payment_gbp_per_year:
+        if change is not None or payment != self.uk_payment_gbp_per_year:
             self.uk_payment_gbp_per_year = payment
             self.patrol_capacity_units = total_capacity_units(pp.base_capacity_units, payment, pp.gbp_per_unit_per_year)
         self.today["payments_to_france_gbp"] = payment / 365.25
         self.arrived_today = np.empty(0, dtype=np.int64)
         self.news.begin_day()
         self.weather.step(self.date.month)
+
+    def apply_change(self, change: Change) -> None:
+        """Put a timeline change in force at the start of its day: the new configuration, and every
+        part that keeps something derived from it refreshes it (:mod:`sim.timeline`)."""
+        cfg = self.config = change.config
+        self.group_terms = GroupTerms.of(cfg)
+        self.weather.configure(cfg)
+        self.inflow.configure(cfg)
+        self.news.configure(cfg)
+        self.market.configure(cfg.gangs)
+        self.authority.configure(cfg, change)
+        self.today["timeline_changes"] += 1
 
     def arrivals_at_coast(self) -> None:
         """People considering the route decide upstream: they set out for the coast or are

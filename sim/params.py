@@ -574,6 +574,23 @@ class MechanismParams(_Section):
                                  doc="Gangs reprice weekly (off: every gang keeps gangs.initial_price_gbp).")
 
 
+# --------------------------------------------------------------------------- timeline
+class TimelineEntry(_Section):
+    """A dated change of the scenario: on ``date`` (at the start of the day) the fields in ``set``
+    (dotted names, as for ``--set``) take their new values (ODD 7.15; :mod:`sim.timeline`)."""
+
+    date: Date = Field(description="Day the change takes effect (at the start of the day).",
+                       json_schema_extra={"unit": "date", "source": "scenario file"})
+    set: dict[str, Any] = Field(min_length=1, max_length=200,
+                                description="Dotted field names and their new values.",
+                                json_schema_extra={"unit": "mapping", "source": "scenario file"})
+    announce: bool = Field(True, description="Whether a change of the returns quota or rate is announced "
+                                             "(public: shapes beliefs at once) or only learnt from the news.",
+                           json_schema_extra={"unit": "flag", "source": "scenario file"})
+    note: str = Field("", max_length=500, description="What the change is and its source.",
+                      json_schema_extra={"unit": "text", "source": "scenario file"})
+
+
 # --------------------------------------------------------------------------- root
 class Config(_Section):
     """A complete scenario. Field defaults form the embedded default configuration."""
@@ -598,6 +615,11 @@ class Config(_Section):
     uk: UKParams = Field(default_factory=UKParams)
     verdict: VerdictParams = Field(default_factory=VerdictParams)
     mechanisms: MechanismParams = Field(default_factory=MechanismParams)
+    timeline: list[TimelineEntry] = Field(
+        default_factory=list, max_length=5000,
+        description="Dated changes of any field but the run's set-up, applied at the start of the day "
+                    "(dates after start_date, on or before end_date, increasing).",
+        json_schema_extra={"unit": "list of {date, set, note}", "source": "scenario file (issue 12)"})
 
     @model_validator(mode="after")
     def _consistent(self) -> Config:
@@ -647,6 +669,14 @@ class Config(_Section):
             if grp.bilateral_return_prob > 0 and grp.bilateral_returns_from is None:
                 problems.append((f"groups.{i}.bilateral_returns_from",
                                  f"group '{grp.name}' has bilateral_return_prob > 0 but no start date"))
+        for i, e in enumerate(self.timeline):
+            if not self.start_date < e.date <= self.end_date:
+                problems.append((f"timeline.{i}.date", f"must lie after start_date ({self.start_date}) and on or "
+                                                       f"before end_date ({self.end_date}), got {e.date}"))
+            elif i and e.date <= self.timeline[i - 1].date:
+                problems.append((f"timeline.{i}.date", f"dates must increase: {e.date} does not come after the "
+                                                       f"previous entry's {self.timeline[i - 1].date} (put changes "
+                                                       f"of one day in one entry)"))
         if problems:
             raise ValueError("; ".join(f"field '{field}': {msg}" for field, msg in problems))
         return self

@@ -367,6 +367,12 @@ class GangMarket:
         for _ in range(self.initial_gangs):
             self.new_gang(boats=BOATS_INITIAL_GANG)
 
+    def configure(self, params: GangParams) -> None:
+        """Put new gang parameters in force (a timeline change): the market, the boat supply and every gang."""
+        self.params = self.supply.params = params
+        for g in self.gangs:
+            g.params = params
+
     @property
     def active(self) -> list[SmugglingGang]:
         return [g for g in self.gangs if g.active]

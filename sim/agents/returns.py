@@ -35,10 +35,17 @@ from sim.population import MigrantState
 
 if TYPE_CHECKING:  # pragma: no cover
     from sim.model import ChannelModel
+    from sim.params import Config
+    from sim.timeline import Change
 
 __all__ = ["ReturnsAuthority", "UNLIMITED"]
 
 UNLIMITED = 10**9  # a quota without a ceiling, and the day of an event that never comes
+
+
+def _positive(rate: float | None, quota: int | str) -> bool:
+    """Whether a rate or quota returns anyone (a positive rate, a positive quota, or 'all')."""
+    return (rate is not None and rate > 0) or (rate is None and (quota == "all" or int(quota) > 0))
 
 
 class ReturnsAuthority(mesa.Agent):
@@ -46,15 +53,9 @@ class ReturnsAuthority(mesa.Agent):
 
     def __init__(self, model: ChannelModel) -> None:
         super().__init__(model)
-        cfg = model.config
-        r = cfg.returns
-        self.return_rate = r.return_rate      # the policy as a rate (the weekly quota follows eligible arrivals)
-        self.quota_per_week: int = UNLIMITED if r.quota_per_week == "all" else int(r.quota_per_week)
         self.eligible_this_week = 0           # eligible arrivals (people) since the policy week began
         self.eligible_since_start = 0         # eligible arrivals (people) since the policy started
         self.returned_since_start = 0         # returns under the quota (people) since the policy started
-        self.start_day = day_of(model.start_date, r.start_date, UNLIMITED)
-        self.legal_start_day = day_of(model.start_date, cfg.legal_route.start_date, UNLIMITED)
         self.week_started_day: int | None = None
         self.remaining_this_week = 0
         self.returned_this_week = 0
@@ -62,18 +63,53 @@ class ReturnsAuthority(mesa.Agent):
         self.returns_ewma: float | None = None  # smoothed returns per week (people), once returns run
         self.weeks_quota_filled = 0
         self.legal_allowance = 0
+        self.admitted_this_week = 0           # legal admissions (agents) since the policy week began
         self.cost_gbp = 0.0
+        # returns to France, one entry per return: its day, and whether the person arrived in the
+        # UK again within RECROSS_WINDOW_DAYS
+        self.return_days: list[int] = []
+        self.recrossed: list[bool] = []
+        self._policy_in_scenario = any(
+            _positive(c.returns.return_rate, c.returns.quota_per_week)
+            for c in (model.config, *(ch.config for ch in model.changes.values())))
+        self.configure(model.config)
+
+    def configure(self, cfg: Config, change: Change | None = None) -> None:
+        """Take the policy from ``cfg``: at the start, and when a timeline ``change`` puts a new
+        configuration in force (a new quota applies to what is left of the current week; the legal
+        route's allowance is set at the start of each policy week). A change of the quota or rate
+        while the policy is announced or running is announced that day."""
+        model = self.model
+        r = cfg.returns
+        announced_before = change is not None and model.day >= min(self.announce_day, self.start_day)
+        before = (self.return_rate, self.quota_per_week) if change is not None else None
+        self.return_rate = r.return_rate      # the policy as a rate (the weekly quota follows eligible arrivals)
+        if change is None or change.touches("returns.quota_per_week"):
+            self.quota_per_week: int = UNLIMITED if r.quota_per_week == "all" else int(r.quota_per_week)
+            if change is not None and self.week_started_day is not None:
+                left = self._quota_in_agents() - self.returned_this_week
+                self.remaining_this_week = UNLIMITED if self.quota_per_week >= UNLIMITED else max(0, left)
+        if (change is not None and change.touches("legal_route") and self.week_started_day is not None
+                and self.legal_route_open):   # a new capacity applies to what is left of the week
+            self.legal_allowance = max(0, self.weekly_legal_capacity(cfg) // model.people_per_agent
+                                       - self.admitted_this_week)
+        self.start_day = day_of(model.start_date, r.start_date, UNLIMITED)
+        self.legal_start_day = day_of(model.start_date, cfg.legal_route.start_date, UNLIMITED)
         self.group_covered = np.array([g.covered_by_returns for g in cfg.groups])
         self.bilateral_day = np.array([day_of(model.start_date, g.bilateral_returns_from, UNLIMITED)
                                        for g in cfg.groups])
         self.bilateral_prob = np.array([g.bilateral_return_prob for g in cfg.groups])
         self.announce_day = (UNLIMITED if r.announce_date is None or not self.has_policy
                              else day_of(model.start_date, r.announce_date, UNLIMITED))
-        # returns to France, one entry per return: its day, and whether the person arrived in the
-        # UK again within RECROSS_WINDOW_DAYS
-        self.return_days: list[int] = []
-        self.recrossed: list[bool] = []
-        self._announcements = self._announcement_schedule()
+        schedule = self._announcement_schedule(cfg)
+        if change is not None:   # what is past stays past; a new quota or rate is announced today
+            schedule = {d: a for d, a in schedule.items() if d >= model.day}
+            policy_change = before != (self.return_rate, self.quota_per_week)
+            today = schedule.setdefault(model.day, [])
+            if (policy_change and change.announce and r.announce_date is not None and announced_before
+                    and not any(kind == "quota" for _, kind in today)):
+                today.append((np.flatnonzero(self._quota_groups(model.day)), "quota"))
+        self._announcements = schedule
 
     def __repr__(self) -> str:
         quota = "all" if self.quota_per_week >= UNLIMITED else self.quota_per_week
@@ -83,9 +119,9 @@ class ReturnsAuthority(mesa.Agent):
     # -- state of the policy ------------------------------------------------------------
     @property
     def has_policy(self) -> bool:
-        """Whether the scenario has a returns policy (a positive quota, 'all', or a positive rate)."""
-        rate = self.return_rate
-        return (rate is not None and rate > 0) or (rate is None and self.quota_per_week > 0)
+        """Whether the scenario has a returns policy: a positive quota, 'all', or a positive rate, now
+        or in any entry of its timeline (a quota of 0 for a while is the policy with no returns)."""
+        return self._policy_in_scenario or _positive(self.return_rate, self.quota_per_week)
 
     @property
     def policy_active(self) -> bool:
@@ -96,9 +132,9 @@ class ReturnsAuthority(mesa.Agent):
         lr = self.model.config.legal_route
         return lr.mode != "off" and self.model.day >= self.legal_start_day
 
-    def weekly_legal_capacity(self) -> int:
+    def weekly_legal_capacity(self, cfg: Config | None = None) -> int:
         """People the legal route admits in the coming policy week."""
-        lr = self.model.config.legal_route
+        lr = (cfg or self.model.config).legal_route
         if not self.legal_route_open:
             return 0
         if lr.mode == "fixed":
@@ -170,16 +206,19 @@ class ReturnsAuthority(mesa.Agent):
         return float(np.asarray(self.recrossed)[done].mean()) if done.any() else math.nan
 
     # -- announcements ------------------------------------------------------------------
-    def _announcement_schedule(self) -> dict[int, list[tuple[np.ndarray, str]]]:
+    def _quota_groups(self, day: int) -> np.ndarray:
+        """Groups the quota covers on ``day``: groups whose bilateral agreement is then in force are
+        returned home under it, not by the quota."""
+        return self.group_covered & ~((day >= self.bilateral_day) & (self.bilateral_prob > 0))
+
+    def _announcement_schedule(self, cfg: Config) -> dict[int, list[tuple[np.ndarray, str]]]:
         """Days of public announcements: the quota (covered groups) and each bilateral deal."""
-        model, cfg = self.model, self.model.config
+        model = self.model
         sched: dict[int, list[tuple[np.ndarray, str]]] = {}
         r = cfg.returns
         if self.has_policy and r.announce_date is not None:
             day = day_of(model.start_date, r.announce_date, UNLIMITED)
-            # groups whose bilateral agreement is then in force are returned home under it, not by the quota
-            quota_groups = self.group_covered & ~((day >= self.bilateral_day) & (self.bilateral_prob > 0))
-            sched.setdefault(day, []).append((np.flatnonzero(quota_groups), "quota"))
+            sched.setdefault(day, []).append((np.flatnonzero(self._quota_groups(day)), "quota"))
         for i, g in enumerate(cfg.groups):
             if g.bilateral_returns_from is not None and g.bilateral_return_prob > 0:
                 day = day_of(model.start_date, g.bilateral_returns_from, UNLIMITED)
@@ -263,8 +302,22 @@ class ReturnsAuthority(mesa.Agent):
             self.quota_per_week = int(round(self.return_rate * eligible))
         self.eligible_this_week = 0
         self.returned_this_week = 0
+        self.admitted_this_week = 0
         self.remaining_this_week = self._quota_in_agents()
         self.legal_allowance = self.weekly_legal_capacity() // model.people_per_agent  # in agents
+
+    def _quota_due_in_agents(self, due_day: int) -> int:
+        """The weekly quota (agents) in force on ``due_day``, when today's detainees become due: today's,
+        unless the scenario's timeline changes it before then (the authority detains for the quota it
+        will have; without a timeline, today's quota)."""
+        quota = self.quota_per_week
+        for day, change in self.model.changes.items():
+            if self.model.day < day <= due_day and change.touches("returns.quota_per_week"):
+                q = change.config.returns.quota_per_week
+                quota = UNLIMITED if q == "all" else int(q)
+        if quota >= UNLIMITED:
+            return UNLIMITED
+        return int(quota // self.model.people_per_agent)
 
     def _quota_in_agents(self) -> int:
         if self.quota_per_week >= UNLIMITED:
@@ -302,7 +355,9 @@ class ReturnsAuthority(mesa.Agent):
         else:
             held = pop.n_quota_detained
             weeks_held = math.ceil((cfg.processing_delay_days + 1) / 7)
-            room = max(0, self._quota_in_agents() * weeks_held - held)
+            # enough to fill the quota once legal challenges have released their share
+            room = max(0, math.ceil(self._quota_due_in_agents(day + cfg.processing_delay_days) * weeks_held
+                                    / max(1.0 - cfg.challenge_block_share, 0.05)) - held)
         if room <= 0:
             return
         # identified repeat arrivals first (with the priority share), then a random choice of the rest
@@ -406,6 +461,7 @@ class ReturnsAuthority(mesa.Agent):
         n = min(apps.size, math.ceil(self.legal_allowance / days_left))
         chosen = apps[np.argsort(pop.since[apps], kind="stable")[:n]]
         self.legal_allowance -= n
+        self.admitted_this_week += n
         pop.move(chosen, MigrantState.LEGAL_ADMITTED, model.day)
         model.today["legal_admissions"] += n * model.people_per_agent
         model.today["legal_route_cost_gbp"] += n * model.people_per_agent * model.config.legal_route.cost_per_admission_gbp
