@@ -492,6 +492,94 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_forecast(args: argparse.Namespace) -> int:
+    from sim.calibration.data import load_daily
+    from sim.forecast.model import ModelForecaster
+    from sim.forecast.report import forecast_table, format_forecast, rolling_validation
+
+    _check_workers(args)
+    _check_replications(args.replications, 1)
+    _check_replications(args.draws, 1, flag="--draws")
+    if not 1 <= args.horizon <= 60:
+        raise ConfigError(f"--horizon: must be a whole number of months in [1, 60], got {args.horizon}")
+    posterior = None if str(args.posterior).lower() == "none" else args.posterior
+    if posterior is None and args.posterior is None and Path("docs/calibration/posterior.csv").is_file():
+        posterior = "docs/calibration"      # the default, in a clone of the repository
+    elif args.posterior is None:
+        print("channel-sim: no posterior given (--posterior) and no docs/calibration here: the scenario's own "
+              "parameters are used", file=sys.stderr)
+    if posterior is not None and not (Path(posterior) / "posterior.csv").is_file():
+        raise ConfigError(f"--posterior: no posterior.csv in {posterior} (a calibration folder such as "
+                          "docs/calibration, or 'none' for the scenario's own parameters)")
+    overrides = parse_overrides(args.set)
+    load_config(args.scenario, overrides=overrides)          # a bad scenario or override: one clear error
+    daily = load_daily()
+    fc = ModelForecaster(scenario=args.scenario, posterior=posterior, draws=args.draws,
+                         replications=args.replications, seed=args.seed, executor=args.executor,
+                         workers=args.workers,
+                         out=Path(args.store) if args.store else Path(args.out).parent / f".{Path(args.out).name}-runs",
+                         overrides=overrides,
+                         progress=not args.quiet)
+    t0 = time.perf_counter()
+    if args.rolling:
+        scores, _ = rolling_validation(fc, daily, args.out, horizon_months=args.horizon)
+        cols = ["forecaster", "origin", "coverage50", "coverage90", "interval_score90", "crps", "crps_rel"]
+        print(scores[cols].to_string(index=False, float_format=lambda x: f"{x:,.2f}"))
+        print(f"rolling-origin forecasts: {args.out}/rolling_scores.csv, rolling.png, rolling.md "
+              f"({time.perf_counter() - t0:.0f} s)")
+        return 0
+    if args.until is None:
+        raise ConfigError("--until: give the forecast origin, a month end such as 2025-07-31 (or use --rolling)")
+    try:
+        until = dt.date.fromisoformat(args.until)
+    except ValueError:
+        raise ConfigError(f"--until: must be a date YYYY-MM-DD, got {args.until!r}") from None
+    first, last = daily.index.min().date(), daily.index.max().date()
+    start = load_config(args.scenario, overrides=overrides).start_date
+    if (until + dt.timedelta(days=1)).day != 1 or not max(first, start) < until <= last:
+        raise ConfigError(f"--until: must be a month end after the runs' start ({start}) and within the data "
+                          f"({first} to {last}), got {until}")
+    table, samples = forecast_table(fc, daily, until, args.horizon)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / "forecast.csv", index=False)
+    samples.T.to_csv(out / "forecast_samples.csv")
+    print(format_forecast(table, until, len(samples)))
+    print(f"written: {out}/forecast.csv, forecast_samples.csv ({time.perf_counter() - t0:.0f} s)")
+    return 0
+
+
+def _cmd_attribute(args: argparse.Namespace) -> int:
+    from sim.experiments.attribution import (
+        attribute,
+        format_attribution,
+        parse_period,
+        plot_attribution,
+    )
+
+    _check_workers(args)
+    _check_replications(args.replications, 1)
+    _check_replications(args.draws, 1, flag="--draws")
+    before, after = parse_period(args.from_period, "--from"), parse_period(args.to_period, "--to")
+    posterior = None if args.posterior in (None, "none") else args.posterior
+    if posterior is not None and not (Path(posterior) / "posterior.csv").is_file():
+        raise ConfigError(f"--posterior: no posterior.csv in {posterior} (a calibration folder such as "
+                          "docs/calibration, or 'none')")
+    res = attribute(args.scenario, before, after, reference=args.reference, posterior=posterior, draws=args.draws,
+                    replications=args.replications, seed=args.seed, executor=args.executor, workers=args.workers,
+                    overrides=parse_overrides(args.set))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    res.summary().to_csv(out / "attribution.csv", index=False)
+    res.values.to_csv(out / "attribution_values.csv", index=False)
+    res.runs.to_csv(out / "attribution_runs.csv", index=False)
+    plot_attribution(res).savefig(out / "attribution.png", dpi=120, bbox_inches="tight")
+    print(format_attribution(res))
+    print(f"written: {out}/attribution.csv, attribution_values.csv, attribution_runs.csv, attribution.png "
+          f"({res.seconds:.0f} s)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     import sim
 
@@ -611,6 +699,45 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--quiet", action="store_true", help="no progress bar")
     _executor_args(v)
     v.set_defaults(func=_cmd_validate)
+
+    fc = sub.add_parser("forecast", help="forecast monthly arrivals after a date, conditioned on the data up to it "
+                                         "(or --rolling: the rolling-origin validation against two benchmarks)")
+    fc.add_argument("--until", default=None, help="forecast origin: a month end within the data, e.g. 2025-07-31")
+    fc.add_argument("--horizon", type=int, default=12, help="months ahead (default 12)")
+    fc.add_argument("--rolling", action="store_true",
+                    help="forecast from 2023-07-31, 2024-01-31 and 2024-07-31 and score against the data")
+    fc.add_argument("--scenario", default="pilot_as_realised",
+                    help="scenario run (default pilot_as_realised: the policies as they were)")
+    fc.add_argument("--posterior", default=None,
+                    help="calibration folder to draw parameters from (default: docs/calibration if it is here, "
+                         "else the scenario's own parameters), or 'none'")
+    fc.add_argument("--draws", type=int, default=10, help="posterior draws (default 10)")
+    fc.add_argument("--replications", type=int, default=2, help="runs per draw (default 2)")
+    fc.add_argument("--seed", type=int, default=1, help="root seed (default 1)")
+    fc.add_argument("--set", action="append", metavar="NAME=VALUE", help="override a field of every run")
+    fc.add_argument("--out", default="outputs/forecast", help="output folder (default outputs/forecast)")
+    fc.add_argument("--store", default=None, help="folder for the runs' stores (default: a hidden folder beside --out)")
+    fc.add_argument("--quiet", action="store_true", help="no progress bar")
+    _executor_args(fc)
+    fc.set_defaults(func=_cmd_forecast)
+
+    at = sub.add_parser("attribute", help="attribute the change between two periods to the scenario's levers "
+                                          "and the inflow (Shapley values over paired runs)")
+    at.add_argument("scenario", help="scenario, e.g. pilot_as_realised")
+    at.add_argument("--from", dest="from_period", required=True, metavar="START:END",
+                    help="the earlier period, e.g. 2024-08:2025-07")
+    at.add_argument("--to", dest="to_period", required=True, metavar="START:END",
+                    help="the later period, e.g. 2025-08:2026-07")
+    at.add_argument("--reference", default="baseline", help="scenario whose values a lever takes when off "
+                                                            "(default baseline)")
+    at.add_argument("--posterior", default=None, help="calibration folder to draw parameters from (or 'none')")
+    at.add_argument("--draws", type=int, default=1, help="posterior draws (default 1)")
+    at.add_argument("--replications", type=int, default=4, help="runs per draw and set of levers (default 4)")
+    at.add_argument("--seed", type=int, default=1, help="root seed (default 1)")
+    at.add_argument("--set", action="append", metavar="NAME=VALUE", help="override a field of every run")
+    at.add_argument("--out", default="outputs/attribution", help="output folder (default outputs/attribution)")
+    _executor_args(at)
+    at.set_defaults(func=_cmd_attribute)
 
     c = sub.add_parser("check", help="validate a scenario file")
     c.add_argument("config")

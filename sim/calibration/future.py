@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from sim.calibration.data import load_daily
 
@@ -28,12 +29,19 @@ class FutureInflowFit:
     changes: dict[int, float]   # year -> log change from the year before
 
 
-def fit_future_inflow(first_year: int = 2021, last_month: int = 7) -> FutureInflowFit:
-    """Fit the step of the future inflow's random walk to the shipped daily series."""
-    people = load_daily()["people"]
+def fit_future_inflow(first_year: int = 2021, last_month: int = 7, people: pd.Series | None = None
+                      ) -> FutureInflowFit:
+    """Fit the step of the future inflow's random walk to the daily series ``people`` (default: the
+    shipped one), over the years whose first ``last_month`` months it covers in full (a forecast
+    from an origin passes the data up to the origin only)."""
+    people = load_daily()["people"] if people is None else people
     part = people[people.index.month <= last_month]
     by_year = part.groupby(part.index.year).sum()
-    by_year = by_year[by_year.index >= first_year]
+    days = part.groupby(part.index.year).size()
+    full = pd.Timestamp(f"{people.index.max().year}-{last_month:02d}-01") + pd.offsets.MonthEnd(0) <= people.index.max()
+    complete = [y for y in by_year.index if y < people.index.max().year or full]
+    by_year = by_year.loc[complete]
+    by_year = by_year[(by_year.index >= first_year) & (days.loc[by_year.index] > 0)]
     logs = np.log(by_year.to_numpy(dtype=float))
     steps = np.diff(logs)
     if steps.size < 2:

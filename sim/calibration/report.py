@@ -241,6 +241,9 @@ def write_report(v: Validation, out: str | Path, *, calibration: str | Path | No
     lines += ["## Figures", ""]
     for name, caption in figs:
         lines += [f"### {caption}", "", f"![{caption}]({name})", ""]
+    rolling = out / "rolling.md"   # written by `channel-sim forecast --rolling` (sim/forecast/report.py)
+    if rolling.is_file():
+        lines += [rolling.read_text().rstrip(), ""]
     path = out / "report.md"
     path.write_text("\n".join(lines).rstrip() + "\n")
     full.to_csv(out / "targets.csv", index=False)
