@@ -23,6 +23,8 @@ FORMATS = ("png", "svg", "pdf")
 DPI = 150
 #: The policy-start line: dashed grey, labelled in the legend.
 POLICY_LINE = {"color": "0.35", "lw": 1.0, "ls": "--"}
+#: A dated change of a scenario's timeline (sim/timeline.py): a thin line.
+CHANGE_LINE = {"color": "0.6", "lw": 0.6, "ls": "-", "alpha": 0.7}
 
 #: (column, title, display scale): each column is aggregated by month as
 #: ``sim.metrics.aggregation_of`` says (flows summed, levels averaged, stocks at the
@@ -66,6 +68,7 @@ def plot_overview(runs: Mapping[str, pd.DataFrame], *, since: str | None = None,
     shown_from = min((t.index[0] for t in monthly.values() if len(t)), default=None)
     if policy is not None and shown_from is not None and policy < shown_from:
         policy = None   # before the first month shown
+    changes = _change_days(runs, shown_from)
     # a run of a month or two: points (a line through one month draws nothing), a few weeks either side
     short = all(len(t) <= 2 for t in monthly.values()) and shown_from is not None
     for ax, (col, title, scale) in zip(axes.flat, panels, strict=False):
@@ -82,12 +85,24 @@ def plot_overview(runs: Mapping[str, pd.DataFrame], *, since: str | None = None,
         ax.yaxis.set_major_formatter(ticker.FuncFormatter(_number))
         if policy is not None:
             ax.axvline(policy, **POLICY_LINE)
+        for d in changes:
+            ax.axvline(d, **CHANGE_LINE)
     for ax in list(axes.flat)[len(panels):]:
         ax.set_visible(False)
     if short:
         fig.autofmt_xdate()
-    _figure_legend(fig, axes.flat[0], policy_label="policy start" if policy is not None else None)
+    extra = [(Line2D([], [], **CHANGE_LINE), "timeline change")] if changes else []
+    _figure_legend(fig, axes.flat[0], policy_label="policy start" if policy is not None else None, extra=extra)
     return fig
+
+
+def _change_days(runs: Mapping[str, pd.DataFrame], shown_from: pd.Timestamp | None) -> list[pd.Timestamp]:
+    """Days on which any run put a timeline change in force (``timeline_changes``), from ``shown_from``."""
+    days: set[pd.Timestamp] = set()
+    for ts in runs.values():
+        if "timeline_changes" in ts:
+            days.update(ts.index[ts["timeline_changes"].to_numpy() > 0])
+    return sorted(d for d in days if shown_from is None or d >= shown_from)
 
 
 def _policy_start(runs: Mapping[str, pd.DataFrame]) -> pd.Timestamp | None:
@@ -208,6 +223,23 @@ def _policy_starts(comparison: Any) -> list[tuple[pd.Timestamp, str]]:
     return [(d, f"policy start ({', '.join(names)})") for d, names in sorted(starts.items())]
 
 
+def _timeline_dates(comparison: Any) -> list[pd.Timestamp]:
+    """The dates of the compared scenarios' timeline changes (sim/timeline.py)."""
+    from sim.config import load_config
+
+    try:
+        overrides = comparison.store.read_manifest().get("overrides") or {}
+    except Exception:  # noqa: BLE001 - a store without a manifest
+        overrides = {}
+    dates: set[pd.Timestamp] = set()
+    for name in comparison.scenarios:
+        try:
+            dates.update(pd.Timestamp(e.date) for e in load_config(name, overrides=overrides).timeline)
+        except Exception:  # noqa: BLE001 - a scenario file moved since: no lines for it
+            continue
+    return sorted(dates)
+
+
 def plot_comparison_bands(comparison, *, since: str | None = "2024-01-01",
                           panels: Sequence[tuple[str, str]] = COMPARISON_PANELS) -> plt.Figure:
     """Mean and 95% band over replications of monthly series, one line per scenario; the policy
@@ -237,9 +269,12 @@ def plot_comparison_bands(comparison, *, since: str | None = "2024-01-01",
         ax.grid(alpha=0.3)
         _format_axis(ax.yaxis, var)
     shown = [(d, lab) for d, lab in starts if first is not None and first <= d <= last + pd.offsets.MonthEnd(1)]
+    changes = [d for d in _timeline_dates(comparison) if first is not None and first <= d <= last]
     for ax in list(axes.flat)[:len(panels)]:
         for (d, _), style in zip(shown, styles, strict=False):
             ax.axvline(d, **style)
+        for d in changes:
+            ax.axvline(d, **CHANGE_LINE)
     if first is not None and last - first < pd.Timedelta(days=62):   # a month or two: not years of empty axis
         for ax in list(axes.flat)[:len(panels)]:
             ax.set_xlim(first - pd.Timedelta(days=45), last + pd.Timedelta(days=45))
@@ -247,6 +282,8 @@ def plot_comparison_bands(comparison, *, since: str | None = "2024-01-01",
         ax.set_visible(False)
     fig.autofmt_xdate()
     extra = [(Line2D([], [], **style), lab) for (_, lab), style in zip(shown, styles, strict=False)]
+    if changes:
+        extra.append((Line2D([], [], **CHANGE_LINE), "timeline change"))
     extra.append((plt.Rectangle((0, 0), 1, 1, color="0.5", alpha=0.2, lw=0), "95% band over replications"))
     _figure_legend(fig, axes.flat[0], extra=extra)
     return fig

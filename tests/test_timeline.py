@@ -167,3 +167,17 @@ def test_pilot_as_realised_returns_pass_within_15_percent_of_the_published_point
     assert abs(float(admitted.loc[pd.Timestamp(last["date"])]) - last["cumulative_admitted_legal"]) \
         <= 0.15 * last["cumulative_admitted_legal"]
     assert np.all(np.diff(cum.to_numpy()) >= 0)
+
+
+def test_figures_mark_the_change_dates():
+    from sim.plots import plot_overview
+
+    tl = [{"date": "2025-09-15", "set": {"returns.quota_per_week": 0}},
+          {"date": "2025-11-03", "set": {"returns.quota_per_week": 50}}]
+    ts = _run(load_config("pilot_50", overrides={**SHORT, "timeline": tl}))
+    fig = plot_overview({"pilot": ts})
+    lines = [ln for ln in fig.axes[0].get_lines() if ln.get_xdata()[0] == ln.get_xdata()[-1]]
+    xs = {pd.Timestamp(mdates_num).date() for ln in lines for mdates_num in [ln.get_xdata()[0]]}
+    assert {dt.date(2025, 9, 15), dt.date(2025, 11, 3)} <= xs
+    labels = [t.get_text() for leg in fig.legends for t in leg.get_texts()]
+    assert "timeline change" in labels
