@@ -1,4 +1,5 @@
-"""The command line: ``channel-sim run | compare | sweep | analyze | export | store | params | check | calibrate | validate``.
+"""The command line: ``channel-sim run | compare | sweep | analyze | export | store | params | check | calibrate |
+validate | forecast | attribute | data``.
 
 Examples::
 
@@ -13,6 +14,9 @@ Examples::
     channel-sim calibrate --budget 800                # ABC-SMC against the Home Office series
     channel-sim validate --out docs/validation        # report: simulated against observed, every target
     channel-sim store check outputs/sweeps/NAME --repair   # verify (and repair) an experiment store
+    channel-sim forecast --until 2025-07-31 --horizon 12     # monthly arrivals after a date, with intervals
+    channel-sim attribute pilot_as_realised --from 2024-08:2025-07 --to 2025-08:2026-07   # Shapley by lever
+    channel-sim data update newer_small_boats.csv      # merge a newer Home Office series
 
 Every expected failure (a configuration, a file, a store) prints one line naming the file
 or field and exits 2; a sweep or comparison with failed runs exits 1; only a bug prints a
@@ -458,6 +462,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     with_prior = table.assign(prior=[f"[{a:g}, {b:g}]" for a, b in zip(table.prior_low, table.prior_high, strict=True)])
     print(with_prior[["parameter", "prior", "mean", "sd", "q05", "q95", "chosen"]].to_string(
         index=False, float_format=lambda x: f"{x:.4g}"))
+    print("\n" + result.diagnostics_text())
     print(f"\n{result.runs} runs, {len(result.epsilons)} generations, thresholds "
           f"{', '.join(f'{e:.3f}' for e in result.epsilons)}; {result.wall_seconds / 60:.1f} min "
           "(this invocation; finished runs already in the folder are not rerun)")
@@ -738,6 +743,10 @@ def build_parser() -> argparse.ArgumentParser:
     at.add_argument("--out", default="outputs/attribution", help="output folder (default outputs/attribution)")
     _executor_args(at)
     at.set_defaults(func=_cmd_attribute)
+
+    from sim.calibration.update import register as register_data
+
+    register_data(sub)
 
     c = sub.add_parser("check", help="validate a scenario file")
     c.add_argument("config")

@@ -365,7 +365,39 @@ def _calibration_section(folder: Path) -> list[str]:
     if adjusted:
         lines += ["", f"The shipped baseline adjusts {len(adjusted)} of the chosen values by hand "
                       f"(`{adj.name}` in the calibration folder says why and how): the posterior has not converged."]
+    diag = s.get("diagnostics") or _diagnostics_from_particles(folder, int(s["spec"]["particles"]))
+    if diag:
+        lines += ["", "Convergence, per generation: candidates, accepted, acceptance rate, threshold and effective "
+                      "sample size (Kish; a population resting on fewer than a quarter of its particles is flagged).",
+                  "", "| generation | candidates | accepted | acceptance | threshold | ESS |", "|---|---|---|---|---|---|"]
+        for r in diag:
+            eps = r.get("epsilon")
+            eps_txt = f"{eps:.3f}" if isinstance(eps, (int, float)) and eps == eps else "-"
+            lines.append(f"| {r['generation']} | {r['candidates']} | {r['accepted']} | {r['acceptance_rate']:.1%} | "
+                         f"{eps_txt} | {r['ess']:.1f}{' (low)' if r.get('ess_low') else ''} |")
+        warnings = s.get("warnings") or [f"the final population rests on {diag[-1]['ess']:.1f} effective draws "
+                                         f"of {s['spec']['particles']}: the posterior has not converged"
+                                         ] * bool(diag[-1]["ess_low"])
+        lines += ["", *[f"**Warning:** {w}" for w in warnings]]
     return lines + [""]
+
+
+def _diagnostics_from_particles(folder: Path, particles: int) -> list[dict[str, Any]]:
+    """Per-generation diagnostics computed from ``particles.parquet`` (for a calibration whose
+    summary predates them): candidates, accepted, acceptance, the largest accepted distance, ESS."""
+    f = folder / "particles.parquet"
+    if not f.is_file():
+        return []
+    p = pd.read_parquet(f)
+    rows = []
+    for g, d in p.groupby("generation"):
+        w = d.loc[d["accepted"], "weight"].to_numpy(dtype=float)
+        ess = float(1.0 / np.sum((w / w.sum()) ** 2)) if w.size and w.sum() > 0 else 0.0
+        rows.append({"generation": int(g), "candidates": len(d), "accepted": int(d["accepted"].sum()),
+                     "acceptance_rate": float(d["accepted"].mean()),
+                     "epsilon": float(d.loc[d["accepted"], "distance"].max()) if d["accepted"].any() else float("nan"),
+                     "ess": ess, "ess_low": ess < particles / 4})
+    return rows
 
 
 # ----------------------------------------------------------------------------- figures
