@@ -98,3 +98,10 @@ def test_attribute_writes_its_table_and_figure(tmp_path, capsys):
     table = pd.read_csv(tmp_path / "attribution.csv")
     assert set(table["term"]) == {BASE_TERM, "returns", "legal_route", "inflow", "total"}
     assert (tmp_path / "attribution.png").stat().st_size > 0
+
+
+def test_a_posterior_draw_is_applied_with_whole_numbers_rounded():
+    cfg, ref = load_config("pilot_as_realised"), load_config("baseline")
+    out = subset_config(cfg, ref, frozenset({"returns"}), parse_period("2025-08:2026-07"),
+                        {"gangs.max_launches_per_day": 3.28, "patrols.prevention_max": 0.71})
+    assert out.gangs.max_launches_per_day == 3 and out.patrols.prevention_max == 0.71

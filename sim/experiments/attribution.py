@@ -130,6 +130,7 @@ def subset_config(scenario: Config, reference: Config, on: frozenset, to: Period
     """The configuration with only the levers in ``on`` on (module text), and ``params`` (a posterior
     draw's dotted fields) applied to all."""
     from sim.config import _set_dotted
+    from sim.experiments.channel import coerce_value
 
     raw = scenario.model_dump(mode="python")
     ref = reference.model_dump(mode="python")
@@ -143,8 +144,8 @@ def subset_config(scenario: Config, reference: Config, on: frozenset, to: Period
         if kept:
             timeline.append({**e, "set": kept})
     raw["timeline"] = []
-    for k, v in (params or {}).items():
-        _set_dotted(raw, k, v)
+    for k, v in (params or {}).items():   # a posterior draw: whole-number fields rounded as the engine does
+        _set_dotted(raw, k, coerce_value(k, v))
     base = Config.model_validate(raw)
     if INFLOW not in on:
         for entry in _inflow_held(base, to):

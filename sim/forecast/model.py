@@ -14,12 +14,17 @@ posterior"), for an origin ``T`` (a month end) in year ``Y0`` (the year of the d
    to ``T`` at the prior's centre gives the model's arrivals of ``Y0`` so far; arrivals are taken
    as proportional to the multiplier, so ``log(observed / simulated)`` estimates the log
    multiplier's correction, with a standard deviation of the monthly log misfit over the
-   twelve months before ``Y0`` (same runs) divided by the square root of the months observed.
+   twelve months before ``T`` (same runs) divided by the square root of the months observed.
    The update is the precision-weighted combination of prior and estimate (normal in logs).
 3. **The forecast.** For each draw and replication: the origin year's multiplier drawn from
    that update, later years a random walk in logs from it (the same fitted step, no drift),
    and one run to the horizon's end. The predictive samples are the runs' monthly arrivals
    after ``T``: ``draws x replications`` of them.
+4. **The model's discrepancy.** The runs reproduce the level but not every month's swing: each
+   sample month is multiplied by a log-normal error whose standard deviation is the draw's
+   monthly log misfit over the twelve months before ``T`` (observed against the run of step 2),
+   so the intervals carry what the model does not explain (Kennedy and O'Hagan's model
+   discrepancy, in its simplest form), estimated from the data before ``T`` only.
 
 What is *not* re-estimated: the other calibrated parameters (loads, prevention, prices, the
 upstream choice, sea risk) come from a posterior fitted to data through July 2025, after the
@@ -103,6 +108,8 @@ class ModelForecaster:
         Folder for the runs' stores (one per origin); a temporary one if None.
     overrides
         Extra fields for every run (e.g. ``people_per_agent`` for a quick look).
+    discrepancy
+        Whether the samples carry the model's discrepancy (module text, step 4).
     """
 
     scenario: str = "pilot_as_realised"
@@ -115,6 +122,7 @@ class ModelForecaster:
     out: str | Path | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
     progress: bool = False
+    discrepancy: bool = True
     updates: dict[pd.Timestamp, list[InflowUpdate]] = field(default_factory=dict, init=False)
 
     def _draws(self) -> pd.DataFrame:
@@ -170,32 +178,38 @@ class ModelForecaster:
         root = Path(self.out) if self.out is not None else Path(tempfile.mkdtemp(prefix="channel-forecast-"))
         tag = origin.strftime("%Y-%m-%d")
         observed_months = (origin.year == y0) * origin.month
+        # one run per draw to the origin at the prior's centre: the origin year's arrivals so far and the
+        # model's monthly misfit over the twelve months before the origin
+        pilot = [{**p, f"{MULT}.{y0}": math.exp(m)} for p, m in zip(base_points, prior_means, strict=True)]
+        sim_m = self._run(pilot, origin, root / f"update-{tag}", f"forecast-update-{tag}")
+        obs_m = people.resample("MS").sum()
+        ytd = [pd.Timestamp(y0, k, 1) for k in range(1, observed_months + 1)]
+        last12 = [d for d in obs_m.index if origin - pd.DateOffset(months=12) < d <= origin]
         updates: list[InflowUpdate] = []
-        if observed_months:
-            pilot = [{**p, f"{MULT}.{y0}": math.exp(m)} for p, m in zip(base_points, prior_means, strict=True)]
-            sim_m = self._run(pilot, origin, root / f"update-{tag}", f"forecast-update-{tag}")
-            obs_m = people.resample("MS").sum()
-            ytd = [pd.Timestamp(y0, k, 1) for k in range(1, observed_months + 1)]
-            before = [d for d in obs_m.index if pd.Timestamp(y0 - 1, 1, 1) <= d < pd.Timestamp(y0, 1, 1)]
-            for i, m in enumerate(prior_means):
-                s = sim_m[i]
-                misfit = np.log((obs_m.reindex(before).to_numpy() + 1) / (s.reindex(before).to_numpy() + 1))
-                misfit_sd = float(np.nanstd(misfit, ddof=1)) if np.isfinite(misfit).sum() > 2 else step_sd
-                updates.append(update_inflow(m, step_sd, float(obs_m.reindex(ytd).sum()),
-                                             float(s.reindex(ytd).sum()), misfit_sd, observed_months))
-        else:
-            updates = [update_inflow(m, step_sd, None, None, step_sd, 0) for m in prior_means]
+        misfits: list[float] = []
+        for i, m in enumerate(prior_means):
+            s = sim_m[i]
+            misfit = np.log((obs_m.reindex(last12).to_numpy() + 1) / (s.reindex(last12).to_numpy() + 1))
+            ok = np.isfinite(misfit)
+            misfit_sd = float(np.std(misfit[ok], ddof=1)) if ok.sum() > 2 else step_sd
+            misfits.append(misfit_sd)
+            updates.append(update_inflow(m, step_sd, float(obs_m.reindex(ytd).sum()) if observed_months else None,
+                                         float(s.reindex(ytd).sum()) if observed_months else None,
+                                         misfit_sd, observed_months))
         self.updates[origin] = updates
 
-        points = []
+        points, discrepancy = [], []
         years = range(y0, end.year + 1)
-        for p, u in zip(base_points, updates, strict=True):
+        for p, u, sd in zip(base_points, updates, misfits, strict=True):
             for _ in range(self.replications):
                 log_m = u.mean + u.sd * rng.standard_normal()
                 path = {y0: log_m}
                 for y in years[1:]:
                     path[y] = path[y - 1] + step_sd * rng.standard_normal()
                 points.append({**p, **{f"{MULT}.{y}": math.exp(v) for y, v in path.items()}})
+                discrepancy.append(sd * rng.standard_normal(len(months)) if self.discrepancy else np.zeros(len(months)))
         runs = self._run(points, end, root / f"forecast-{tag}", f"forecast-{tag}")
         samples = runs.reindex(months).T.to_numpy(dtype=float)
-        return pd.DataFrame(samples, columns=months)
+        # the model's discrepancy: each month's arrivals times a log-normal error with the draw's monthly misfit
+        samples = (samples + 1.0) * np.exp(np.asarray(discrepancy)) - 1.0
+        return pd.DataFrame(np.maximum(samples, 0.0), columns=months)
