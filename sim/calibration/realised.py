@@ -23,7 +23,8 @@ is ``low``). :func:`realised_timeline` turns them into the timeline of the shipp
   returns.
 
 ``python -m sim.calibration.realised`` prints the scenario file; a test checks that the
-shipped ``sim/configs/pilot_as_realised.yaml`` is what it prints.
+shipped ``sim/configs/pilot_as_realised.yaml`` is what it prints. ``--check`` runs the scenario
+on four seeds and sets its cumulative returns and admissions beside every published figure.
 """
 
 from __future__ import annotations
@@ -143,5 +144,34 @@ def scenario_yaml() -> str:
     return head + yaml.dump(body, Dumper=_NoAliases, sort_keys=False, default_flow_style=None, width=110)
 
 
-if __name__ == "__main__":  # pragma: no cover - writes the scenario file
-    print(scenario_yaml(), end="")
+def check_against_published(replications: int = 4, seed: int = 1) -> pd.DataFrame:
+    """Run ``pilot_as_realised`` to the last published date and set its cumulative returns and legal
+    admissions (mean, min and max over ``replications`` seeds) beside every published figure."""
+    import sim
+    from sim.config import load_config
+
+    pts = load_realised()
+    cfg = load_config("pilot_as_realised", overrides={"end_date": max(pts["date"]).isoformat()})
+    runs = [sim.run(cfg, seed=np.random.SeedSequence(seed, spawn_key=(k,))).timeseries for k in range(replications)]
+    rows = []
+    for _, p in pts.iterrows():
+        d = pd.Timestamp(p["date"])
+        ret = np.array([ts["returns"].loc[:d].sum() for ts in runs])
+        adm = np.array([ts["legal_admissions"].loc[:d].sum() for ts in runs])
+        rows.append({"date": p["date"], "confidence": p["confidence"], "published_returned": p["cumulative_returned"],
+                     "simulated_returned": ret.mean(), "returned_min": ret.min(), "returned_max": ret.max(),
+                     "published_admitted": p["cumulative_admitted_legal"], "simulated_admitted": adm.mean()})
+    return pd.DataFrame(rows)
+
+
+if __name__ == "__main__":  # pragma: no cover - writes the scenario file, or checks it
+    import sys
+
+    if sys.argv[1:] == ["--check"]:
+        t = check_against_published()
+        print("date        confidence  returned: published  simulated [min-max]   admitted: published  simulated")
+        for r in t.itertuples(index=False):
+            print(f"{r.date}  {r.confidence:<10} {r.published_returned:>19,} {r.simulated_returned:>10,.0f} "
+                  f"[{r.returned_min:,.0f}-{r.returned_max:,.0f}] {r.published_admitted:>20,} {r.simulated_admitted:>10,.0f}")
+    else:
+        print(scenario_yaml(), end="")
