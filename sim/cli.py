@@ -453,11 +453,18 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     spec = load_calibration_spec(args.spec, budget=args.budget, particles=args.particles,
                                  replications=args.replications, seed=args.seed)
     out = Path(args.out) if args.out else Path("outputs") / "calibration" / spec.name
-    print(f"calibrating {spec.name}: {len(spec.parameters)} parameters, {spec.particles} particles x "
-          f"{spec.replications} replications, budget {spec.budget} runs -> {out}", file=sys.stderr)
+    method = "emulator-assisted ABC-SMC" if spec.emulator else f"ABC-SMC, {spec.particles} particles"
+    print(f"calibrating {spec.name}: {len(spec.parameters)} parameters, {method}, {spec.replications} "
+          f"replications, budget {spec.budget} runs -> {out}", file=sys.stderr)
     executor = "dask" if args.scheduler else args.executor
-    result = calibrate(spec, out, executor=executor, workers=args.workers, scheduler=args.scheduler,
-                       progress=not args.quiet)
+    if spec.emulator:   # the spec asks for the emulator-assisted method (sim/calibration/emulated.py)
+        from sim.calibration.emulated import calibrate_emulated
+
+        result = calibrate_emulated(spec, out, executor=executor, workers=args.workers, scheduler=args.scheduler,
+                                    progress=not args.quiet)
+    else:
+        result = calibrate(spec, out, executor=executor, workers=args.workers, scheduler=args.scheduler,
+                           progress=not args.quiet)
     table = result.summary_table()
     with_prior = table.assign(prior=[f"[{a:g}, {b:g}]" for a, b in zip(table.prior_low, table.prior_high, strict=True)])
     print(with_prior[["parameter", "prior", "mean", "sd", "q05", "q95", "chosen"]].to_string(
@@ -683,7 +690,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     cal = sub.add_parser("calibrate", help="calibrate to the Home Office series and published figures (ABC-SMC)")
     cal.add_argument("--spec", default=str(CONFIG_DIR / "calibration" / "baseline.yaml"),
-                     help="calibration file (default: the shipped sim/configs/calibration/baseline.yaml)")
+                     help="calibration file (default: the shipped sim/configs/calibration/baseline.yaml; "
+                          "baseline_emulated.yaml: the emulator-assisted method)")
     cal.add_argument("--budget", type=int, default=None, help="total runs (default: the file's)")
     cal.add_argument("--particles", type=int, default=None, help="population size (default: the file's)")
     cal.add_argument("--replications", type=int, default=None, help="runs per candidate (default: the file's)")

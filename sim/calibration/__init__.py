@@ -4,6 +4,8 @@
 * :mod:`sim.calibration.targets`: each pattern as a named target (observed value,
   tolerance, statistic), defined once.
 * :mod:`sim.calibration.abc`: ABC-SMC through the experiment engine (``channel-sim calibrate``).
+* :mod:`sim.calibration.emulated`: ABC-SMC on a Gaussian-process emulator
+  (:mod:`sim.calibration.emulator`) fitted to waves of real runs (``calibrate_emulated``).
 * :mod:`sim.calibration.report`: simulated against observed (``channel-sim validate``).
 """
 

@@ -121,6 +121,7 @@ class CalibrationSpec:
     name: str = "calibration"
     synthetic: Mapping[str, Any] | None = None
     target_set: TargetSet | None = None
+    emulator: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if not self.parameters:
@@ -137,6 +138,10 @@ class CalibrationSpec:
         if self.budget < first:
             raise ConfigError(f"calibration field 'budget': must be at least the first generation's "
                               f"{first} runs (initial_factor x particles x replications), got {self.budget}")
+        if self.emulator is not None:  # the emulator-assisted method's settings (sim.calibration.emulated)
+            from sim.calibration.emulated import EmulatorSettings
+
+            EmulatorSettings.from_mapping(self.emulator).check_budget(self)
         # every parameter must make a valid configuration at both ends of its prior
         for p in self.parameters:
             for v in (p.low, p.high):
@@ -156,7 +161,8 @@ class CalibrationSpec:
                 "replications": self.replications, "budget": self.budget, "initial_factor": self.initial_factor,
                 "proposal_factor": self.proposal_factor, "select_top": self.select_top,
                 "select_replications": self.select_replications, "seed": self.seed,
-                "synthetic": _jsonable(dict(self.synthetic)) if self.synthetic else None}
+                "synthetic": _jsonable(dict(self.synthetic)) if self.synthetic else None,
+                **({"emulator": _jsonable(dict(self.emulator))} if self.emulator is not None else {})}
 
 
 def _jsonable(x: Any) -> Any:
@@ -165,7 +171,7 @@ def _jsonable(x: Any) -> Any:
 
 #: Fields of a calibration file besides the common ones (:data:`sim.experiments.spec.COMMON_FIELDS`).
 CALIBRATION_FIELDS = ("particles", "replications", "budget", "initial_factor", "proposal_factor", "select_top",
-                      "select_replications", "parameters", "targets", "synthetic")
+                      "select_replications", "parameters", "targets", "synthetic", "emulator")
 
 
 def load_calibration_spec(path: str | Path, **changes: Any) -> CalibrationSpec:
@@ -184,6 +190,8 @@ def load_calibration_spec(path: str | Path, **changes: Any) -> CalibrationSpec:
         parameters:                     # uniform priors: [low, high] or {low, high, log}
           environment.base_inflow_per_day: [100, 260]
         targets: [arrivals_2022, ...]   # optional subset of the default targets
+        emulator: {design_points: 128}  # optional: settings of the emulator-assisted method
+                                        # (sim.calibration.emulated.EmulatorSettings)
     """
     f = load_spec(path, kind="calibration", fields=CALIBRATION_FIELDS,
                   default_overrides={"end_date": CALIBRATION_END})
@@ -207,6 +215,10 @@ def load_calibration_spec(path: str | Path, **changes: Any) -> CalibrationSpec:
         "targets": tuple(targets) if targets else None, "seed": f.seed, "name": f.name,
         "synthetic": spec.get("synthetic"),
     }
+    if "emulator" in spec:
+        if not isinstance(spec["emulator"], Mapping):
+            raise f.error(f"emulator needs a mapping of settings, got {spec['emulator']!r}")
+        kw["emulator"] = dict(spec["emulator"])
     for k in ("particles", "replications", "budget", "select_top", "select_replications"):
         if k in spec:
             kw[k] = int(spec[k])
@@ -251,6 +263,7 @@ class CalibrationResult:
     selection: pd.DataFrame | None = None
     chosen_from: str = ""
     diagnostics: pd.DataFrame | None = None
+    population: int | None = None   # the ABC population size, when not the spec's ``particles`` (emulator)
 
     @property
     def ess_final(self) -> float:
@@ -261,7 +274,7 @@ class CalibrationResult:
     def warnings(self) -> list[str]:
         """Plain statements of what makes the posterior unreliable (empty when nothing does)."""
         out = []
-        n = self.spec.particles
+        n = self.population or self.spec.particles
         if self.ess_final < n / 4:
             out.append(f"the final population's effective sample size is {self.ess_final:.1f} of {n} particles "
                        f"(below a quarter): its intervals rest on few draws")
@@ -505,7 +518,10 @@ def _calibrate(spec: CalibrationSpec, out: Path, ex: Executor, progress: bool) -
     return result
 
 
-def _write(result: CalibrationResult, targets: TargetSet) -> None:
+def _write(result: CalibrationResult, targets: TargetSet, *, method: str = "ABC-SMC",
+           extra: Mapping[str, Any] | None = None) -> None:
+    """Write a calibration's files into ``result.path``; ``method`` names it in the header of
+    ``calibrated.yaml`` and ``extra`` adds fields to ``summary.json``."""
     import yaml
 
     out = result.path
@@ -521,7 +537,7 @@ def _write(result: CalibrationResult, targets: TargetSet) -> None:
         for k in keys[:-1]:
             node = node.setdefault(int(k) if k.isdigit() else k, {})
         node[int(keys[-1]) if keys[-1].isdigit() else keys[-1]] = v
-    header = (f"# Calibrated by `channel-sim calibrate` ({result.spec.name}): ABC-SMC, {result.runs} runs;\n"
+    header = (f"# Calibrated by `channel-sim calibrate` ({result.spec.name}): {method}, {result.runs} runs;\n"
               f"# chosen: {result.chosen_from} of {len(result.posterior)} particles (final threshold "
               f"{result.epsilons[-1]:.3f}).\n")
     (out / "calibrated.yaml").write_text(header + yaml.safe_dump(nested, sort_keys=True))
@@ -539,4 +555,5 @@ def _write(result: CalibrationResult, targets: TargetSet) -> None:
         summary["diagnostics"] = result.diagnostics.to_dict("records")
         summary["ess_final"] = result.ess_final
         summary["warnings"] = result.warnings()
+    summary.update(dict(extra or {}))
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
