@@ -81,3 +81,10 @@ def test_forecast_prints_its_monthly_table(tmp_path, capsys):
     table = pd.read_csv(tmp_path / "forecast.csv")
     assert (table["lo90"] <= table["median"]).all() and (table["median"] <= table["hi90"]).all()
     assert table["observed"].notna().all()
+
+
+def test_a_forecast_replaces_the_scratch_stores_of_an_earlier_one(tmp_path):
+    daily = load_daily()
+    a = _forecaster(tmp_path)(daily, ORIGIN, 2, 0, np.random.default_rng(3))
+    b = _forecaster(tmp_path)(daily, ORIGIN, 2, 0, np.random.default_rng(4))   # other draws, same folder
+    assert a.shape == b.shape and not np.allclose(a.to_numpy(), b.to_numpy())

@@ -38,6 +38,7 @@ forecasts are not fully out of sample in them; the report says so.
 from __future__ import annotations
 
 import math
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,7 +134,10 @@ class ModelForecaster:
         return posterior_draws(self.posterior, self.draws, self.seed).drop(columns="particle")
 
     def _run(self, points: list[dict[str, Any]], end: pd.Timestamp, folder: Path, name: str) -> pd.DataFrame:
-        """Monthly arrivals (rows: months, columns: points) of one run per point to ``end``."""
+        """Monthly arrivals (rows: months, columns: points) of one run per point to ``end`` (the store is
+        scratch: one left by an earlier forecast is replaced)."""
+        if (folder / "manifest.json").is_file():
+            shutil.rmtree(folder)
         exp = Experiment(design=listed(points), base=self.scenario,
                          overrides={**self.overrides, "end_date": end.date().isoformat(),
                                     "environment.future_inflow": "fixed"},
