@@ -111,16 +111,16 @@ validate: $(CORE)
 
 # rolling-origin forecasts from 2023-07-31, 2024-01-31 and 2024-07-31 (12 months each) against a seasonal
 # naive forecast and a Poisson random walk: docs/validation/rolling*.{csv,png,md} and the section of
-# docs/validation/report.md (10 posterior draws x 2 runs per origin; about 10 minutes on 2 cores)
+# docs/validation/report.md (10 draws from the converged posterior x 2 runs per origin; 3-10 minutes on 2 cores)
 forecast-validation: $(CORE)
-	$(BIN)/channel-sim forecast --rolling --posterior docs/calibration --draws 10 --replications 2 --workers 2 \
+	$(BIN)/channel-sim forecast --rolling --posterior docs/calibration/emulated --draws 10 --replications 2 --workers 2 \
 	   --out docs/validation --store outputs/forecast-runs --quiet
 
 # the change in arrivals from Aug 2024-Jul 2025 to Aug 2025-Jul 2026 under the pilot as it was run, by lever
 # (Shapley values; 8 sets of levers x 10 draws x 2 runs): docs/figures/attribution.{csv,png}
 attribution: $(CORE)
 	$(BIN)/channel-sim attribute pilot_as_realised --from 2024-08:2025-07 --to 2025-08:2026-07 \
-	   --posterior docs/calibration --draws 10 --replications 2 --workers 2 --out outputs/attribution
+	   --posterior docs/calibration/emulated --draws 10 --replications 2 --workers 2 --out outputs/attribution
 	cp outputs/attribution/attribution.csv outputs/attribution/attribution.png docs/figures/
 
 # executed copies of the teaching notebooks as HTML, for readers who will not run them (not committed:

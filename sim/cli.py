@@ -515,8 +515,9 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
     if not 1 <= args.horizon <= 60:
         raise ConfigError(f"--horizon: must be a whole number of months in [1, 60], got {args.horizon}")
     posterior = None if str(args.posterior).lower() == "none" else args.posterior
-    if posterior is None and args.posterior is None and Path("docs/calibration/posterior.csv").is_file():
-        posterior = "docs/calibration"      # the default, in a clone of the repository
+    shipped = [d for d in ("docs/calibration/emulated", "docs/calibration") if Path(d, "posterior.csv").is_file()]
+    if posterior is None and args.posterior is None and shipped:
+        posterior = shipped[0]      # the default, in a clone of the repository: the converged posterior
     elif args.posterior is None:
         print("channel-sim: no posterior given (--posterior) and no docs/calibration here: the scenario's own "
               "parameters are used", file=sys.stderr)
@@ -722,8 +723,8 @@ def build_parser() -> argparse.ArgumentParser:
     fc.add_argument("--scenario", default="pilot_as_realised",
                     help="scenario run (default pilot_as_realised: the policies as they were)")
     fc.add_argument("--posterior", default=None,
-                    help="calibration folder to draw parameters from (default: docs/calibration if it is here, "
-                         "else the scenario's own parameters), or 'none'")
+                    help="calibration folder to draw parameters from (default: docs/calibration/emulated, the "
+                         "converged posterior, if it is here, else the scenario's own parameters), or 'none'")
     fc.add_argument("--draws", type=int, default=10, help="posterior draws (default 10)")
     fc.add_argument("--replications", type=int, default=2, help="runs per draw (default 2)")
     fc.add_argument("--seed", type=int, default=1, help="root seed (default 1)")

@@ -355,9 +355,11 @@ class ReturnsAuthority(mesa.Agent):
         else:
             held = pop.n_quota_detained
             weeks_held = math.ceil((cfg.processing_delay_days + 1) / 7)
-            # enough to fill the quota once legal challenges have released their share
-            room = max(0, math.ceil(self._quota_due_in_agents(day + cfg.processing_delay_days) * weeks_held
-                                    / max(1.0 - cfg.challenge_block_share, 0.05)) - held)
+            # enough to fill the quota once legal challenges have released their share (no gross-up when
+            # challenges block everyone: then no detainee can be returned anyway)
+            places = self._quota_due_in_agents(day + cfg.processing_delay_days) * weeks_held
+            unblocked = 1.0 - cfg.challenge_block_share
+            room = max(0, math.ceil(places / unblocked if unblocked > 0 else places) - held)
         if room <= 0:
             return
         # identified repeat arrivals first (with the priority share), then a random choice of the rest
