@@ -504,6 +504,13 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_posterior(posterior: str | None) -> None:
+    """A --posterior folder must hold a posterior.csv (None: the scenario's own parameters)."""
+    if posterior is not None and not (Path(posterior) / "posterior.csv").is_file():
+        raise ConfigError(f"--posterior: no posterior.csv in {posterior} (a calibration folder such as "
+                          "docs/calibration, or 'none' for the scenario's own parameters)")
+
+
 def _cmd_forecast(args: argparse.Namespace) -> int:
     from sim.calibration.data import load_daily
     from sim.forecast.model import ModelForecaster
@@ -521,9 +528,7 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
     elif args.posterior is None:
         print("channel-sim: no posterior given (--posterior) and no docs/calibration here: the scenario's own "
               "parameters are used", file=sys.stderr)
-    if posterior is not None and not (Path(posterior) / "posterior.csv").is_file():
-        raise ConfigError(f"--posterior: no posterior.csv in {posterior} (a calibration folder such as "
-                          "docs/calibration, or 'none' for the scenario's own parameters)")
+    _check_posterior(posterior)
     overrides = parse_overrides(args.set)
     load_config(args.scenario, overrides=overrides)          # a bad scenario or override: one clear error
     daily = load_daily()
@@ -575,9 +580,7 @@ def _cmd_attribute(args: argparse.Namespace) -> int:
     _check_replications(args.draws, 1, flag="--draws")
     before, after = parse_period(args.from_period, "--from"), parse_period(args.to_period, "--to")
     posterior = None if args.posterior in (None, "none") else args.posterior
-    if posterior is not None and not (Path(posterior) / "posterior.csv").is_file():
-        raise ConfigError(f"--posterior: no posterior.csv in {posterior} (a calibration folder such as "
-                          "docs/calibration, or 'none')")
+    _check_posterior(posterior)
     res = attribute(args.scenario, before, after, reference=args.reference, posterior=posterior, draws=args.draws,
                     replications=args.replications, seed=args.seed, executor=args.executor, workers=args.workers,
                     overrides=parse_overrides(args.set))
