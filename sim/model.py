@@ -95,7 +95,7 @@ class ChannelModel(mesa.Model):
         streams = self.seed_sequence.spawn(len(RNG_STREAMS) + 1)
         super().__init__(rng=np.random.default_rng(streams[-1]))
         self.config = config if isinstance(config, Config) else load_config(config)
-        cfg = self.scenario = self.config     # the scenario as given; self.config: what is in force today
+        cfg = self.given = self.config       # the scenario as given (not `scenario`: Mesa 3.5 owns that name); self.config: what is in force today
         self.changes: dict[int, Change] = {c.day: c for c in timeline_changes(cfg)}   # by model day
         self.rngs = SimpleNamespace(**{name: np.random.default_rng(s) for name, s in zip(RNG_STREAMS, streams, strict=False)})
         self.people_per_agent = cfg.people_per_agent

@@ -68,7 +68,7 @@ def test_changes_reach_every_part_that_keeps_derived_state():
     assert model.inflow.base == 0.0 and model.weather.pi.max() == 0.0
     assert all(g.params.fixed_cost_per_week_gbp == 1.0 for g in model.gangs)
     assert model.market.supply.params is model.config.gangs
-    assert model.scenario.environment.base_inflow_per_day > 0      # the scenario as given is kept
+    assert model.given.environment.base_inflow_per_day > 0      # the scenario as given is kept
     for _ in range(10):
         model.step()
     ts = model.datacollector.get_model_vars_dataframe()

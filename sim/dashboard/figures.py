@@ -51,10 +51,10 @@ def past_week(ts: pd.DataFrame, column: str) -> pd.Series:
 
 def _policy_line(ax: Any, model: DashboardModel) -> None:
     """The policy start (dashed) and the scenario's timeline changes so far (thin lines)."""
-    start = pd.Timestamp(model.scenario.returns.start_date)
+    start = pd.Timestamp(model.given.returns.start_date)
     if model.authority.has_policy and start <= pd.Timestamp(model.date):
         ax.axvline(start, color="0.4", ls="--", lw=0.8)
-    for e in model.scenario.timeline:
+    for e in model.given.timeline:
         if pd.Timestamp(e.date) <= pd.Timestamp(model.date):
             ax.axvline(pd.Timestamp(e.date), color="0.6", lw=0.6, alpha=0.7)
 
