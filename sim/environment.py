@@ -207,4 +207,5 @@ class News:
         fade = self.weight * 0.5 ** ((day - self.announce_day) / self.half_life)
         fade = np.where(self.announce_day > -10**8, fade, 0.0)
         s = self.prior_strength
-        return (s * np.clip(self.return_rate, 0, 1) + fade * self.announced) / (s + fade)
+        rate = np.minimum(np.maximum(self.return_rate, 0), 1)   # np.clip(return_rate, 0, 1), faster on small arrays
+        return (s * rate + fade * self.announced) / (s + fade)

@@ -100,22 +100,31 @@ def daily_row(m: Any) -> dict[str, float]:
     ppa = m.people_per_agent
     t = m.today
     row: dict[str, float] = dict(t)
-    active = [g for g in m.gangs if g.active]
-    prices = np.array([g.price_gbp for g in active])
+    gangs = m.gangs
+    active = [g for g in gangs if g.active]
+    n_active = len(active)
     seats = np.array([g.recent_seats for g in active], dtype=float)
     total_seats = seats.sum()
     hhi = float(((seats / total_seats) ** 2).sum()) if total_seats > 0 else math.nan
+    if n_active:
+        # prices.mean() and prices.std() as NumPy computes them (the same sums), without their overhead
+        prices = np.array([g.price_gbp for g in active])
+        mean_price = np.add.reduce(prices) / n_active
+        dev = prices - mean_price
+        mean_price, price_sd = float(mean_price), math.sqrt(np.add.reduce(dev * dev) / n_active)
+    else:
+        mean_price = price_sd = math.nan
     counts = m.counts
     row.update({
         "crossable": int(m.weather.crossable),
         "people_per_boat": t["people_launched"] / t["launches"] if t["launches"] else math.nan,
         "gang_profit_gbp": t["gang_revenue_gbp"] - t["gang_costs_gbp"],
         "waiting_at_coast": m.waiting_at_coast,
-        "mean_price_gbp": float(prices.mean()) if prices.size else math.nan,
-        "price_sd_gbp": float(prices.std()) if prices.size else math.nan,
-        "active_gangs": len(active),
+        "mean_price_gbp": mean_price,
+        "price_sd_gbp": price_sd,
+        "active_gangs": n_active,
         "gangs_insuring": sum(g.insures for g in active),
-        "gang_cash_gbp": float(sum(g.cash_gbp for g in m.gangs)),
+        "gang_cash_gbp": float(sum(g.cash_gbp for g in gangs)),
         "boat_price_gbp": m.boat_price_gbp,
         "concentration_hhi": hhi,
         "mean_believed_return_prob": m.mean_believed_return_prob(),

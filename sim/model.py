@@ -248,7 +248,8 @@ class ChannelModel(mesa.Model):
         Migrant.learn_crossing(pop, arrived, succeeded=True)
         # customers of a gang offering return insurance hold a voucher for a free second crossing
         insures = np.array([g.insures for g in self.market.gangs])
-        pop.voucher[arrived] = np.where(insures[pop.gang[arrived]], pop.gang[arrived], -1)
+        gang_of = pop.gang[arrived]
+        pop.voucher[arrived] = np.where(insures[gang_of], gang_of, -1)
         pop.gang[arrived] = -1
         pop.move(arrived, MigrantState.IN_UK, self.day)
         self.arrived_today = arrived
@@ -317,7 +318,8 @@ class ChannelModel(mesa.Model):
             agents += [Migrant(self, -1) for _ in range(born.size - reuse)]
             for agent, r in zip(agents, born.tolist(), strict=True):
                 agent.row = r
-            of_row[born] = agents
+            # np.fromiter: a list of agents assigned directly makes NumPy inspect each for nesting
+            of_row[born] = np.fromiter(agents, dtype=object, count=len(agents))
         excess = len(self.ended_agents) - max(ENDED_AGENTS_KEPT, self.pop.n_live // 4)
         if excess > 0:
             for agent in self.ended_agents[:excess]:
@@ -367,16 +369,17 @@ class ChannelModel(mesa.Model):
     @property
     def waiting_at_coast(self) -> int:
         """People at the coast: waiting, booked, or returned."""
-        return int(sum(self.counts[s] for s in AT_COAST)) * self.people_per_agent
+        counts = self.counts.tolist()
+        return sum(counts[s] for s in AT_COAST) * self.people_per_agent
 
     def mean_believed_return_prob(self) -> float:
         """Mean believed return probability of the people at the coast."""
-        pop, n = self.pop, self.pop.size
-        at = pop.at_coast()
-        if not at.any():
+        pop = self.pop
+        at = pop.at_coast().nonzero()[0]
+        if not at.size:
             return float("nan")
-        r_a = pop.r_a[:n][at]
-        return float(np.mean(r_a / (r_a + pop.r_b[:n][at])))
+        r_a = pop.r_a[at]
+        return float(np.add.reduce(r_a / (r_a + pop.r_b[at])) / at.size)   # np.mean, without its overhead
 
     def end_state(self) -> dict[str, Any]:
         """The business and the returnees now (for the summary and the verdict): the demand and cost

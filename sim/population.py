@@ -126,7 +126,7 @@ class Population:
     def _allocate(self, n: int) -> np.ndarray:
         """``n`` free rows (reused ones first, lowest first for determinism)."""
         reuse = min(n, self.n_free)
-        rows = np.flatnonzero(self.is_free[: self.size])[:reuse] if reuse else np.empty(0, dtype=np.int64)
+        rows = self.is_free[: self.size].nonzero()[0][:reuse] if reuse else np.empty(0, dtype=np.int64)
         self.is_free[rows] = False
         self.n_free -= reuse
         fresh = n - reuse
@@ -183,7 +183,7 @@ class Population:
             mark = np.zeros(self.size, dtype=bool)
             for rows in self._gone:
                 mark[rows] = True
-            gone = np.flatnonzero(mark & _IS_GONE[self.state[: self.size]])
+            gone = (mark & _IS_GONE.take(self.state[: self.size])).nonzero()[0]
         self._born, self._gone = [], []
         return born, gone
 
@@ -197,10 +197,11 @@ class Population:
     def where(self, *states: MigrantState) -> np.ndarray:
         """Rows of people in any of ``states``."""
         st = self.state[: self.size]
-        mask = st == states[0]
+        # int(): NumPy compares an array with a plain int several times faster than with an IntEnum
+        mask = st == int(states[0])
         for s in states[1:]:
-            mask |= st == s
-        return np.flatnonzero(mask)
+            mask |= st == int(s)
+        return mask.nonzero()[0]   # np.flatnonzero, without its overhead
 
     @property
     def n_live(self) -> int:
@@ -221,11 +222,11 @@ class Population:
     def n_quota_detained(self) -> int:
         """People detained for return under the quota (not under a bilateral agreement)."""
         n = self.size
-        return int(np.count_nonzero((self.state[:n] == MigrantState.DETAINED) & ~self.bilateral[:n]))
+        return int(np.count_nonzero((self.state[:n] == int(MigrantState.DETAINED)) & ~self.bilateral[:n]))
 
     def at_coast(self) -> np.ndarray:
         """Mask over ``state[:size]``: people at the French coast (waiting, booked, returned)."""
-        return _IS_AT_COAST[self.state[: self.size]]
+        return _IS_AT_COAST.take(self.state[: self.size])   # take: faster than indexing with an int8 array
 
     def believed(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Believed probabilities of success and of return (Beta means) of ``rows``."""

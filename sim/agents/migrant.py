@@ -284,7 +284,7 @@ class Migrant(mesa.Agent):
         w = model.config.beliefs.announcement_weight
         pop.r_a[hear] += w * p
         pop.r_b[hear] += w * (1 - p)
-        pop.next_review[hear[pop.state[hear] != MigrantState.EN_ROUTE]] = model.day
+        pop.next_review[hear[pop.state[hear] != int(MigrantState.EN_ROUTE)]] = model.day
 
     @staticmethod
     def learn_crossing(pop: Population, rows: np.ndarray, succeeded: bool) -> None:
@@ -322,8 +322,8 @@ class Migrant(mesa.Agent):
         of the repeat arrival's return probability)``."""
         mp = cfg.migrants
         grp = pop.group[rows]
-        grant = terms.grant[grp]
-        v_eff = pop.valuation[rows] * (grant + (1 - grant) * mp.refused_stay_value_share)
+        grant = terms.grant    # by group: the value of staying is computed per group, then taken per person
+        v_eff = pop.valuation[rows] * (grant + (1 - grant) * mp.refused_stay_value_share)[grp]
         v_eff *= 1.0 - cfg.uk.illegal_working_enforcement * cfg.uk.enforcement_valuation_effect
         surplus = v_eff - pop.outside[rows]
         to_origin = authority.returns_home(grp)
@@ -361,12 +361,13 @@ class Migrant(mesa.Agent):
     def is_due(pop: Population, rows: np.ndarray | slice, day: int) -> np.ndarray:
         """Whether each person reviews today: at the coast without a seat, review day reached."""
         st = pop.state[rows]
-        return (pop.next_review[rows] <= day) & ((st == MigrantState.WAITING) | (st == MigrantState.RETURNED))
+        # int(): NumPy compares an array with a plain int several times faster than with an IntEnum
+        return (pop.next_review[rows] <= day) & ((st == int(MigrantState.WAITING)) | (st == int(MigrantState.RETURNED)))
 
     @staticmethod
     def due_for_review(pop: Population, day: int) -> np.ndarray:
         """Rows of everyone due for review today."""
-        return np.flatnonzero(Migrant.is_due(pop, slice(0, pop.size), day))
+        return Migrant.is_due(pop, slice(0, pop.size), day).nonzero()[0]
 
     @staticmethod
     def review(model: ChannelModel, idx: np.ndarray) -> None:
@@ -400,37 +401,37 @@ class Migrant(mesa.Agent):
         wealth = pop.wealth[idx]
         surplus, return_cost, to_origin, risk_cost, repeat_floor = Migrant.stakes(pop, idx, cfg, model.group_terms, model.authority)
         r_again = np.maximum(r, repeat_floor)
-        r = np.where(pop.times_returned[idx] > 0, r_again, r)   # a returnee's next arrival is a repeat
+        returnee = pop.times_returned[idx] > 0
+        r = np.where(returnee, r_again, r)   # a returnee's next arrival is a repeat
         if not cfg.mechanisms.return_risk_at_coast:
             r = r_again = np.zeros(n)
-        credit = pop.times_returned[idx] > 0 if mp.returnee_credit else np.zeros(n, dtype=bool)
+        credit = returnee if mp.returnee_credit else np.zeros(n, dtype=bool)
 
-        rides_free = np.zeros(n, dtype=bool)  # booked with the gang of their voucher (return insurance)
-        best_gain = np.full(n, -np.inf)      # gain of the chosen gang, else the best positive one
-        choice = np.full(n, -1, dtype=np.int64)
-        price_choice = np.zeros(n)
-        cheapest_worth_it = np.full(n, np.inf)   # lowest price of a gang worth booking
         if gangs:
+            n_gangs = len(gangs)
             prices = np.array([g.price_gbp for g in gangs])
             rep = np.array([g.reputation for g in gangs])
+            gang_index = np.array([g.gang_index for g in gangs])
             retry = cfg.gangs.retry_promise_prob
-            cum = np.cumsum([g.market_weight() for g in gangs])
-            m = min(mp.known_gangs, len(gangs))
+            cum = np.add.accumulate(np.array([g.market_weight() for g in gangs]))   # np.cumsum
+            m = min(mp.known_gangs, n_gangs)
             # each person hears of m gangs, drawn by word of mouth (with replacement)
-            known = np.minimum(np.searchsorted(cum, rng.random((n, m)) * cum[-1], side="right"), len(gangs) - 1)
+            known = np.minimum(np.searchsorted(cum, rng.random((n, m)) * cum[-1], side="right"), n_gangs - 1)
             # a returnee holding a voucher (return insurance) knows that gang, and rides with it free
             position = np.full(len(model.market.gangs), -1)
-            position[[g.gang_index for g in gangs]] = np.arange(len(gangs))
+            position[gang_index] = np.arange(n_gangs)
             voucher = pop.voucher[idx]
             voucher_at = np.where(voucher >= 0, position[voucher], -1)
             has_voucher = voucher_at >= 0
             known[has_voucher, 0] = voucher_at[has_voucher]
             free = np.zeros(known.shape, dtype=bool)
             free[has_voucher, 0] = True
-            price_known = np.where(free, 0.0, prices[known])
+            prices_known = prices[known]
+            price_known = np.where(free, 0.0, prices_known)
             insured = np.array([g.insures for g in gangs])[known]
-            price_again = np.where(insured, 0.0, prices[known])
-            s_g = np.minimum(s[:, None] * (rep / max(rep.mean(), 1e-9))[known], 1.0)
+            price_again = np.where(insured, 0.0, prices_known)
+            rep_mean = np.add.reduce(rep) / n_gangs   # rep.mean()
+            s_g = np.minimum(s[:, None] * (rep / max(rep_mean, 1e-9))[known], 1.0)
             s_eff = 1.0 - (1.0 - s_g) ** (1.0 + retry)
             col = (slice(None), None)
             gain = Migrant.crossing_gain(s_eff, r[col], r_again[col], surplus[col], return_cost[col],
@@ -444,21 +445,29 @@ class Migrant(mesa.Agent):
             has = usable[rows, pick]
             choice = np.where(has, known[rows, pick], -1)
             gain_pos = np.where(positive, gain, -np.inf)
-            best_gain = np.where(has, gain[rows, pick], gain_pos.max(axis=1))
+            best_gain = np.where(has, gain[rows, pick], gain_pos.max(axis=1))   # gain of the chosen gang, else the best positive one
             price_choice = np.where(has, price_known[rows, pick], 0.0)
-            rides_free = has & free[rows, pick]
-            cheapest_worth_it = np.where(positive, price_known, np.inf).min(axis=1)
+            rides_free = has & free[rows, pick]   # booked with the gang of their voucher (return insurance)
+            cheapest_worth_it = np.where(positive, price_known, np.inf).min(axis=1)   # lowest price of a gang worth booking
+        else:
+            rides_free = np.zeros(n, dtype=bool)
+            best_gain = np.full(n, -np.inf)
+            choice = np.full(n, -1, dtype=np.int64)
+            price_choice = np.zeros(n)
+            cheapest_worth_it = np.full(n, np.inf)
 
         # legal route
         legal_gain = np.full(n, -np.inf)
         q, wait_days = model.authority.legal_route_outlook()
+        applicant = pop.applicant[idx]
         if q > 0:
-            eligible = pop.legal_eligible[idx] & (pop.times_returned[idx] == 0) & ~pop.applicant[idx]
+            eligible = pop.legal_eligible[idx] & ~returnee & ~applicant   # never returned, not applied yet
             legal_gain = np.where(eligible, q * surplus - mp.waiting_cost_gbp_per_day * wait_days, -np.inf)
 
         book = (choice >= 0) & ~(legal_gain > best_gain)
-        apply = ~book & (legal_gain > 0)
-        worth_it = (best_gain > 0) | (legal_gain > 0) | pop.applicant[idx]
+        legal_positive = legal_gain > 0
+        apply = ~book & legal_positive
+        worth_it = (best_gain > 0) | legal_positive | applicant
         interval = mp.review_interval_days
         elapsed = np.maximum(today - pop.decided_day[idx], 1)
         pop.decided_day[idx] = today
@@ -482,22 +491,23 @@ class Migrant(mesa.Agent):
             ppa = model.people_per_agent
             paid = book & ~rides_free if gangs else book
             model.today["paid_crossings"] += int(paid.sum()) * ppa
-            sold = np.bincount(choice[paid], minlength=len(gangs))
-            for gi in np.flatnonzero(sold).tolist():
-                gangs[gi].sell_seats(int(sold[gi]) * ppa)
+            for gi, k in enumerate(np.bincount(choice[paid], minlength=len(gangs)).tolist()):
+                if k:
+                    gangs[gi].sell_seats(k * ppa)
             if gangs and rides_free.any():
                 pop.voucher[idx[rides_free]] = -1
                 given = np.bincount(choice[rides_free], minlength=len(gangs))
                 for gi in np.flatnonzero(given).tolist():
                     gangs[gi].carry_free(int(given[gi]) * ppa)
-            pop.gang[b] = np.array([g.gang_index for g in gangs])[choice[book]]
+            pop.gang[b] = gang_index[choice[book]]
         rest = ~book & ~apply & ~leave
         if rest.any():
             # a person who wants a seat but cannot pay yet looks again when savings allow
             # (at most SAVING_MAX_REVIEW_INTERVALS later); everyone else at the next periodic review
             wait = np.full(n, float(interval))
-            saving = rest & np.isfinite(cheapest_worth_it) & ~(legal_gain > 0)
+            saving = rest & np.isfinite(cheapest_worth_it) & ~legal_positive
             if saving.any() and mp.wealth_top_up_gbp_per_day > 0:
                 short = (cheapest_worth_it[saving] - wealth[saving]) / mp.wealth_top_up_gbp_per_day
-                wait[saving] = np.clip(np.ceil(short), interval, SAVING_MAX_REVIEW_INTERVALS * interval)
+                # np.clip(ceil(short), interval, SAVING_MAX_REVIEW_INTERVALS * interval), faster on small arrays
+                wait[saving] = np.minimum(np.maximum(np.ceil(short), interval), SAVING_MAX_REVIEW_INTERVALS * interval)
             pop.next_review[idx[rest]] = today + wait[rest].astype(np.int32)

@@ -104,7 +104,7 @@ def prevent_launches(patrols: Sequence[BorderPatrol], sectors: np.ndarray, taxi:
     """Which of today's boats (launching from ``sectors``) each sector's patrol prevents."""
     prevented = np.zeros(sectors.size, dtype=bool)
     for patrol in patrols:
-        here = np.flatnonzero(sectors == patrol.sector)
+        here = (sectors == patrol.sector).nonzero()[0]
         if here.size:
             prevented[here] = patrol.prevent(taxi[here], rng)
     return prevented

@@ -185,7 +185,7 @@ class ReturnsAuthority(mesa.Agent):
     def returns_home(self, groups: np.ndarray) -> np.ndarray:
         """Whether a return of a person of each group (today) leads to the country of origin: a
         bilateral agreement is in force for the group. Otherwise a return leads to France."""
-        return (self.model.day >= self.bilateral_day[groups]) & (self.bilateral_prob[groups] > 0)
+        return ((self.model.day >= self.bilateral_day) & (self.bilateral_prob > 0))[groups]   # by group, then by person
 
     def repeat_return_belief(self, groups: np.ndarray, adult: np.ndarray) -> np.ndarray:
         """The return probability a person expects on a repeat arrival after a return to France,
@@ -329,7 +329,7 @@ class ReturnsAuthority(mesa.Agent):
         if arrivals.size == 0:
             return
         pop, rng, day = model.pop, model.rngs.returns, model.day
-        arrivals = arrivals[pop.state[arrivals] == MigrantState.IN_UK]
+        arrivals = arrivals[pop.state[arrivals] == int(MigrantState.IN_UK)]
         if arrivals.size == 0:
             return
         self._note_repeat_arrivals(arrivals)
@@ -455,7 +455,7 @@ class ReturnsAuthority(mesa.Agent):
         if self.legal_allowance <= 0 or not self.legal_route_open:
             return
         pop = model.pop
-        apps = np.flatnonzero(pop.applicant[: pop.size] & (pop.state[: pop.size] == MigrantState.WAITING))
+        apps = np.flatnonzero(pop.applicant[: pop.size] & (pop.state[: pop.size] == int(MigrantState.WAITING)))
         if apps.size == 0:
             return
         # spread the week's allowance over its days; first come, first served
