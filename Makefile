@@ -3,7 +3,7 @@
 # make test  - create .venv, install the package with the dev extra, run the whole test suite
 # make bench - speed and memory benchmarks (figures printed, no pass/fail)
 # make app   - serve the interactive dashboard on http://127.0.0.1:8765/
-# make calibrate - ABC-SMC against the Home Office series (~30 min on 2 cores); results to docs/calibration/
+# make calibrate - emulator-assisted ABC-SMC against the Home Office series (~45 min on 2 cores); results to docs/calibration/
 # make validate  - the validation report of the shipped baseline, docs/validation/report.md
 PY ?= python3
 VENV ?= .venv
@@ -16,7 +16,7 @@ DEV := $(VENV)/.installed-dev
 PYTEST_WORKERS ?= 2
 
 .PHONY: run test bench lint clean golden readme app calibrate validate ablation per-pound recross study \
-        forecast-validation attribution calibrate-emulated
+        forecast-validation attribution calibrate-abc
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -79,30 +79,39 @@ recross: $(CORE)
 	$(BIN)/python -m sim.experiments.recross --replications 4 --workers 2 --out outputs/recross --figures docs/figures
 
 # the five shipped scenarios over the posterior (issue 11): 100 weighted draws x 2 future inflow paths x
-# 2 replications each, 2022-2027 (2,000 runs; several hours on 2 cores): docs/study/predictive.csv and figures
+# 2 replications each, 2022-2027 (2,000 runs; about 3 hours on 2 cores). The draws run in blocks of 10, each
+# its own store: an interrupted study keeps its finished blocks and resumes. STUDY_DRAWS=40 makes a smaller one
+# on the same first draws. Tables and figures go to docs/study/: predictive.csv (median, 5-95%, variance split),
+# predictive_bands.png, posterior_sensitivity.{csv,png} (which inputs drive the pilot's effect)
+STUDY_DRAWS ?= 100
 study: $(CORE)
 	$(BIN)/channel-sim compare baseline pilot_50 quota_200 quota_all legal_route_only --posterior docs/calibration \
-	   --draws 100 --paths 2 --replications 2 --workers 2 --out outputs/study
-	mkdir -p docs/study && cp outputs/study/predictive.csv outputs/study/predictive_bands.png docs/study/
+	   --draws $(STUDY_DRAWS) --paths 2 --replications 2 --block 10 --workers 2 --out outputs/study \
+	   > outputs/study-printed.txt
+	$(BIN)/python -m sim.experiments.posterior_sensitivity --study outputs/study --figures docs/study
+	mkdir -p docs/study && cp outputs/study/predictive.csv outputs/study/predictive_bands.png \
+	   outputs/study/posterior_draws.csv outputs/study-printed.txt docs/study/
 
-# the calibration behind sim/configs/baseline.yaml: its summary, posterior and particles go to docs/calibration/
+# the calibration behind sim/configs/baseline.yaml (issue 11): emulator-assisted ABC-SMC, 444 real runs,
+# about 45 minutes on 2 idle cores; docs/calibration/ gets the summary with diagnostics, the particles and
+# weights of every generation, the pair plot and the emulator check; the baseline is its posterior medoid
 calibrate: $(CORE)
-	$(BIN)/channel-sim calibrate --out outputs/calibration
-	mkdir -p docs/calibration
-	cp outputs/calibration/summary.json outputs/calibration/parameters.csv outputs/calibration/posterior.csv \
-	   outputs/calibration/particles.parquet outputs/calibration/calibrated.yaml docs/calibration/
-
-# the converged, emulator-assisted calibration (issue 11; 444 runs, about 45 minutes on 2 idle cores):
-# docs/calibration/emulated/ (summary with diagnostics, particles and weights, pair plot, emulator check)
-calibrate-emulated: $(CORE)
 	$(BIN)/channel-sim calibrate --spec sim/configs/calibration/baseline_emulated.yaml --workers 2 \
 	   --out outputs/calibration-emulated
-	mkdir -p docs/calibration/emulated
+	mkdir -p docs/calibration
 	cd outputs/calibration-emulated && cp summary.json parameters.csv posterior.csv calibrated.yaml \
-	   emulator_check.csv design.parquet posterior_pairs.png ../../docs/calibration/emulated/
+	   emulator_check.csv design.parquet posterior_pairs.png ../../docs/calibration/
 	# every generation's accepted particles with their weights (the 26,000 emulated candidates stay in outputs/)
 	$(BIN)/python -c "import pandas as pd; p = pd.read_parquet('outputs/calibration-emulated/particles.parquet'); \
-	   p[p.accepted].to_parquet('docs/calibration/emulated/particles.parquet', compression='zstd', index=False)"
+	   p[p.accepted].to_parquet('docs/calibration/particles.parquet', compression='zstd', index=False)"
+
+# the earlier plain ABC-SMC (40 particles, 856 runs, about 30 minutes on 2 cores), kept for comparison: it did not
+# converge (final ESS 1.6 of 40); its summary, posterior and particles go to docs/calibration/abc/
+calibrate-abc: $(CORE)
+	$(BIN)/channel-sim calibrate --spec sim/configs/calibration/baseline.yaml --out outputs/calibration
+	mkdir -p docs/calibration/abc
+	cp outputs/calibration/summary.json outputs/calibration/parameters.csv outputs/calibration/posterior.csv \
+	   outputs/calibration/particles.parquet outputs/calibration/calibrated.yaml docs/calibration/abc/
 
 # the committed validation report (docs/validation/report.md) comes from exactly this command
 validate: $(CORE)
@@ -113,14 +122,14 @@ validate: $(CORE)
 # naive forecast and a Poisson random walk: docs/validation/rolling*.{csv,png,md} and the section of
 # docs/validation/report.md (10 draws from the converged posterior x 2 runs per origin; 3-10 minutes on 2 cores)
 forecast-validation: $(CORE)
-	$(BIN)/channel-sim forecast --rolling --posterior docs/calibration/emulated --draws 10 --replications 2 --workers 2 \
+	$(BIN)/channel-sim forecast --rolling --posterior docs/calibration --draws 10 --replications 2 --workers 2 \
 	   --out docs/validation --store outputs/forecast-runs --quiet
 
 # the change in arrivals from Aug 2024-Jul 2025 to Aug 2025-Jul 2026 under the pilot as it was run, by lever
 # (Shapley values; 8 sets of levers x 10 draws x 2 runs): docs/figures/attribution.{csv,png}
 attribution: $(CORE)
 	$(BIN)/channel-sim attribute pilot_as_realised --from 2024-08:2025-07 --to 2025-08:2026-07 \
-	   --posterior docs/calibration/emulated --draws 10 --replications 2 --workers 2 --out outputs/attribution
+	   --posterior docs/calibration --draws 10 --replications 2 --workers 2 --out outputs/attribution
 	cp outputs/attribution/attribution.csv outputs/attribution/attribution.png docs/figures/
 
 # executed copies of the teaching notebooks as HTML, for readers who will not run them (not committed:

@@ -313,6 +313,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if len(verdict):
         broken = ", ".join(f"{r.scenario} {r.mean:.0%}" for r in verdict.itertuples(index=False))
         print(f"\nbusiness model broken (share of {args.replications} runs): {broken}")
+    print("one parameter set (the calibration's shipped point): the intervals are Monte Carlo noise only; "
+          "over the posterior: --posterior docs/calibration (make study)")
     for p in save_comparison_figures(result, out, fmt=args.format):
         print(f"figure: {p}")
     print(f"({len(args.configs) * args.replications} runs, seed {args.seed}, "
@@ -340,9 +342,11 @@ def _compare_posterior(args: argparse.Namespace, overrides: dict[str, Any], out:
     n_runs = len(args.configs) * args.draws * args.paths * args.replications
     print(f"{len(args.configs)} scenarios x {args.draws} posterior draws x {args.paths} future inflow paths x "
           f"{args.replications} replications = {n_runs} runs (future inflow: {args.future})", file=sys.stderr)
+    if args.block is not None and args.block < 1:
+        raise ConfigError(f"--block: must be a whole number of draws >= 1, got {args.block}")
     runs = predictive_runs(args.configs, draws, out / "store", paths=args.paths, replications=args.replications,
                            seed=args.seed, overrides=overrides, executor=executor, workers=args.workers,
-                           progress=not args.quiet)
+                           progress=not args.quiet, block=args.block)
     rows = {k: (label, fmt) for k, label, fmt in SUMMARY_ROWS}
     measures = [k for k, _, _ in SUMMARY_ROWS if k in runs.columns and k != "verdict_reasons"]
     table = predictive_table(runs, measures)
@@ -522,7 +526,7 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
     if not 1 <= args.horizon <= 60:
         raise ConfigError(f"--horizon: must be a whole number of months in [1, 60], got {args.horizon}")
     posterior = None if str(args.posterior).lower() == "none" else args.posterior
-    shipped = [d for d in ("docs/calibration/emulated", "docs/calibration") if Path(d, "posterior.csv").is_file()]
+    shipped = [d for d in ("docs/calibration",) if Path(d, "posterior.csv").is_file()]
     if posterior is None and args.posterior is None and shipped:
         posterior = shipped[0]      # the default, in a clone of the repository: the converged posterior
     elif args.posterior is None:
@@ -643,6 +647,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "docs/calibration): predictive table with the variance split")
     cp.add_argument("--draws", type=int, default=20, help="with --posterior: posterior draws (default 20)")
     cp.add_argument("--paths", type=int, default=2, help="with --posterior: future inflow paths (default 2)")
+    cp.add_argument("--block", type=int, default=None, metavar="N",
+                    help="with --posterior: run the draws in blocks of N, each its own store under --out/store "
+                         "(an interrupted study keeps its finished blocks and resumes; default: one store)")
     cp.add_argument("--future", choices=("ensemble", "fixed", "scenario"), default="ensemble",
                     help="with --posterior: the inflow after the last calibrated year (default ensemble; "
                          "'scenario' keeps each scenario's environment.future_inflow)")
@@ -693,9 +700,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=_cmd_app)
 
     cal = sub.add_parser("calibrate", help="calibrate to the Home Office series and published figures (ABC-SMC)")
-    cal.add_argument("--spec", default=str(CONFIG_DIR / "calibration" / "baseline.yaml"),
-                     help="calibration file (default: the shipped sim/configs/calibration/baseline.yaml; "
-                          "baseline_emulated.yaml: the emulator-assisted method)")
+    cal.add_argument("--spec", default=str(CONFIG_DIR / "calibration" / "baseline_emulated.yaml"),
+                     help="calibration file (default: sim/configs/calibration/baseline_emulated.yaml, the "
+                          "emulator-assisted method behind the shipped baseline; baseline.yaml: plain ABC-SMC)")
     cal.add_argument("--budget", type=int, default=None, help="total runs (default: the file's)")
     cal.add_argument("--particles", type=int, default=None, help="population size (default: the file's)")
     cal.add_argument("--replications", type=int, default=None, help="runs per candidate (default: the file's)")
@@ -726,7 +733,7 @@ def build_parser() -> argparse.ArgumentParser:
     fc.add_argument("--scenario", default="pilot_as_realised",
                     help="scenario run (default pilot_as_realised: the policies as they were)")
     fc.add_argument("--posterior", default=None,
-                    help="calibration folder to draw parameters from (default: docs/calibration/emulated, the "
+                    help="calibration folder to draw parameters from (default: docs/calibration, the "
                          "converged posterior, if it is here, else the scenario's own parameters), or 'none'")
     fc.add_argument("--draws", type=int, default=10, help="posterior draws (default 10)")
     fc.add_argument("--replications", type=int, default=2, help="runs per draw (default 2)")

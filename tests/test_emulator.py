@@ -147,6 +147,46 @@ def test_a_bad_emulator_setting_names_the_field_and_its_range(tmp_path):
                     "emulator:\n  waves: 0\n")
     with pytest.raises(ConfigError, match=r"'emulator\.waves'.*\[1, 10\].*got 0"):
         load_calibration_spec(text)
-    with pytest.raises(ConfigError, match=r"'budget'.*needs 10004 real runs"):
+    with pytest.raises(ConfigError, match=r"'budget'.*needs 10020 real runs"):   # 5000 x 2 + (1 + 4) x 4
         CalibrationSpec(parameters=(Prior("environment.base_inflow_per_day", 150, 450),), budget=700,
                         emulator={"design_points": 5000, "waves": 1, "check_draws": 0})
+
+
+def test_the_shipped_point_is_the_best_real_candidate_of_a_small_emulated_calibration(tmp_path, monkeypatch):
+    """End to end on the real model (two parameters, two months): the candidates for the shipped
+    point are the posterior medoid and the select_top particles closest on the emulator, each run
+    select_replications times; the chosen one has the fewest targets missed, then the smallest
+    distance, and its values are the summary's and calibrated.yaml's."""
+    import json
+
+    import pandas as pd
+    import yaml
+
+    import sim.calibration.emulated as emulated
+    from sim.calibration.abc import CalibrationSpec, Prior
+    from sim.calibration.emulated import calibrate_emulated
+
+    monkeypatch.setattr(emulated, "CHECK_EMULATED_DRAWS", 20)      # the check's intervals: fewer draws here
+
+    spec = CalibrationSpec(parameters=(Prior("environment.base_inflow_per_day", 100.0, 260.0),
+                                       Prior("gangs.max_fill_wait_days", 2, 14)),
+                           overrides={"end_date": "2022-02-28"}, particles=4, replications=1, budget=40,
+                           select_top=2, select_replications=2, seed=5, name="tiny_emulated",
+                           targets=("arrivals_2022", "monthly_arrivals", "prevented_share"),
+                           emulator={"design_points": 8, "waves": 1, "particles": 100, "generations": 1,
+                                     "wave_particles": 50, "wave_generations": 1, "check_draws": 2, "restarts": 0,
+                                     "abc_initial_factor": 2, "abc_proposal_factor": 2})
+    res = calibrate_emulated(spec, tmp_path / "cal", executor="serial", progress=False)
+    check = pd.read_csv(tmp_path / "cal" / "emulator_check.csv")
+    cands = check[check["candidate"].str.startswith(("posterior medoid", "closest particle"))]
+    assert len(cands) == 3 and (cands["runs"] == 2).all()
+    assert check["chosen"].sum() == 1 and check.loc[check["chosen"], "candidate"].iloc[0] in set(cands["candidate"])
+    best = cands.sort_values(["targets_missed", "distance"], kind="stable").iloc[0]
+    assert bool(check.loc[best.name, "chosen"])
+    summary = json.loads((tmp_path / "cal" / "summary.json").read_text())
+    assert summary["chosen"] == res.chosen and summary["chosen_from"].startswith(best["candidate"])
+    assert isinstance(res.chosen["gangs.max_fill_wait_days"], int)
+    assert res.chosen["environment.base_inflow_per_day"] == pytest.approx(best["environment.base_inflow_per_day"])
+    assert summary["runs"] == 8 + 3 * 2 + 2
+    written = yaml.safe_load((tmp_path / "cal" / "calibrated.yaml").read_text())
+    assert written["gangs"]["max_fill_wait_days"] == res.chosen["gangs.max_fill_wait_days"]

@@ -138,3 +138,27 @@ def test_compare_gives_a_share_of_runs_a_wilson_interval():
     assert 0.0 < a["lower"] < 1 / 8 and not a["lower_cut"]
     b = table[(table["scenario"] == "b") & (table["measure"] == "business_model_broken")].iloc[0]
     assert b["lower"] == 0.0 and b["upper"] > 0.2          # none of 8: the upper end is informative
+
+
+def test_draws_in_blocks_give_the_same_runs_and_keep_a_store_per_block(tmp_path):
+    """A study run in blocks of draws (each its own store) gives exactly the runs of one store,
+    and a larger study reuses the blocks already done."""
+    draws = posterior_draws("docs/calibration", 3, seed=4)
+    kw = dict(paths=1, replications=1, overrides={"start_date": "2025-10-01", "end_date": "2025-12-31"},
+              executor="serial")
+    one = predictive_runs(["baseline"], draws, tmp_path / "one", **kw)
+    blocks = predictive_runs(["baseline"], draws, tmp_path / "blocks", block=2, **kw)
+    assert sorted(p.name for p in (tmp_path / "blocks").iterdir()) == ["draws_0000-0001", "draws_0002-0002"]
+    cols = ["scenario", "draw", "path", "replication", "arrivals_uk", "deaths"]
+    pd.testing.assert_frame_equal(one[cols], blocks[cols])
+    # a draw more: the first block is reused as it is (draws are prefix-stable), the second grows
+    more = posterior_draws("docs/calibration", 4, seed=4)
+    pd.testing.assert_frame_equal(more.iloc[:3], draws)
+    first = tmp_path / "blocks" / "draws_0000-0001"
+    stamps = {f: f.stat().st_mtime_ns for f in first.rglob("*.parquet")}      # the runs (the manifest is rewritten)
+    grown = predictive_runs(["baseline"], more, tmp_path / "blocks", block=2, **kw)
+    assert stamps and {f: f.stat().st_mtime_ns for f in first.rglob("*.parquet")} == stamps
+    pd.testing.assert_frame_equal(grown[cols].iloc[:3], one[cols])
+    assert len(grown) == 4
+    with pytest.raises(ValueError, match="block"):
+        predictive_runs(["baseline"], draws, tmp_path / "bad", block=0, **kw)

@@ -121,10 +121,15 @@ def test_weekly_price_step_is_bounded_by_the_adjustment_rate(model):
         step = gang.price_gbp / start - 1
         assert -p.price_adjust_rate - 1e-12 <= step <= p.price_adjust_rate + 1e-12
         assert floor <= gang.price_gbp <= p.price_max_gbp
-    # demand above the normal volume pushes the price up, idle capacity down
+    # from the price without pressure (the variable cost plus the markup), demand above the normal
+    # volume pushes the price up and idle capacity down
+    from sim.agents.gang import MAX_MARKET_SHARE
+
+    share = min(window["seats"] * len(gang.recent) / 1200.0, MAX_MARKET_SHARE)
+    neutral = floor + model.config.migrants.choice_scale_gbp / (1.0 - share)
     prices = {}
     for demand in (1e6, 0.0):
-        gang.price_gbp, gang.normal_demand = 3000.0, 100.0
+        gang.price_gbp, gang.normal_demand = neutral, 100.0
         gang.reprice(model.boat_price_gbp, window, demand, market_seats=1200.0)
         prices[demand] = gang.price_gbp
     assert prices[1e6] > prices[0.0]
@@ -315,7 +320,7 @@ def test_additional_payment_and_at_sea_interception_start_on_their_dates():
 def test_future_inflow_fixed_keeps_the_last_listed_multiplier_and_ensemble_walks_in_logs():
     from sim.environment import Inflow
 
-    cfg = sim.load_config("baseline")
+    cfg = sim.load_config("baseline", {"environment.future_inflow": "fixed"})
     last = max(cfg.environment.inflow_year_multiplier)
     fixed = Inflow(cfg, np.random.default_rng(0), np.random.default_rng(1))
     assert all(f == 1.0 for f in fixed.future.values()) and cfg.end_date.year in fixed.future

@@ -3,7 +3,7 @@
 **Why an emulator.** The model's distance is noisy, a run costs about 6 CPU-seconds, and
 ABC-SMC with a quantile threshold needs thousands of candidates before its population is
 both narrow and well spread (a final effective sample size of 100 needs a population of
-several hundred). Direct ABC-SMC on 2 cores cannot afford that (the shipped calibration: 40
+several hundred). Direct ABC-SMC on 2 cores cannot afford that (the direct calibration, docs/calibration/abc: 40
 particles, 856 runs, ESS 4.7). A larger population or more generations multiply the runs;
 a better proposal lowers the rejections but not the population needed for the ESS. An
 emulator (:mod:`sim.calibration.emulator`) spends the real runs where they inform a
@@ -38,16 +38,21 @@ statistics, Wilkinson 2014, AISTATS; Järvenpää et al. 2019, Bayesian Analysis
    generations. Its population is the posterior (the ABC posterior at the final
    threshold, as for :func:`sim.calibration.abc.calibrate`).
 
-**Representative point**: the *posterior medoid*, the particle nearest the weighted
-componentwise posterior median in the unit cube, each coordinate in units of its weighted
-posterior sd (a well-identified parameter counts more), rounded to three significant digits
-(whole-number fields to whole numbers) as in :mod:`sim.calibration.abc`. A medoid is a
-parameter set the posterior holds (a mean or median of a curved posterior need not be).
+**Representative point** (the shipped baseline): the best, over ``select_replications``
+real runs, of the *posterior medoid* and the ``select_top`` particles of the final population
+the emulator puts closest to the data: fewest targets missed, then smallest distance (the rule
+of :mod:`sim.calibration.abc`). The medoid is the particle nearest the weighted componentwise
+posterior median in the unit cube, each coordinate in units of its weighted posterior sd (a
+well-identified parameter counts more). Every candidate is rounded to three significant digits
+(whole-number fields to whole numbers) before it runs, so the chosen values are exactly what
+was evaluated. The medoid alone is central but can sit where no single particle fits every
+target (the targets pull different parameters); the closest particles are where the posterior
+fits best, and the real runs decide between them.
 
-**Emulator check**: the representative point (``select_replications`` runs) and
+**Emulator check**: the candidates for the representative point (``select_replications`` runs) and
 ``check_draws`` posterior particles (``replications`` runs each) run with the real model;
 for each, the real distance and target errors against the emulated ones (the mean and the
-90% interval of 200 emulated distances for the same number of runs). Written to
+90% interval of ``CHECK_EMULATED_DRAWS`` (200) emulated distances for the same number of runs). Written to
 ``emulator_check.csv`` and ``summary.json`` (``emulator_check``).
 
 Common random numbers: replication ``j`` of every point uses the same seed (as in the
@@ -154,7 +159,7 @@ class EmulatorSettings:
     def planned_runs(self, spec: CalibrationSpec) -> int:
         """Real runs: the design waves and the emulator check."""
         points = self.design_points + (self.waves - 1) * self.wave_points + self.check_draws
-        return points * spec.replications + spec.select_replications
+        return points * spec.replications + (1 + spec.select_top) * spec.select_replications
 
     def check_budget(self, spec: CalibrationSpec) -> None:
         if self.design_points < len(spec.parameters) + 2:
@@ -164,7 +169,11 @@ class EmulatorSettings:
         if need > spec.budget:
             raise ConfigError(f"calibration field 'budget': the emulator's plan needs {need} real runs "
                               f"((design_points + (waves - 1) x wave_points + check_draws) x replications + "
-                              f"select_replications), more than the budget {spec.budget}")
+                              f"(1 + select_top) x select_replications), more than the budget {spec.budget}")
+
+
+#: Emulated distances per point in the emulator check (its 90% interval and median).
+CHECK_EMULATED_DRAWS = 200
 
 
 #: Accepted range of each setting: (kind, low, high); for "choice", low holds the choices.
@@ -434,18 +443,22 @@ def _calibrate_emulated(spec: CalibrationSpec, s: EmulatorSettings, out: Path, e
     posterior = to_params(pop_u).assign(weight=pop_w, distance=pop_d)
     epsilons = [float(g.epsilon) for g in fit.gens if g.epsilon is not None]
 
-    # the representative point: the posterior medoid, rounded as the direct calibration rounds
-    medoid = pop_u[posterior_medoid(pop_u, pop_w)]
-    rep = to_params(medoid[None, :]).apply(lambda col: col.map(lambda x, c=col.name: coerce_value(c, _round3(float(x)))))
-    chosen = {p: rep[p].iloc[0] for p in names}      # column by column: a row would upcast whole numbers
-    chosen = {p: (int(v) if isinstance(v, (int, np.integer)) else float(v)) for p, v in chosen.items()}
+    # the candidates for the representative point: the posterior medoid and the select_top particles
+    # closest on the emulator, each rounded as the direct calibration rounds
+    def rounded(u: np.ndarray) -> pd.DataFrame:
+        return to_params(u).apply(lambda col: col.map(lambda x, c=col.name: coerce_value(c, _round3(float(x)))))
 
-    # the emulator check: the representative point and posterior draws with the real model
-    say(f"emulator check: the posterior medoid x {spec.select_replications} runs, {s.check_draws} posterior "
-        f"particles x {reps} runs")
+    medoid = rounded(pop_u[[posterior_medoid(pop_u, pop_w)]])
+    closest = rounded(pop_u[np.argsort(pop_d, kind="stable")[:spec.select_top]]) if spec.select_top else None
+
+    # the emulator check: the candidates and posterior draws with the real model
+    say(f"emulator check: the posterior medoid and the {spec.select_top} closest particles x "
+        f"{spec.select_replications} runs, {s.check_draws} posterior particles x {reps} runs")
     rng = _rng(spec.seed, 5000)
     draw_idx = rng.choice(len(pop_u), size=min(s.check_draws, int(np.sum(pop_w > 0))), replace=False, p=pop_w)
-    check_sets = [("posterior medoid", rep, spec.select_replications, "check_representative")]
+    check_sets = [("posterior medoid", medoid, spec.select_replications, "check_representative")]
+    if closest is not None:
+        check_sets.append(("closest particle", closest, spec.select_replications, "check_closest"))
     if len(draw_idx):
         check_sets.append(("posterior particle", to_params(pop_u[draw_idx]), reps, "check_draws"))
     check_rows = []
@@ -456,9 +469,9 @@ def _calibrate_emulated(spec: CalibrationSpec, s: EmulatorSettings, out: Path, e
         real_d = np.where(means["ok"].to_numpy() < r, np.inf, _distances(real_e))
         u_pts = np.column_stack([p.to_unit(pts[p.path].to_numpy(dtype=float)) for p in priors])
         em_r = np.clip(u_pts, 0, 1)
-        draws = [errors(fit.emulator.sample(em_r, _rng(spec.seed, 6000, len(check_rows), k), r)) for k in range(200)]
-        em_e = np.stack(draws)                               # (200, points, targets)
-        em_d = np.stack([_distances(x) for x in em_e])       # (200, points)
+        draws = [errors(fit.emulator.sample(em_r, _rng(spec.seed, 6000, len(check_rows), k), r)) for k in range(CHECK_EMULATED_DRAWS)]
+        em_e = np.stack(draws)                               # (draws, points, targets)
+        em_d = np.stack([_distances(x) for x in em_e])       # (draws, points)
         q05, q50, q95 = np.quantile(em_d, [0.05, 0.5, 0.95], axis=0)
         for i in range(len(pts)):
             check_rows.append({"candidate": label if len(pts) == 1 else f"{label} {i + 1}", "runs": r,
@@ -472,6 +485,12 @@ def _calibrate_emulated(spec: CalibrationSpec, s: EmulatorSettings, out: Path, e
     check = pd.DataFrame(check_rows)
     err_cols = [f"error:{t}" for t in targets.names]
     check["targets_missed"] = (check[err_cols].fillna(np.inf) > 1.0).sum(axis=1)
+    # the representative point: fewest targets missed, then smallest distance, among the candidates
+    cands = check[check["candidate"].str.startswith(("posterior medoid", "closest particle"))]
+    best = cands.sort_values(["targets_missed", "distance"], kind="stable").index[0]
+    check["chosen"] = check.index == best
+    chosen = {p: coerce_value(p, float(check.at[best, p])) for p in names}      # whole-number fields as int
+    chosen_label = str(check.at[best, "candidate"])
     check.to_csv(out / "emulator_check.csv", index=False)
     finite = np.isfinite(check["distance"].to_numpy())
     real_dist, em_med = check["distance"].to_numpy()[finite], check["emulated_distance_median"].to_numpy()[finite]
@@ -481,12 +500,13 @@ def _calibrate_emulated(spec: CalibrationSpec, s: EmulatorSettings, out: Path, e
         "mean_real_minus_emulated": float(np.mean(real_dist - em_med)) if finite.any() else math.nan,
         "rms_real_minus_emulated": float(np.sqrt(np.mean((real_dist - em_med) ** 2))) if finite.any() else math.nan,
         "correlation": (float(np.corrcoef(real_dist, em_med)[0, 1]) if finite.sum() > 2 else math.nan),
-        "representative": {k: _plain(v) for k, v in check.iloc[0].items()},
+        "representative": {k: _plain(v) for k, v in check.loc[best].items()},
     }
 
     runs_used = int(len(design)) * reps + sum(len(p) * r for _, p, r, _ in check_sets)
     result = CalibrationResult(particles, posterior, chosen, epsilons, runs_used, time.perf_counter() - t0, spec, out,
-                               selection=check, chosen_from="the posterior medoid",
+                               selection=check, chosen_from=f"{chosen_label}: the best of the posterior medoid and the "
+                                                           f"{spec.select_top} particles closest on the emulator",
                                diagnostics=diagnostics(fit.gens, s.particles), population=s.particles)
     eps = epsilons
     extra = {"method": "emulator", "emulator_settings": asdict(s), "emulated_replications": emu_reps,
@@ -553,7 +573,7 @@ def pair_plot(posterior: pd.DataFrame, names: Sequence[str], path: Path,
                 ax.set_xlabel(short[j], fontsize=6)
             if j == 0 and i > 0:
                 ax.set_ylabel(short[i], fontsize=6)
-    fig.suptitle("Weighted posterior (emulator-assisted ABC-SMC); x: the posterior medoid", fontsize=9)
+    fig.suptitle("Weighted posterior (emulator-assisted ABC-SMC); x: the chosen point (the shipped baseline)", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -342,30 +343,41 @@ def _calibration_section(folder: Path) -> list[str]:
     if not f.is_file():
         return [f"(No calibration summary at `{folder}`.)", ""]
     s = json.loads(f.read_text())
-    lines = ["## Calibration", "",
-             f"ABC-SMC (`channel-sim calibrate`, `sim/calibration/abc.py`, spec `{s['spec']['name']}`): "
-             f"{s['runs']} runs ({s.get('run_seconds', 0) / 60:.0f} min of run time, summed over runs), "
-             f"{s['generations']} generations, "
-             f"{s['spec']['particles']} particles, {s['spec']['replications']} replications per candidate; "
-             f"thresholds {', '.join(f'{e:.2f}' for e in s['epsilons'])}. Chosen: the {s.get('chosen_from', '')} "
-             f"(the best of the posterior mean and the {s['spec'].get('select_top', 0)} closest particles on "
-             f"{s['spec'].get('select_replications', 0)} runs each).", "",
+    spec = s["spec"]
+    if s.get("method") == "emulator":
+        emu = s.get("emulator_settings") or spec.get("emulator") or {}
+        particles = int(emu.get("particles", spec["particles"]))
+        cost = s.get("cost") or {}
+        method = (f"Emulator-assisted ABC-SMC (`channel-sim calibrate`, `sim/calibration/emulated.py`, spec "
+                  f"`{spec['name']}`): {s['runs']} real runs ({cost.get('design_runs', 0)} in "
+                  f"{len(s.get('waves') or [])} design waves, {cost.get('check_runs', 0)} checking candidates and "
+                  f"posterior draws; {s.get('run_seconds', 0) / 60:.0f} min of run time, summed over runs), "
+                  f"a Gaussian-process emulator of the targets' statistics, and ABC-SMC on it with {particles} "
+                  f"particles over {s['generations']} generations; thresholds "
+                  f"{', '.join(f'{e:.2f}' for e in s['epsilons'])}. Chosen (the shipped baseline): "
+                  f"{s.get('chosen_from', '')}, on {spec.get('select_replications', 0)} real runs each: fewest "
+                  "targets missed, then smallest distance.")
+    else:
+        particles = int(spec["particles"])
+        method = (f"ABC-SMC (`channel-sim calibrate`, `sim/calibration/abc.py`, spec `{spec['name']}`): "
+                  f"{s['runs']} runs ({s.get('run_seconds', 0) / 60:.0f} min of run time, summed over runs), "
+                  f"{s['generations']} generations, {particles} particles, {spec['replications']} replications per "
+                  f"candidate; thresholds {', '.join(f'{e:.2f}' for e in s['epsilons'])}. Chosen: the "
+                  f"{s.get('chosen_from', '')} (the best of the posterior mean and the {spec.get('select_top', 0)} "
+                  f"closest particles on {spec.get('select_replications', 0)} runs each).")
+    lines = ["## Calibration", "", method, "",
              "| parameter | prior | posterior mean | posterior sd | 90% interval | chosen | shipped |",
              "|---|---|---|---|---|---|---|"]
-    adjusted: dict[str, float] = {}
-    adj = folder / "adjustment.yaml"
-    if adj.is_file():
-        import yaml
-
-        adjusted = dict((yaml.safe_load(adj.read_text()) or {}).get("values") or {})
     for r in s["posterior"]:
-        shipped = adjusted.get(r["parameter"], r["chosen"])
+        shipped = _default_or_nan(r["parameter"])
         lines.append(f"| `{r['parameter']}` | [{r['prior_low']:g}, {r['prior_high']:g}] | {r['mean']:.3g} | "
                      f"{r['sd']:.2g} | [{r['q05']:.3g}, {r['q95']:.3g}] | {r['chosen']:g} | {shipped:g} |")
-    if adjusted:
-        lines += ["", f"The shipped baseline adjusts {len(adjusted)} of the chosen values by hand "
-                      f"(`{adj.name}` in the calibration folder says why and how): the posterior has not converged."]
-    diag = s.get("diagnostics") or _diagnostics_from_particles(folder, int(s["spec"]["particles"]))
+    differ = [r["parameter"] for r in s["posterior"]
+              if not _same(_default_or_nan(r["parameter"]), r["chosen"])]
+    if differ:
+        lines += ["", f"**Note:** the embedded defaults differ from this calibration's chosen values in "
+                      f"{', '.join(f'`{d}`' for d in differ)}."]
+    diag = s.get("diagnostics") or _diagnostics_from_particles(folder, particles)
     if diag:
         lines += ["", "Convergence, per generation: candidates, accepted, acceptance rate, threshold and effective "
                       "sample size (Kish; a population resting on fewer than a quarter of its particles is flagged).",
@@ -376,10 +388,27 @@ def _calibration_section(folder: Path) -> list[str]:
             lines.append(f"| {r['generation']} | {r['candidates']} | {r['accepted']} | {r['acceptance_rate']:.1%} | "
                          f"{eps_txt} | {r['ess']:.1f}{' (low)' if r.get('ess_low') else ''} |")
         warnings = s.get("warnings") or [f"the final population rests on {diag[-1]['ess']:.1f} effective draws "
-                                         f"of {s['spec']['particles']}: the posterior has not converged"
+                                         f"of {particles}: the posterior has not converged"
                                          ] * bool(diag[-1]["ess_low"])
         lines += ["", *[f"**Warning:** {w}" for w in warnings]]
     return lines + [""]
+
+
+def _default_or_nan(path: str) -> float:
+    """The embedded default (= the shipped baseline's value) at a dotted path, or NaN if there is none."""
+    from sim.params import Config
+
+    node: Any = Config()
+    try:
+        for key in path.split("."):
+            node = node[int(key)] if isinstance(node, (dict, list)) else getattr(node, key)
+        return float(node)
+    except (AttributeError, IndexError, KeyError, ValueError, TypeError):
+        return float("nan")
+
+
+def _same(a: float, b: float) -> bool:
+    return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
 
 
 def _diagnostics_from_particles(folder: Path, particles: int) -> list[dict[str, Any]]:

@@ -69,18 +69,39 @@ def posterior_draws(calibration: str | Path | pd.DataFrame, n: int, seed: int = 
 def predictive_runs(scenarios: Sequence[str], draws: pd.DataFrame, out: str | Path, *, paths: int = 2,
                     replications: int = 2, seed: int = 1, overrides: dict[str, Any] | None = None,
                     executor: str | Executor = "process", workers: int | None = None,
-                    progress: bool = False) -> pd.DataFrame:
-    """Run every scenario for every draw, future path and replication (one experiment, one
-    store at ``out``); one row per run: ``scenario``, ``draw``, ``path``, ``replication`` and
-    the summary's fields."""
+                    progress: bool = False, block: int | None = None) -> pd.DataFrame:
+    """Run every scenario for every draw, future path and replication; one row per run:
+    ``scenario``, ``draw``, ``path``, ``replication`` and the summary's fields.
+
+    ``block`` (draws per store): the draws run in blocks of that many, each an experiment with
+    its own store ``out/draws_AAAA-BBBB`` (None: one store at ``out``). A long study then keeps
+    every finished block when it is interrupted, resumes block by block, and grows by blocks:
+    draws are prefix-stable (:func:`posterior_draws`), and a replication's seed depends on the
+    replication alone, so the runs are the same whatever the blocking."""
     if not scenarios:
         raise ValueError("at least one scenario is needed")
     if paths < 1 or replications < 1:
         raise ValueError(f"paths and replications must be at least 1, got {paths} and {replications}")
+    if block is not None and (isinstance(block, bool) or not isinstance(block, int) or block < 1):
+        raise ValueError(f"block must be a whole number of draws >= 1, got {block!r}")
     params = draws.drop(columns=["particle"], errors="ignore")
+    size = block or max(len(params), 1)
+    frames = []
+    for b0 in range(0, len(params), size):
+        sub = params.iloc[b0:b0 + size]
+        where = Path(out) if block is None else Path(out) / f"draws_{b0:04d}-{b0 + len(sub) - 1:04d}"
+        frames.append(_run_block(scenarios, sub, b0, where, paths=paths, replications=replications, seed=seed,
+                                 overrides=overrides, executor=executor, workers=workers, progress=progress))
+    table = pd.concat(frames, ignore_index=True)
+    return table.sort_values(["scenario", "draw", "path", "replication"], kind="stable").reset_index(drop=True)
+
+
+def _run_block(scenarios: Sequence[str], params: pd.DataFrame, first_draw: int, out: Path, *, paths: int,
+               replications: int, seed: int, overrides: dict[str, Any] | None, executor: str | Executor,
+               workers: int | None, progress: bool) -> pd.DataFrame:
     points, keys = [], []
     for s in scenarios:
-        for d, row in enumerate(params.to_dict("records")):
+        for d, row in enumerate(params.to_dict("records"), start=first_draw):
             for k in range(paths):
                 points.append({"scenario": s, **{c: float(v) for c, v in row.items()}, FUTURE_SEED: k})
                 keys.append((s, d, k))
@@ -96,9 +117,8 @@ def predictive_runs(scenarios: Sequence[str], draws: pd.DataFrame, out: str | Pa
     sums = store.summaries().drop(columns=["scenario"], errors="ignore")
     table = runs.merge(sums, on="run_id")
     key = pd.DataFrame(keys, columns=["scenario", "draw", "path"])
-    table = pd.concat([key.iloc[table["point"].to_numpy()].reset_index(drop=True),
-                       table.drop(columns=["point", "status"]).reset_index(drop=True)], axis=1)
-    return table.sort_values(["scenario", "draw", "path", "replication"], kind="stable").reset_index(drop=True)
+    return pd.concat([key.iloc[table["point"].to_numpy()].reset_index(drop=True),
+                      table.drop(columns=["point", "status"]).reset_index(drop=True)], axis=1)
 
 
 def variance_split(values: np.ndarray) -> dict[str, float]:
