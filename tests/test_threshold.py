@@ -45,9 +45,10 @@ ONE_YEAR = {
     "legal_route.start_date": "2025-02-03",
 }
 #: Within one year the market does not break at any quota; with no legal challenges and a
-#: stricter verdict (margin at or below 40%) both outcomes occur, so that the search
+#: stricter verdict (margin at or below 30%) both outcomes occur, so that the search
 #: brackets a threshold and the phase diagram has both colours (the tests hold either way).
-RELAXED = {**ONE_YEAR, "returns.challenge_block_share": 0.0, "verdict.profit_margin_threshold": 0.4}
+#: Without returns the one-year margin is 36-44% on these seeds, so quota 0 never breaks.
+RELAXED = {**ONE_YEAR, "returns.challenge_block_share": 0.0, "verdict.profit_margin_threshold": 0.3}
 
 
 def _true_thresholds(seed: int, n: int) -> np.ndarray:
