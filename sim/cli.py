@@ -334,11 +334,8 @@ def _compare_posterior(args: argparse.Namespace, overrides: dict[str, Any], out:
         predictive_table,
     )
 
-    folder = Path(args.posterior)
-    if not (folder / "posterior.csv").is_file():
-        raise ConfigError(f"--posterior {folder}: no posterior.csv there (give a calibration's output folder, "
-                          "e.g. docs/calibration)")
-    draws = posterior_draws(folder, args.draws, seed=args.seed)
+    _check_posterior(args.posterior)
+    draws = posterior_draws(args.posterior, args.draws, seed=args.seed)
     n_runs = len(args.configs) * args.draws * args.paths * args.replications
     print(f"{len(args.configs)} scenarios x {args.draws} posterior draws x {args.paths} future inflow paths x "
           f"{args.replications} replications = {n_runs} runs (future inflow: {args.future})", file=sys.stderr)
@@ -526,9 +523,8 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
     if not 1 <= args.horizon <= 60:
         raise ConfigError(f"--horizon: must be a whole number of months in [1, 60], got {args.horizon}")
     posterior = None if str(args.posterior).lower() == "none" else args.posterior
-    shipped = [d for d in ("docs/calibration",) if Path(d, "posterior.csv").is_file()]
-    if posterior is None and args.posterior is None and shipped:
-        posterior = shipped[0]      # the default, in a clone of the repository: the converged posterior
+    if posterior is None and args.posterior is None and Path("docs/calibration/posterior.csv").is_file():
+        posterior = "docs/calibration"      # the default, in a clone of the repository: the converged posterior
     elif args.posterior is None:
         print("channel-sim: no posterior given (--posterior) and no docs/calibration here: the scenario's own "
               "parameters are used", file=sys.stderr)

@@ -92,12 +92,19 @@ def _set_dotted(raw: dict[str, Any], dotted: str, value: Any) -> None:
 def default_at(parts: list[str]) -> Any:
     """The embedded default at a dotted path (``["returns", "quota_per_week"]``), as plain data.
 
-    Used to fill in the sections an override reaches into, and by the experiment engine
-    for the default value of a swept parameter.
+    Used to fill in the sections an override reaches into, by the experiment engine for the
+    default value of a swept parameter, and by the validation report for the shipped value of a
+    calibrated one (a mapping's key, e.g. ``inflow_year_multiplier.2023``, is read as a number
+    when the mapping's keys are numbers).
     """
     obj: Any = Config()
     for part in parts:
-        obj = obj[int(part)] if isinstance(obj, list) else getattr(obj, part)
+        if isinstance(obj, list):
+            obj = obj[int(part)]
+        elif isinstance(obj, dict):
+            obj = obj[int(part) if part.isdigit() and part not in obj else part]
+        else:
+            obj = getattr(obj, part)
     if isinstance(obj, BaseModel):
         return obj.model_dump(mode="python")
     if isinstance(obj, list):

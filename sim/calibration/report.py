@@ -396,13 +396,10 @@ def _calibration_section(folder: Path) -> list[str]:
 
 def _default_or_nan(path: str) -> float:
     """The embedded default (= the shipped baseline's value) at a dotted path, or NaN if there is none."""
-    from sim.params import Config
+    from sim.config import default_at
 
-    node: Any = Config()
     try:
-        for key in path.split("."):
-            node = node[int(key)] if isinstance(node, (dict, list)) else getattr(node, key)
-        return float(node)
+        return float(default_at(path.split(".")))
     except (AttributeError, IndexError, KeyError, ValueError, TypeError):
         return float("nan")
 
