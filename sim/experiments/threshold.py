@@ -60,6 +60,7 @@ from sim.experiments.tasks import Experiment, OutputSpec
 
 __all__ = [
     "Bracket",
+    "SearchExperiment",
     "ThresholdResult",
     "bisect_threshold",
     "bisect_thresholds",
@@ -248,8 +249,10 @@ def bisect_threshold(broken: Callable[[int], bool], n_values: int) -> Bracket:
 
 
 @dataclass(frozen=True)
-class _SearchExperiment(Experiment):
-    """The search's grid experiment, running only the ``selected`` (point, replication) cells.
+class SearchExperiment(Experiment):
+    """A search's experiment, running only the ``selected`` (point, replication) cells of its
+    design (the first column is the searched factor); also used by
+    :mod:`sim.experiments.posterior_threshold`.
 
     The fingerprint is that of the whole grid plus the search settings, so every round
     writes to the same store and a rerun resumes.
@@ -377,7 +380,7 @@ def threshold_quota(
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level}")
     values = candidate_grid(lo, hi, tolerance)
-    exp = _SearchExperiment(
+    exp = SearchExperiment(
         design=grid({factor: values}, replications),
         base=base,
         overrides=dict(overrides or {}),
