@@ -82,7 +82,7 @@ recross: $(CORE)
 # 2 replications each, 2022-2027 (2,000 runs; about 3 hours on 2 cores). The draws run in blocks of 10, each
 # its own store: an interrupted study keeps its finished blocks and resumes. STUDY_DRAWS=40 makes a smaller one
 # on the same first draws. Tables and figures go to docs/study/: predictive.csv (median, 5-95%, variance split),
-# predictive_bands.png, posterior_sensitivity.{csv,png} (which inputs drive the pilot's effect), and the critical
+# predictive_bands.png, posterior_sensitivity.{csv,png} (which inputs drive the pilot's effect), verdict_profile.csv, and the critical
 # weekly quota over the study's first 20 draws x 2 paths (a bisection per cell, about 110 runs):
 # threshold_curve.csv, threshold_cells.csv, threshold-printed.txt, threshold_posterior.png
 STUDY_DRAWS ?= 100
@@ -90,11 +90,12 @@ study: $(CORE)
 	$(BIN)/channel-sim compare baseline pilot_50 quota_200 quota_all legal_route_only --posterior docs/calibration \
 	   --draws $(STUDY_DRAWS) --paths 2 --replications 2 --block 10 --workers 2 --out outputs/study \
 	   > outputs/study-printed.txt
-	$(BIN)/python -m sim.experiments.posterior_sensitivity --study outputs/study --figures docs/study
+	$(BIN)/python -m sim.experiments.posterior_sensitivity --study outputs/study --figures docs/study \
+	   > outputs/study-sensitivity-printed.txt
 	$(BIN)/python -m sim.experiments.posterior_threshold --draws 20 --paths 2 --hi 800 --tolerance 50 \
 	   --out outputs/study-threshold --figures docs/study
 	mkdir -p docs/study && cp outputs/study/predictive.csv outputs/study/predictive_bands.png \
-	   outputs/study/posterior_draws.csv outputs/study-printed.txt docs/study/
+	   outputs/study/posterior_draws.csv outputs/study-printed.txt outputs/study-sensitivity-printed.txt docs/study/
 
 # the calibration behind sim/configs/baseline.yaml (issue 11): emulator-assisted ABC-SMC, 444 real runs,
 # about 45 minutes on 2 idle cores; docs/calibration/ gets the summary with diagnostics, the particles and

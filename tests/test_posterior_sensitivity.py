@@ -64,9 +64,34 @@ def test_the_command_reads_a_study_folder_and_writes_table_and_figure(tmp_path):
     runs, draws = _study(n_draws=30)
     runs = runs.replace({"scenario": {"policy": "pilot_50", "reference": "baseline"}}).rename(
         columns={"m": "arrivals_uk_policy_period"})
+    runs["business_model_broken"] = runs["arrivals_uk_policy_period"] > 2.5
     runs.to_csv(tmp_path / "predictive_runs.csv", index=False)
     draws.to_csv(tmp_path / "posterior_draws.csv", index=False)
     assert main(["--study", str(tmp_path), "--figures", str(tmp_path / "docs"), "--bootstrap", "20"]) == 0
     t = pd.read_csv(tmp_path / "docs" / "posterior_sensitivity.csv")
     assert set(t["output"]) == {"arrivals_uk_policy_period: pilot_50 - baseline"}
     assert (tmp_path / "docs" / "posterior_sensitivity.png").is_file()
+    prof = pd.read_csv(tmp_path / "docs" / "verdict_profile.csv")
+    assert prof["scenario"].tolist() == ["pilot_50"] and 0 < prof["broken"].iloc[0] < len(runs) // 2
+
+
+def test_verdict_profile_compares_broken_and_intact_runs():
+    from sim.experiments.posterior_sensitivity import format_verdict_profile, verdict_profile
+
+    runs = pd.DataFrame({
+        "scenario": ["a"] * 4 + ["b"] * 2,
+        "business_model_broken": [True, False, False, True, False, False],
+        "future_inflow_factor": [0.3, 0.8, 0.9, 0.5, 1.0, 1.0],
+        "critical_return_rate": [0.7, 0.9, 0.88, 0.72, 0.9, 0.9],
+        "criterion_not_viable": [True, False, False, False, False, False],
+        "criterion_gangs_collapsed": [True, False, False, True, False, False],
+    })
+    prof = verdict_profile(runs)
+    assert prof["scenario"].tolist() == ["a"]            # b never breaks
+    row = prof.iloc[0]
+    assert (row["runs"], row["broken"]) == (4, 2)
+    assert row["future_inflow_factor_broken"] == pytest.approx(0.4)
+    assert row["future_inflow_factor_intact"] == pytest.approx(0.85)
+    assert (row["criterion_not_viable"], row["criterion_gangs_collapsed"]) == (1, 2)
+    assert "a: 2 of 4 runs broken" in format_verdict_profile(prof)
+    assert format_verdict_profile(verdict_profile(runs[runs["scenario"] == "b"])).startswith("no run")

@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["first_order_indices", "study_output", "plot_first_order"]
+__all__ = ["first_order_indices", "study_output", "plot_first_order", "verdict_profile"]
 
 #: Permutations per bootstrap resample for its own bias.
 BOOTSTRAP_PERMUTATIONS = 5
@@ -154,6 +154,51 @@ def first_order_indices(runs: pd.DataFrame, draws: pd.DataFrame, measure: str, s
     return out
 
 
+#: Criteria of the verdict (summary columns), in the order the report lists them.
+CRITERIA = ("criterion_not_viable", "criterion_no_rents", "criterion_gangs_collapsed",
+            "criterion_rents_collapsed_vs_counterfactual")
+#: Inputs and outputs compared between broken and intact runs.
+PROFILE = (INFLOW, "critical_return_rate", "achieved_return_rate", "viable_demand_share")
+
+
+def verdict_profile(runs: pd.DataFrame) -> pd.DataFrame:
+    """Which runs break the business model: for every scenario with at least one broken run,
+    the number broken, the medians of :data:`PROFILE` in broken and intact runs, and how many
+    broken runs meet each criterion of :data:`CRITERIA` (a run may meet several)."""
+    if "business_model_broken" not in runs.columns:
+        raise KeyError("the study's runs have no 'business_model_broken'")
+    rows = []
+    for scenario, g in runs.groupby("scenario", sort=False):
+        broken = g["business_model_broken"].astype(bool)
+        if not broken.any():
+            continue
+        row: dict[str, Any] = {"scenario": scenario, "runs": len(g), "broken": int(broken.sum())}
+        for col in PROFILE:
+            if col in g.columns:
+                row[f"{col}_broken"] = float(g.loc[broken, col].median())
+                row[f"{col}_intact"] = float(g.loc[~broken, col].median()) if (~broken).any() else np.nan
+        for c in CRITERIA:
+            if c in g.columns:
+                row[c] = int(g.loc[broken, c].astype(bool).sum())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def format_verdict_profile(profile: pd.DataFrame) -> str:
+    """Plain text of :func:`verdict_profile`: one paragraph per scenario."""
+    if not len(profile):
+        return "no run of the study breaks the business model"
+    lines = ["runs that break the business model: medians in broken against intact runs"]
+    for row in profile.to_dict("records"):
+        lines.append(f"  {row['scenario']}: {row['broken']} of {row['runs']} runs broken")
+        for col in PROFILE:
+            if f"{col}_broken" in row:
+                lines.append(f"    {col:<24} {row[f'{col}_broken']:.3g} against {row[f'{col}_intact']:.3g}")
+        met = ", ".join(f"{c.removeprefix('criterion_')} {row[c]}" for c in CRITERIA if c in row)
+        lines.append(f"    criteria met by the broken runs: {met}")
+    return "\n".join(lines)
+
+
 def plot_first_order(tables: Sequence[pd.DataFrame], titles: Sequence[str] | None = None, top: int = 10) -> Any:
     """One panel per table: the ``top`` inputs by index with their 90% bootstrap intervals, and
     the stochastic share."""
@@ -224,8 +269,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     with pd.option_context("display.width", 160, "display.max_rows", 200):
         print(table[["output", "input", "index", "p05", "p95"]].round(3).to_string(index=False))
     fig = plot_first_order(tables, titles)
+    runs = pd.read_csv(Path(args.study) / "predictive_runs.csv")
+    profile = verdict_profile(runs) if "business_model_broken" in runs.columns else None
+    if profile is not None:
+        print()
+        print(format_verdict_profile(profile))
     for d in {args.study, args.figures} - {None}:
         Path(d).mkdir(parents=True, exist_ok=True)
+        if profile is not None:
+            profile.to_csv(Path(d) / "verdict_profile.csv", index=False)
         table.to_csv(Path(d) / "posterior_sensitivity.csv", index=False)
         fig.savefig(Path(d) / "posterior_sensitivity.png", dpi=150)
         print(f"table: {Path(d) / 'posterior_sensitivity.csv'}\nfigure: {Path(d) / 'posterior_sensitivity.png'}")
