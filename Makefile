@@ -84,7 +84,9 @@ recross: $(CORE)
 # on the same first draws. Tables and figures go to docs/study/: predictive.csv (median, 5-95%, variance split),
 # predictive_bands.png, posterior_sensitivity.{csv,png} (which inputs drive the pilot's effect), verdict_profile.csv, and the critical
 # weekly quota over the study's first 20 draws x 2 paths (a bisection per cell, about 110 runs):
-# threshold_curve.csv, threshold_cells.csv, threshold-printed.txt, threshold_posterior.png
+# threshold_curve.csv, threshold_cells.csv, threshold-printed.txt, threshold_posterior.png; and the quota x
+# interception phase diagram with each of its 24 cells run for the first 10 draws (240 runs of 2025-2027):
+# phase_posterior.{csv,png}
 STUDY_DRAWS ?= 100
 study: $(CORE)
 	$(BIN)/channel-sim compare baseline pilot_50 quota_200 quota_all legal_route_only --posterior docs/calibration \
@@ -93,7 +95,9 @@ study: $(CORE)
 	$(BIN)/python -m sim.experiments.posterior_sensitivity --study outputs/study --figures docs/study \
 	   > outputs/study-sensitivity-printed.txt
 	$(BIN)/python -m sim.experiments.posterior_threshold --draws 20 --paths 2 --hi 800 --tolerance 50 \
-	   --out outputs/study-threshold --figures docs/study
+	   --out outputs/study-threshold --figures docs/study > outputs/threshold-printed.txt
+	$(BIN)/python -m sim.experiments.phase --posterior docs/calibration --draws 10 --paths 1 --replications 1 \
+	   --out outputs/phase-posterior --figures docs/study > outputs/phase-printed.txt
 	mkdir -p docs/study && cp outputs/study/predictive.csv outputs/study/predictive_bands.png \
 	   outputs/study/posterior_draws.csv outputs/study-printed.txt outputs/study-sensitivity-printed.txt docs/study/
 

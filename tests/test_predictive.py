@@ -162,3 +162,45 @@ def test_draws_in_blocks_give_the_same_runs_and_keep_a_store_per_block(tmp_path)
     assert len(grown) == 4
     with pytest.raises(ValueError, match="block"):
         predictive_runs(["baseline"], draws, tmp_path / "bad", block=0, **kw)
+
+
+def test_a_design_crossed_with_the_posterior_nests_points_draws_and_paths():
+    from sim.experiments.designs import grid
+    from sim.experiments.predictive import FUTURE_SEED, cross_with_posterior
+
+    draws = posterior_draws("docs/calibration", 3, seed=0)
+    design = grid({"returns.quota_per_week": [50, 200], "patrols.uk_payment_gbp_per_year": [0, 1e8]}, 2)
+    crossed = cross_with_posterior(design, draws, paths=2)
+    pts = crossed.points
+    assert len(pts) == 4 * 3 * 2 and crossed.replications == 2
+    # point-major, then draw, then path
+    assert pts[FUTURE_SEED].tolist()[:4] == [0, 1, 0, 1]
+    assert (pts["returns.quota_per_week"].iloc[:6] == design.points["returns.quota_per_week"].iloc[0]).all()
+    col = "migrants.choice_scale_gbp"
+    assert pts[col].iloc[[0, 2, 4]].tolist() == pytest.approx(draws[col].tolist())
+    assert pts[col].iloc[6:12].tolist() == pts[col].iloc[:6].tolist()
+    with pytest.raises(ValueError, match="posterior draws set too"):
+        cross_with_posterior(grid({col: [1.0, 2.0]}), draws)
+    with pytest.raises(ValueError, match="paths"):
+        cross_with_posterior(design, draws, paths=0)
+
+
+@pytest.mark.slow
+def test_the_phase_diagram_over_the_posterior_pools_every_draw_into_its_cell(tmp_path, capsys):
+    import yaml
+
+    from sim.experiments.phase import main
+    from tests.test_threshold import RELAXED
+
+    sweep = {"name": "tiny_phase", "base": "pilot_50", "overrides": RELAXED, "seed": 3, "replications": 1,
+             "design": {"kind": "grid", "factors": {"returns.quota_per_week": [0, 1600],
+                                                    "patrols.uk_payment_gbp_per_year": [0, 320000000]}}}
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(sweep))
+    assert main(["--sweep", str(path), "--posterior", "docs/calibration", "--draws", "2", "--workers", "1",
+                 "--out", str(tmp_path / "store"), "--figures", str(tmp_path / "docs")]) == 0
+    df = pd.read_csv(tmp_path / "docs" / "phase_posterior.csv")
+    assert len(df) == 4 and (df["replications"] == 2).all()      # 2 draws x 1 path x 1 replication per cell
+    assert ((df["p_broken_lower"] <= df["p_broken"]) & (df["p_broken"] <= df["p_broken_upper"])).all()
+    assert (tmp_path / "docs" / "phase_posterior.png").stat().st_size > 5000
+    assert "2 posterior draws x 1 future inflow path(s)" in capsys.readouterr().out

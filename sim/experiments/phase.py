@@ -260,3 +260,62 @@ def plot_phase(
                 )
     ax.set_title(title or VALUE_LABELS.get(value, value))
     return fig
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m sim.experiments.phase``: run a two-factor sweep (by default the shipped
+    quota x interception sweep), over the posterior with ``--posterior``, and write its phase
+    diagram (table and figure)."""
+    import argparse
+    import dataclasses
+    from pathlib import Path
+
+    from sim.experiments.engine import run_experiment
+    from sim.experiments.predictive import cross_with_posterior, posterior_draws
+    from sim.experiments.spec import load_sweep
+    from sim.experiments.tasks import OutputSpec
+
+    ap = argparse.ArgumentParser(prog="python -m sim.experiments.phase",
+                                 description="phase diagram of a two-factor sweep, optionally over the posterior")
+    ap.add_argument("--sweep", default="quota_vs_interception", help="sweep file (shipped name or path)")
+    ap.add_argument("--posterior", default=None, help="calibration folder: run every point for posterior draws")
+    ap.add_argument("--draws", type=int, default=10, help="posterior draws (the study's first ones; default 10)")
+    ap.add_argument("--paths", type=int, default=1, help="future inflow paths per draw (default 1)")
+    ap.add_argument("--replications", type=int, default=None, help="replications per point (and draw, path)")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--out", default="outputs/phase", help="the sweep's store (resumable)")
+    ap.add_argument("--figures", default=None, help="also write the table and figure here")
+    args = ap.parse_args(argv)
+    exp = load_sweep(args.sweep, replications=args.replications)
+    factors = [c for c in exp.design.points.columns if c != "scenario"]
+    if len(factors) != 2:
+        ap.error(f"the sweep {args.sweep} has {len(factors)} factors {factors}; a phase diagram needs two")
+    x, y = factors
+    label = "replications"
+    if args.posterior:
+        draws = posterior_draws(args.posterior, args.draws, seed=0)
+        exp = dataclasses.replace(exp, design=cross_with_posterior(exp.design, draws, args.paths),
+                                  name=f"{exp.name}_posterior", outputs=OutputSpec(frequency="end"))
+        label = (f"{args.draws} posterior draws x {args.paths} future inflow path(s) x "
+                 f"{exp.design.replications} replication(s)")
+    store = run_experiment(exp, args.out, workers=args.workers, progress=True)
+    df = phase_diagram(store, x, y, level=0.90 if args.posterior else 0.95)
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(f"{exp.name}: P(business model broken) and market margin per cell, over {label}")
+        print(df.round(3).to_string(index=False))
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.6), layout="constrained")
+    plot_phase(df, x, y, "p_broken", ax=axes[0], title=f"P(business model broken), {label}")
+    plot_phase(df, x, y, "market_profit_margin", ax=axes[1], title="mean market profit margin, last 26 weeks")
+    for d in {args.out, args.figures} - {None}:
+        Path(d).mkdir(parents=True, exist_ok=True)
+        stem = "phase_posterior" if args.posterior else "phase"
+        df.to_csv(Path(d) / f"{stem}.csv", index=False)
+        fig.savefig(Path(d) / f"{stem}.png", dpi=150)
+        print(f"table: {Path(d) / (stem + '.csv')}\nfigure: {Path(d) / (stem + '.png')}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -33,13 +33,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.experiments.designs import listed
+from sim.experiments.designs import Design, listed
 from sim.experiments.engine import run_experiment
 from sim.experiments.executors import Executor
 from sim.experiments.stats import wilson_interval
 from sim.experiments.tasks import Experiment, OutputSpec
 
-__all__ = ["MEASURES", "format_predictive", "plot_predictive", "posterior_draws", "predictive_runs",
+__all__ = ["MEASURES", "cross_with_posterior", "format_predictive", "plot_predictive", "posterior_draws", "predictive_runs",
            "predictive_table", "variance_split", "wilson_interval"]
 
 #: Summary fields reported by default (a yes/no field is a share).
@@ -64,6 +64,30 @@ def posterior_draws(calibration: str | Path | pd.DataFrame, n: int, seed: int = 
                                                                                           p=w / w.sum())
     params = post.drop(columns=[c for c in ("weight", "distance") if c in post.columns])
     return params.iloc[idx].reset_index(drop=True).assign(particle=idx)
+
+
+def cross_with_posterior(design: Design, draws: pd.DataFrame, paths: int = 1) -> Design:
+    """Every point of ``design`` crossed with every posterior draw and future inflow path.
+
+    The result is a list design of ``n_points x n_draws x paths`` points, in that nesting
+    order: the point's fields, then the draw's parameters (dotted columns of ``draws``),
+    then ``environment.future_inflow_seed = k``; its replications are ``design``'s. Any
+    sweep then runs over the posterior: a table made per point (such as
+    :func:`~sim.experiments.phase.phase_diagram`, which pools every run of an (x, y) cell)
+    is a predictive one, over parameters, future inflow and noise together.
+    """
+    if isinstance(paths, bool) or not isinstance(paths, int) or paths < 1:
+        raise ValueError(f"paths must be a whole number >= 1, got {paths!r}")
+    if len(draws) < 1:
+        raise ValueError("at least one posterior draw is needed")
+    params = draws.drop(columns=["particle"], errors="ignore").to_dict("records")
+    clash = sorted(set(design.points.columns) & (set(params[0]) | {FUTURE_SEED}))
+    if clash:
+        raise ValueError(f"the design sets {clash}, which the posterior draws set too")
+    points = [{**{c: v for c, v in point.items() if v is not None and v == v},
+               **{c: float(x) for c, x in row.items()}, FUTURE_SEED: k}
+              for point in design.points.to_dict("records") for row in params for k in range(paths)]
+    return listed(points, replications=design.replications)
 
 
 def predictive_runs(scenarios: Sequence[str], draws: pd.DataFrame, out: str | Path, *, paths: int = 2,
