@@ -218,12 +218,12 @@ def test_a_worker_that_kills_its_process_fails_only_its_run_and_the_sweep_goes_o
 
 
 def test_the_cause_of_a_worker_death_is_told_from_its_exit_code():
-    from sim.experiments.executors import _death_cause
+    from sim.experiments.executors import worker_death_cause
 
-    assert "was killed by SIGKILL (the out-of-memory killer sends it)" in _death_cause([-signal.SIGKILL])
-    assert "was killed by SIGSEGV" in _death_cause([None, -signal.SIGSEGV])
-    assert "exited with code 3" in _death_cause([3])
-    assert "running this run died" in _death_cause([None])
+    assert "was killed by SIGKILL (the out-of-memory killer sends it)" in worker_death_cause([-signal.SIGKILL])
+    assert "was killed by SIGSEGV" in worker_death_cause([None, -signal.SIGSEGV])
+    assert "exited with code 3" in worker_death_cause([3])
+    assert "running this run died" in worker_death_cause([None])
 
 
 def test_the_exit_code_of_a_dead_worker_is_read_even_when_the_pool_reaps_it_first():
@@ -232,7 +232,7 @@ def test_the_exit_code_of_a_dead_worker_is_read_even_when_the_pool_reaps_it_firs
     (the race made a SIGKILL read as a bare "died" now and then)."""
     import threading
 
-    from sim.experiments.executors import _death_cause, _exit_codes
+    from sim.experiments.executors import worker_death_cause, worker_exit_codes
 
     class Reaped:  # the exit code appears when the manager thread has reaped the process
         def __init__(self):
@@ -252,14 +252,14 @@ def test_the_exit_code_of_a_dead_worker_is_read_even_when_the_pool_reaps_it_firs
         _executor_manager_thread = threading.Thread(target=manager_reaps)
 
     Pool._executor_manager_thread.start()
-    assert _exit_codes(Pool(), [worker]) == [-signal.SIGKILL]
-    assert "killed by SIGKILL" in _death_cause(_exit_codes(Pool(), [worker]))
+    assert worker_exit_codes(Pool(), [worker]) == [-signal.SIGKILL]
+    assert "killed by SIGKILL" in worker_death_cause(worker_exit_codes(Pool(), [worker]))
     # no manager thread (another Python): the code is polled until it is known
     late = Reaped()
     threading.Timer(0.3, lambda: setattr(late, "code", 3)).start()
-    assert _exit_codes(object(), [late]) == [3]
+    assert worker_exit_codes(object(), [late]) == [3]
     # a code never known: the timeout ends the wait, and the cause says only that it died
-    assert _exit_codes(object(), [Reaped()], timeout=0.2) == [None]
+    assert worker_exit_codes(object(), [Reaped()], timeout=0.2) == [None]
 
 
 def test_workers_exit_when_the_sweep_is_killed(tmp_path):
