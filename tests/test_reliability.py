@@ -382,7 +382,8 @@ def test_a_one_scenario_compare_writes_a_figure_of_its_means_not_an_empty_one(tm
 
 def test_an_unknown_output_variable_is_refused_when_the_sweep_is_read(tmp_path):
     """Checked against the Channel model's series for the sweep's configuration (its groups
-    included); a model whose series is not known before it runs is not checked."""
+    included); a model whose series is not known before it runs is not checked, and any
+    model that lists its variables (the target's ``variables``) is checked the same way."""
     from sim.config import ConfigError
 
     good = tmp_path / "good.yaml"
@@ -399,6 +400,12 @@ def test_an_unknown_output_variable_is_refused_when_the_sweep_is_read(tmp_path):
     walk.write_text("name: w\nmodel: tests.test_reliability:WALK\noutputs: {variables: [anything]}\n"
                     "design: {kind: list, points: [{drift: 1}]}\n")
     assert load_sweep(walk).outputs.variables == ("anything",)
+    named = tmp_path / "named.yaml"
+    named.write_text("name: n\nmodel: tests.test_reliability:WALK_NAMED\noutputs: {variables: [arrivals_k]}\n"
+                     "design: {kind: list, points: [{drift: 1}]}\n")
+    with pytest.raises(ConfigError, match=r"named.yaml: outputs.variables: unknown variable 'arrivals_k'; "
+                                          r"did you mean 'arrivals_uk'\? \(accepted: arrivals_uk\)"):
+        load_sweep(named)
 
 
 # ----------------------------------------------------------------------------- seeds, configs
@@ -643,6 +650,8 @@ def _walk(params, seed, base_config):
 
 
 WALK = ModelTarget(run=_walk)
+#: The same model, listing the variables of its series (checked when a sweep file is read).
+WALK_NAMED = ModelTarget(run=_walk, variables=lambda base_config: ["arrivals_uk"])
 
 
 def _walk_sweep(path: Path, n: int) -> Path:
