@@ -35,6 +35,7 @@ from sim.constants import (
     GANG_INITIAL_REPUTATION,
     GANG_MEMORY_WEEKS,
     GANG_REPUTATION_WEIGHT,
+    INSURANCE_STOP_SHARE,
     MAX_MARKET_SHARE,
     NORMAL_DEMAND_SMOOTHING,
     PRICE_PRESSURE_MAX,
@@ -211,12 +212,12 @@ class SmugglingGang(mesa.Agent):
         """Return insurance (ECONOMICS.md section 3): offer customers a free second crossing if they
         are returned, once returns are frequent enough to matter to them (the news' return
         probability of a covered arrival at or above ``insurance_trigger_return_rate``); stop when
-        it falls below half of that. Its cost is the seats given free later."""
+        it falls below ``INSURANCE_STOP_SHARE`` (half) of that. Its cost is the seats given free later."""
         trigger = self.params.insurance_trigger_return_rate
         if not self.insures and return_rate >= trigger > 0:
             self.insures = True
             self.model.today["tactic_changes"] += 1
-        elif self.insures and return_rate < 0.5 * trigger:
+        elif self.insures and return_rate < INSURANCE_STOP_SHARE * trigger:
             self.insures = False
 
     def window(self) -> dict[str, float]:
