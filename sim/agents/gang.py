@@ -420,6 +420,26 @@ class GangMarket:
         loads_arr = np.asarray(loads)
         return Boats(gangs, loads_arr, np.concatenate(passengers), np.repeat(np.arange(len(gangs)), loads_arr))
 
+    def record_launches(self, boats: Boats, prevented: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Every launch's cost and outcome to its gang (:meth:`SmugglingGang.record_launch`): a
+        prevented launch leads to an arrest of staff with probability ``arrest_prob_per_prevented``
+        (7.6). Returns which launches led to an arrest."""
+        arrested = prevented & (rng.random(len(boats)) < self.params.arrest_prob_per_prevented)
+        for i, g in enumerate(boats.gangs):
+            g.record_launch(bool(prevented[i]), bool(arrested[i]))
+        return arrested
+
+    def keep_seats(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """The retry promise (7.6): which of ``n`` passengers of prevented launches keep their
+        seat, each with probability ``retry_promise_prob``."""
+        return rng.random(n) < self.params.retry_promise_prob
+
+    def vouchers(self, gang_of: np.ndarray) -> np.ndarray:
+        """Return insurance (7.8.4): for arrivals who travelled with the gangs ``gang_of``, the gang
+        that owes each a free second crossing if returned (their gang, if it insures), else -1."""
+        insures = np.array([g.insures for g in self.gangs])
+        return np.where(insures[gang_of], gang_of, -1)
+
     # -- weekly -----------------------------------------------------------------------
     def weekly(self, seized_this_week: int, least_patrolled_sector: int, rng: np.random.Generator) -> None:
         """Boat price, every gang's review, exits, and perhaps an entry (ODD 7.8, 7.9)."""
