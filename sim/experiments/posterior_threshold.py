@@ -48,7 +48,13 @@ from sim.experiments.predictive import FUTURE_SEED, posterior_draws
 from sim.experiments.stats import median_order_ci, wilson_interval
 from sim.experiments.store import ExperimentStore
 from sim.experiments.tasks import OutputSpec
-from sim.experiments.threshold import QUOTA, VERDICT, SearchExperiment, bisect_thresholds, candidate_grid
+from sim.experiments.threshold import (
+    QUOTA,
+    VERDICT,
+    SearchExperiment,
+    bisect_thresholds,
+    candidate_grid,
+)
 
 __all__ = ["PosteriorThreshold", "threshold_over_posterior", "format_posterior_threshold",
            "plot_posterior_threshold"]
