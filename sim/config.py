@@ -30,10 +30,12 @@ __all__ = [
     "ConfigError",
     "check_names",
     "default_at",
+    "format_validation_errors",
     "load_config",
     "parse_overrides",
     "read_yaml_mapping",
     "resolve_config_path",
+    "set_dotted",
     "timeseries_variables",
 ]
 
@@ -56,8 +58,19 @@ class ConfigError(ValueError):
     """A configuration that cannot be used; the message names the field."""
 
 
-def _set_dotted(raw: dict[str, Any], dotted: str, value: Any) -> None:
-    """Set ``a.b.c`` in a nested dict, checking each part against the schema."""
+def set_dotted(raw: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``a.b.c`` in a nested dict, checking each part against the schema.
+
+    ``raw`` is a configuration as plain data (before validation); a list is indexed by a
+    number (``groups.0.valuation_multiplier``). Used by ``--set`` overrides, timelines
+    (:mod:`sim.timeline`) and attribution (:mod:`sim.experiments.attribution`).
+
+    Raises
+    ------
+    ConfigError
+        If a part names no field of the schema (with a spelling suggestion), an index is out
+        of range, or a part goes below a field that is a value.
+    """
     parts = dotted.split(".")
     node: Any = raw
     model: Any = Config
@@ -292,7 +305,11 @@ def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     return data
 
 
-def _format_errors(exc: ValidationError, source: str) -> str:
+def format_validation_errors(exc: ValidationError, source: str) -> str:
+    """One message for every error of a :class:`~sim.params.Config` validation, headed
+    ``invalid configuration (<source>)``: each error names its field (an unknown field with
+    a spelling suggestion, a value out of range with the accepted range, and what was given).
+    Used by :func:`load_config` and by :mod:`sim.timeline` for a timeline entry."""
     lines = []
     for err in exc.errors():
         loc = ".".join(str(x) for x in err["loc"])
@@ -378,7 +395,7 @@ def load_config(path_or_mapping: str | Path | Mapping[str, Any] | Config | None 
     for key, value in (overrides or {}).items():
         if isinstance(value, str):
             value = _parse_override_value(value)
-        _set_dotted(raw, key, value)
+        set_dotted(raw, key, value)
     if overrides and "end_date" in overrides and raw.get("timeline"):
         _drop_entries_after_end(raw)
     if overrides:  # an error may come from an override, not from the file: say which fields were set
@@ -387,7 +404,7 @@ def load_config(path_or_mapping: str | Path | Mapping[str, Any] | Config | None 
     try:
         config = Config.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(_format_errors(exc, source)) from None
+        raise ConfigError(format_validation_errors(exc, source)) from None
     if config.timeline:  # every dated change applied in turn must give a valid scenario
         from sim.timeline import timeline_changes
 

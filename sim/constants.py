@@ -33,6 +33,7 @@ BOATS_INITIAL_GANG = 3
 BOATS_ENTRANT = 2
 FILL_WAIT_LAST_RESORT_FACTOR = 3
 SEIZURE_SMOOTHING = 0.25
+INSURANCE_STOP_SHARE = 0.5
 
 # -- patrols (sim/agents/patrol.py) -------------------------------------------------------
 PATROL_SHARE_FLOOR = 0.02
@@ -45,6 +46,7 @@ SAVING_MAX_REVIEW_INTERVALS = 8
 # -- returns authority (sim/agents/returns.py) --------------------------------------------
 EXPECTED_RETURNS_SMOOTHING = 0.25
 RECROSS_WINDOW_DAYS = 182
+RAMP_UP_FILLED_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,10 @@ CONSTANTS: tuple[Constant, ...] = (
              "7.5"),
     Constant("SEIZURE_SMOOTHING", "1/week", "smoothing of the recent weekly rate of seizures",
              "BoatSupply.update", "7.8.2"),
+    Constant("INSURANCE_STOP_SHARE", "share", "an insuring gang stops insuring once the return "
+             "probability falls below this share of the trigger (hysteresis, so that a probability near "
+             "the trigger does not switch insurance on and off every week; an assumption)",
+             "SmugglingGang.offer_insurance", "7.8.4"),
     Constant("PATROL_SHARE_FLOOR", "share", "floor of a sector's share of patrol capacity after "
              "redeployment", "redeploy_patrols", "7.10"),
     Constant("NEWCOMER_PRIOR_DEATH_WEIGHT", "share", "weight of the prior death risk against the news death "
@@ -105,4 +111,7 @@ CONSTANTS: tuple[Constant, ...] = (
              "recross_share_6m (six months)", "ReturnsAuthority", "7.11"),
     Constant("EXPECTED_RETURNS_SMOOTHING", "1/week", "weight of the last policy week in the expected returns "
              "a week", "ReturnsAuthority.start_week", "7.12"),
+    Constant("RAMP_UP_FILLED_SHARE", "share", "the ramp-up rule raises the quota when it was used up in at "
+             "least this share of the weeks since its last review (\"start small, increase if it works\"; "
+             "an assumption)", "ReturnsAuthority.start_week", "7.11"),
 )

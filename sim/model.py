@@ -221,37 +221,25 @@ class ChannelModel(mesa.Model):
             self.cross(boats)
 
     def cross(self, boats: Boats) -> None:
-        cfg, pop, ppa, rngs = self.config, self.pop, self.people_per_agent, self.rngs
+        """Today's boats launch (7.6, 7.7): patrols prevent some, the gangs pay for every launch and
+        learn its outcome, the sea takes its toll; passengers of prevented launches go back to the
+        coast (keeping the seat if the gang's retry promise holds), the dead are removed and the
+        rest arrive in the UK (with a voucher if their gang insures). The rules are the agents'."""
+        cfg, pop, ppa, rngs, day = self.config, self.pop, self.people_per_agent, self.rngs, self.day
         n_boats = len(boats)
         prevented = prevent_launches(self.patrols, boats.sectors, boats.taxi, rngs.patrols)
-        arrested = prevented & (rngs.gangs.random(n_boats) < cfg.gangs.arrest_prob_per_prevented)
-        for i, g in enumerate(boats.gangs):
-            g.record_launch(bool(prevented[i]), bool(arrested[i]))
+        arrested = self.market.record_launches(boats, prevented, rngs.gangs)
         pax = boats.passengers
         dies = sea_deaths(boats.loads * ppa, boats.boat_of, prevented, self.weather.marginal, cfg, rngs.sea)
         stopped = prevented[boats.boat_of]
-        pop.attempts[pax] += 1
-        pop.move(pax, MigrantState.AT_SEA, self.day)
-        # prevented: back to the coast; the gang's retry promise keeps the seat
+        Migrant.board(pop, pax, day)
         back = pax[stopped]
         if back.size:
-            Migrant.learn_crossing(pop, back, succeeded=False)
-            keep = rngs.gangs.random(back.size) < cfg.gangs.retry_promise_prob
-            pop.move(back[keep], MigrantState.BOOKED, self.day, keep_since=True)
-            lost = back[~keep]
-            pop.gang[lost] = -1
-            pop.next_review[lost] = self.day + 1
-            pop.move(lost, MigrantState.WAITING, self.day)
+            Migrant.turned_back(pop, back, self.market.keep_seats(back.size, rngs.gangs), day)
         dead = pax[dies]
-        pop.move(dead, MigrantState.DEAD, self.day)
+        Migrant.die_at_sea(pop, dead, day)
         arrived = pax[~stopped & ~dies]
-        Migrant.learn_crossing(pop, arrived, succeeded=True)
-        # customers of a gang offering return insurance hold a voucher for a free second crossing
-        insures = np.array([g.insures for g in self.market.gangs])
-        gang_of = pop.gang[arrived]
-        pop.voucher[arrived] = np.where(insures[gang_of], gang_of, -1)
-        pop.gang[arrived] = -1
-        pop.move(arrived, MigrantState.IN_UK, self.day)
+        Migrant.arrive_in_uk(pop, arrived, self.market.vouchers(pop.gang[arrived]), day)
         self.arrived_today = arrived
         self.news.record_arrivals(pop.group[arrived])
 

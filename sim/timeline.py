@@ -94,7 +94,11 @@ def timeline_changes(config: Config) -> list[Change]:
         a run, an unknown field, a value of the wrong type or out of range, or a combination
         that is inconsistent with the rest of the scenario.
     """
-    from sim.config import ConfigError, _format_errors, _set_dotted  # sim.config builds on params
+    from sim.config import (  # sim.config builds on params
+        ConfigError,
+        format_validation_errors,
+        set_dotted,
+    )
 
     if not config.timeline:
         return []
@@ -108,13 +112,13 @@ def timeline_changes(config: Config) -> list[Change]:
             if why is not None:
                 raise ConfigError(f"{where}: field '{field}' cannot change during a run ({why})")
             try:
-                _set_dotted(raw, field, copy.deepcopy(entry.set[field]))
+                set_dotted(raw, field, copy.deepcopy(entry.set[field]))
             except ConfigError as exc:
                 raise ConfigError(f"{where}: {str(exc).replace('override ', 'field ', 1)}") from None
         try:
             cfg = Config.model_validate(raw)
         except ValidationError as exc:
-            raise ConfigError(_format_errors(exc, where)) from None
+            raise ConfigError(format_validation_errors(exc, where)) from None
         out.append(Change(i, entry.date, (entry.date - config.start_date).days, tuple(entry.set), cfg, entry.note,
                           entry.announce))
         raw = cfg.model_dump(mode="python")

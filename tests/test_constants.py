@@ -11,10 +11,11 @@ import sim.agents.gang
 import sim.agents.migrant
 import sim.agents.patrol
 import sim.agents.returns
+import sim.environment
 import sim.model
 from sim.constants import CONSTANTS
 
-MODULES = (sim.agents.gang, sim.agents.migrant, sim.agents.patrol, sim.agents.returns, sim.model)
+MODULES = (sim.agents.gang, sim.agents.migrant, sim.agents.patrol, sim.agents.returns, sim.model, sim.environment)
 
 
 def _resolve(dotted: str):

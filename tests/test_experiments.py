@@ -398,9 +398,9 @@ def test_a_model_target_brings_its_configuration_checks_and_time_series(tmp_path
 def test_channel_is_an_alias_and_plain_functions_are_targets_without_capabilities(tmp_path):
     channel = resolve_target("channel")
     assert channel is resolve_target("sim.experiments.channel:channel_model")
-    assert channel.configure is not None and channel.check is not None
+    assert channel.configure is not None and channel.check is not None and channel.variables is not None
     noisy = resolve_target(NOISY)
-    assert (noisy.configure, noisy.prepare, noisy.check) == (None, None, None)
+    assert (noisy.configure, noisy.prepare, noisy.check, noisy.variables) == (None, None, None, None)
     assert noisy.base_config("baseline", {"x": 1}) is None
     with pytest.raises(ValueError, match="module:function"):
         resolve_target("no_colon_here")

@@ -218,12 +218,12 @@ def test_a_worker_that_kills_its_process_fails_only_its_run_and_the_sweep_goes_o
 
 
 def test_the_cause_of_a_worker_death_is_told_from_its_exit_code():
-    from sim.experiments.executors import _death_cause
+    from sim.experiments.executors import worker_death_cause
 
-    assert "was killed by SIGKILL (the out-of-memory killer sends it)" in _death_cause([-signal.SIGKILL])
-    assert "was killed by SIGSEGV" in _death_cause([None, -signal.SIGSEGV])
-    assert "exited with code 3" in _death_cause([3])
-    assert "running this run died" in _death_cause([None])
+    assert "was killed by SIGKILL (the out-of-memory killer sends it)" in worker_death_cause([-signal.SIGKILL])
+    assert "was killed by SIGSEGV" in worker_death_cause([None, -signal.SIGSEGV])
+    assert "exited with code 3" in worker_death_cause([3])
+    assert "running this run died" in worker_death_cause([None])
 
 
 def test_the_exit_code_of_a_dead_worker_is_read_even_when_the_pool_reaps_it_first():
@@ -232,7 +232,7 @@ def test_the_exit_code_of_a_dead_worker_is_read_even_when_the_pool_reaps_it_firs
     (the race made a SIGKILL read as a bare "died" now and then)."""
     import threading
 
-    from sim.experiments.executors import _death_cause, _exit_codes
+    from sim.experiments.executors import worker_death_cause, worker_exit_codes
 
     class Reaped:  # the exit code appears when the manager thread has reaped the process
         def __init__(self):
@@ -252,14 +252,14 @@ def test_the_exit_code_of_a_dead_worker_is_read_even_when_the_pool_reaps_it_firs
         _executor_manager_thread = threading.Thread(target=manager_reaps)
 
     Pool._executor_manager_thread.start()
-    assert _exit_codes(Pool(), [worker]) == [-signal.SIGKILL]
-    assert "killed by SIGKILL" in _death_cause(_exit_codes(Pool(), [worker]))
+    assert worker_exit_codes(Pool(), [worker]) == [-signal.SIGKILL]
+    assert "killed by SIGKILL" in worker_death_cause(worker_exit_codes(Pool(), [worker]))
     # no manager thread (another Python): the code is polled until it is known
     late = Reaped()
     threading.Timer(0.3, lambda: setattr(late, "code", 3)).start()
-    assert _exit_codes(object(), [late]) == [3]
+    assert worker_exit_codes(object(), [late]) == [3]
     # a code never known: the timeout ends the wait, and the cause says only that it died
-    assert _exit_codes(object(), [Reaped()], timeout=0.2) == [None]
+    assert worker_exit_codes(object(), [Reaped()], timeout=0.2) == [None]
 
 
 def test_workers_exit_when_the_sweep_is_killed(tmp_path):
@@ -382,7 +382,8 @@ def test_a_one_scenario_compare_writes_a_figure_of_its_means_not_an_empty_one(tm
 
 def test_an_unknown_output_variable_is_refused_when_the_sweep_is_read(tmp_path):
     """Checked against the Channel model's series for the sweep's configuration (its groups
-    included); a model whose series is not known before it runs is not checked."""
+    included); a model whose series is not known before it runs is not checked, and any
+    model that lists its variables (the target's ``variables``) is checked the same way."""
     from sim.config import ConfigError
 
     good = tmp_path / "good.yaml"
@@ -399,6 +400,12 @@ def test_an_unknown_output_variable_is_refused_when_the_sweep_is_read(tmp_path):
     walk.write_text("name: w\nmodel: tests.test_reliability:WALK\noutputs: {variables: [anything]}\n"
                     "design: {kind: list, points: [{drift: 1}]}\n")
     assert load_sweep(walk).outputs.variables == ("anything",)
+    named = tmp_path / "named.yaml"
+    named.write_text("name: n\nmodel: tests.test_reliability:WALK_NAMED\noutputs: {variables: [arrivals_k]}\n"
+                     "design: {kind: list, points: [{drift: 1}]}\n")
+    with pytest.raises(ConfigError, match=r"named.yaml: outputs.variables: unknown variable 'arrivals_k'; "
+                                          r"did you mean 'arrivals_uk'\? \(accepted: arrivals_uk\)"):
+        load_sweep(named)
 
 
 # ----------------------------------------------------------------------------- seeds, configs
@@ -643,6 +650,8 @@ def _walk(params, seed, base_config):
 
 
 WALK = ModelTarget(run=_walk)
+#: The same model, listing the variables of its series (checked when a sweep file is read).
+WALK_NAMED = ModelTarget(run=_walk, variables=lambda base_config: ["arrivals_uk"])
 
 
 def _walk_sweep(path: Path, n: int) -> Path:

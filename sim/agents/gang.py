@@ -35,6 +35,7 @@ from sim.constants import (
     GANG_INITIAL_REPUTATION,
     GANG_MEMORY_WEEKS,
     GANG_REPUTATION_WEIGHT,
+    INSURANCE_STOP_SHARE,
     MAX_MARKET_SHARE,
     NORMAL_DEMAND_SMOOTHING,
     PRICE_PRESSURE_MAX,
@@ -211,12 +212,12 @@ class SmugglingGang(mesa.Agent):
         """Return insurance (ECONOMICS.md section 3): offer customers a free second crossing if they
         are returned, once returns are frequent enough to matter to them (the news' return
         probability of a covered arrival at or above ``insurance_trigger_return_rate``); stop when
-        it falls below half of that. Its cost is the seats given free later."""
+        it falls below ``INSURANCE_STOP_SHARE`` (half) of that. Its cost is the seats given free later."""
         trigger = self.params.insurance_trigger_return_rate
         if not self.insures and return_rate >= trigger > 0:
             self.insures = True
             self.model.today["tactic_changes"] += 1
-        elif self.insures and return_rate < 0.5 * trigger:
+        elif self.insures and return_rate < INSURANCE_STOP_SHARE * trigger:
             self.insures = False
 
     def window(self) -> dict[str, float]:
@@ -418,6 +419,26 @@ class GangMarket:
             return None
         loads_arr = np.asarray(loads)
         return Boats(gangs, loads_arr, np.concatenate(passengers), np.repeat(np.arange(len(gangs)), loads_arr))
+
+    def record_launches(self, boats: Boats, prevented: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Every launch's cost and outcome to its gang (:meth:`SmugglingGang.record_launch`): a
+        prevented launch leads to an arrest of staff with probability ``arrest_prob_per_prevented``
+        (7.6). Returns which launches led to an arrest."""
+        arrested = prevented & (rng.random(len(boats)) < self.params.arrest_prob_per_prevented)
+        for i, g in enumerate(boats.gangs):
+            g.record_launch(bool(prevented[i]), bool(arrested[i]))
+        return arrested
+
+    def keep_seats(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """The retry promise (7.6): which of ``n`` passengers of prevented launches keep their
+        seat, each with probability ``retry_promise_prob``."""
+        return rng.random(n) < self.params.retry_promise_prob
+
+    def vouchers(self, gang_of: np.ndarray) -> np.ndarray:
+        """Return insurance (7.8.4): for arrivals who travelled with the gangs ``gang_of``, the gang
+        that owes each a free second crossing if returned (their gang, if it insures), else -1."""
+        insures = np.array([g.insures for g in self.gangs])
+        return np.where(insures[gang_of], gang_of, -1)
 
     # -- weekly -----------------------------------------------------------------------
     def weekly(self, seized_this_week: int, least_patrolled_sector: int, rng: np.random.Generator) -> None:

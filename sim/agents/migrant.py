@@ -11,6 +11,8 @@ array of people, in the order of a person's story:
 * :meth:`Migrant.set_out` creates people (:meth:`newcomers`: :meth:`draw_attributes`,
   :meth:`newcomer_beliefs`);
   :meth:`Migrant.reach_coast` brings those whose journey is over to the coast;
+* a launch and its outcome: :meth:`board`, then :meth:`turned_back` (a prevented launch),
+  :meth:`die_at_sea` or :meth:`arrive_in_uk`;
 * beliefs, one method per source: :meth:`fade_beliefs` (memory), :meth:`hear_contacts`
   (rumours), :meth:`hear_announcement` (public news), :meth:`learn_crossing` and
   :meth:`learn_returned` (own outcomes);
@@ -219,6 +221,41 @@ class Migrant(mesa.Agent):
             pop.move(reach, MigrantState.WAITING, model.day)
             pop.next_review[reach] = model.day
         return int(reach.size)
+
+    # -- a launch and its outcome ------------------------------------------------------
+    @staticmethod
+    def board(pop: Population, rows: np.ndarray, day: int) -> None:
+        """Passengers of today's launches: one more attempt each, at sea."""
+        pop.attempts[rows] += 1
+        pop.move(rows, MigrantState.AT_SEA, day)
+
+    @staticmethod
+    def turned_back(pop: Population, rows: np.ndarray, keep: np.ndarray, day: int) -> None:
+        """Passengers of a prevented launch learn of a failure and are back at the coast: those
+        whose gang keeps the seat (``keep``, the retry promise) are booked again with their
+        booking day (at the front of the queue); the others have lost the fare and wait,
+        reviewing their options the next day."""
+        Migrant.learn_crossing(pop, rows, succeeded=False)
+        pop.move(rows[keep], MigrantState.BOOKED, day, keep_since=True)
+        lost = rows[~keep]
+        pop.gang[lost] = -1
+        pop.next_review[lost] = day + 1
+        pop.move(lost, MigrantState.WAITING, day)
+
+    @staticmethod
+    def die_at_sea(pop: Population, rows: np.ndarray, day: int) -> None:
+        """Passengers who drowned leave the model."""
+        pop.move(rows, MigrantState.DEAD, day)
+
+    @staticmethod
+    def arrive_in_uk(pop: Population, rows: np.ndarray, voucher: np.ndarray, day: int) -> None:
+        """Passengers who arrived learn of a success, hold ``voucher`` (the gang that owes them a
+        free second crossing under return insurance, or -1), are no longer any gang's
+        customers, and enter the UK process."""
+        Migrant.learn_crossing(pop, rows, succeeded=True)
+        pop.voucher[rows] = voucher
+        pop.gang[rows] = -1
+        pop.move(rows, MigrantState.IN_UK, day)
 
     # -- beliefs, one method per source ------------------------------------------------
     @staticmethod

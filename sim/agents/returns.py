@@ -29,7 +29,7 @@ import mesa
 import numpy as np
 
 from sim.agents.migrant import Migrant
-from sim.constants import EXPECTED_RETURNS_SMOOTHING, RECROSS_WINDOW_DAYS
+from sim.constants import EXPECTED_RETURNS_SMOOTHING, RAMP_UP_FILLED_SHARE, RECROSS_WINDOW_DAYS
 from sim.environment import day_of
 from sim.population import MigrantState
 
@@ -290,7 +290,7 @@ class ReturnsAuthority(mesa.Agent):
             if rp.enabled and week_no > 0 and week_no % rp.every_weeks == 0:
                 # "start small, increase if it works": raise the quota when it was used up
                 # in at least half the weeks since the last review
-                if self.weeks_quota_filled * 2 >= rp.every_weeks:
+                if self.weeks_quota_filled >= RAMP_UP_FILLED_SHARE * rp.every_weeks:
                     self.quota_per_week = min(rp.max_quota_per_week, self.quota_per_week + rp.step)
                     model.today["quota_changes"] += 1
                 self.weeks_quota_filled = 0

@@ -62,7 +62,8 @@ from sim.experiments.stats import weighted_quantile
 from sim.experiments.tasks import Experiment, OutputSpec
 
 __all__ = ["Prior", "CalibrationSpec", "CalibrationResult", "SMCGeneration", "abc_smc", "calibrate", "diagnostics",
-           "evaluate_points", "load_calibration_spec"]
+           "evaluate_points", "load_calibration_spec", "round_3_significant", "synthetic_targets",
+           "write_calibration"]
 
 STATISTICS = "sim.calibration.targets:run_statistics"
 
@@ -306,7 +307,9 @@ class CalibrationResult:
         return pd.DataFrame(rows)
 
 
-def _round3(x: float) -> float:
+def round_3_significant(x: float) -> float:
+    """``x`` rounded to three significant figures (zero and non-finite values unchanged): how a
+    calibration rounds its candidates for the shipped values before the selection runs them."""
     if x == 0 or not math.isfinite(x):
         return float(x)
     return float(round(x, 2 - int(math.floor(math.log10(abs(x))))))
@@ -340,7 +343,11 @@ def evaluate_points(points: pd.DataFrame, spec: CalibrationSpec, targets: Target
     return pd.concat([points.reset_index(drop=True), pd.DataFrame(rows)], axis=1)
 
 
-def _synthetic_targets(spec: CalibrationSpec, base_targets: TargetSet) -> TargetSet:
+def synthetic_targets(spec: CalibrationSpec, base_targets: TargetSet) -> TargetSet:
+    """``base_targets`` observed on runs of the model instead of the data (a check that a
+    calibration recovers known parameters): the spec's base and overrides with
+    ``spec.synthetic["params"]``, run ``replications`` times (default 1) on ``seed``
+    (default the spec's seed + 1), tolerances scaled by ``tolerance_scale`` (default 1)."""
     import sim
     from sim.calibration.targets import observation_frame
 
@@ -463,7 +470,7 @@ def _calibrate(spec: CalibrationSpec, out: Path, ex: Executor, progress: bool) -
     out.mkdir(parents=True, exist_ok=True)
     targets = spec.target_set or default_targets().subset(spec.targets)
     if spec.synthetic:
-        targets = _synthetic_targets(spec, targets)
+        targets = synthetic_targets(spec, targets)
     priors = spec.parameters
     names = spec.names
     dim = len(priors)
@@ -498,7 +505,7 @@ def _calibrate(spec: CalibrationSpec, out: Path, ex: Executor, progress: bool) -
     # selection: the posterior mean and the closest particles, rounded, on more replications
     cand_u = np.vstack([np.sum(pop_w[:, None] * pop_u, axis=0), pop_u[np.argsort(pop_d, kind="stable")]])
     cands = to_params(cand_u[:1 + spec.select_top])
-    cands = cands.apply(lambda col: col.map(lambda x, c=col.name: coerce_value(c, _round3(float(x)))))
+    cands = cands.apply(lambda col: col.map(lambda x, c=col.name: coerce_value(c, round_3_significant(float(x)))))
     labels = ["posterior mean"] + [f"particle {k + 1} by distance" for k in range(len(cands) - 1)]
     keep = ~cands.duplicated().to_numpy()
     cands, labels = cands[keep].reset_index(drop=True), [lab for lab, k in zip(labels, keep, strict=True) if k]
@@ -514,13 +521,15 @@ def _calibrate(spec: CalibrationSpec, out: Path, ex: Executor, progress: bool) -
     result = CalibrationResult(particles, posterior, chosen, epsilons, used, time.perf_counter() - t0, spec, out,
                                selection=sel, chosen_from=str(sel["candidate"].iloc[best]),
                                diagnostics=diagnostics(gens, spec.particles))
-    _write(result, targets)
+    write_calibration(result, targets)
     return result
 
 
-def _write(result: CalibrationResult, targets: TargetSet, *, method: str = "ABC-SMC",
-           extra: Mapping[str, Any] | None = None) -> None:
-    """Write a calibration's files into ``result.path``; ``method`` names it in the header of
+def write_calibration(result: CalibrationResult, targets: TargetSet, *, method: str = "ABC-SMC",
+                      extra: Mapping[str, Any] | None = None) -> None:
+    """Write a calibration's files into ``result.path``: ``particles.parquet``, ``posterior.csv``,
+    ``parameters.csv``, ``calibrated.yaml`` (the chosen values) and ``summary.json`` (with the
+    seconds of every run in the folder's stores); ``method`` names it in the header of
     ``calibrated.yaml`` and ``extra`` adds fields to ``summary.json``."""
     import yaml
 

@@ -82,11 +82,11 @@ from sim.calibration.abc import (
     CalibrationResult,
     CalibrationSpec,
     SMCGeneration,
-    _round3,
-    _synthetic_targets,
-    _write,
     abc_smc,
     diagnostics,
+    round_3_significant,
+    synthetic_targets,
+    write_calibration,
 )
 from sim.calibration.emulator import KERNELS, MEANS, StatisticsEmulator
 from sim.calibration.targets import TargetSet, default_targets, distance
@@ -384,7 +384,7 @@ def _calibrate_emulated(spec: CalibrationSpec, s: EmulatorSettings, out: Path, e
     out.mkdir(parents=True, exist_ok=True)
     targets = spec.target_set or default_targets().subset(spec.targets)
     if spec.synthetic:
-        targets = _synthetic_targets(spec, targets)
+        targets = synthetic_targets(spec, targets)
     priors, names, dim, reps = spec.parameters, spec.names, len(spec.parameters), spec.replications
 
     def to_params(u: np.ndarray) -> pd.DataFrame:
@@ -446,7 +446,7 @@ def _calibrate_emulated(spec: CalibrationSpec, s: EmulatorSettings, out: Path, e
     # the candidates for the representative point: the posterior medoid and the select_top particles
     # closest on the emulator, each rounded as the direct calibration rounds
     def rounded(u: np.ndarray) -> pd.DataFrame:
-        return to_params(u).apply(lambda col: col.map(lambda x, c=col.name: coerce_value(c, _round3(float(x)))))
+        return to_params(u).apply(lambda col: col.map(lambda x, c=col.name: coerce_value(c, round_3_significant(float(x)))))
 
     medoid = rounded(pop_u[[posterior_medoid(pop_u, pop_w)]])
     closest = rounded(pop_u[np.argsort(pop_d, kind="stable")[:spec.select_top]]) if spec.select_top else None
@@ -519,9 +519,9 @@ def _calibrate_emulated(spec: CalibrationSpec, s: EmulatorSettings, out: Path, e
                       "check_runs": runs_used - int(len(design)) * reps},
              "threshold_change_last_generation": (eps[-1] / eps[-2] - 1.0) if len(eps) > 1 else None,
              "emulator_check": check_summary}
-    _write(result, targets, method=f"emulator-assisted ABC-SMC ({s.particles} particles on a GP emulator)",
-           extra=extra)
-    summary = json.loads((out / "summary.json").read_text())   # the run seconds _write added, into the cost
+    write_calibration(result, targets, method=f"emulator-assisted ABC-SMC ({s.particles} particles on a GP emulator)",
+                      extra=extra)
+    summary = json.loads((out / "summary.json").read_text())   # the run seconds write_calibration added, into the cost
     summary["cost"].update(wall_seconds=result.wall_seconds, run_seconds=summary.get("run_seconds"))
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     pair_plot(posterior, names, out / "posterior_pairs.png", chosen=chosen)

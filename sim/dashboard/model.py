@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import weakref
 import zlib
 from collections.abc import Callable
 from typing import Any
@@ -195,13 +196,17 @@ class DashboardModel(ChannelModel):
         return self._ts_cache[1]
 
 
+#: Each model's latest ``end_state()`` and the day it was computed on, kept by the dashboard
+#: (not on the model); an entry goes when its model is garbage-collected.
+_END_STATES: weakref.WeakKeyDictionary[ChannelModel, tuple[int, dict[str, Any]]] = weakref.WeakKeyDictionary()
+
+
 def _end_state_today(model: ChannelModel) -> dict[str, Any]:
     """``model.end_state()`` (the viability sample: a few thousand would-be customers and a
     bisection), computed once per simulated day however often the page redraws."""
-    cached = model.__dict__.get("_dashboard_end_state")
+    cached = _END_STATES.get(model)
     if cached is None or cached[0] != model.day:
-        cached = (model.day, model.end_state())
-        model.__dict__["_dashboard_end_state"] = cached
+        cached = _END_STATES[model] = (model.day, model.end_state())
     return cached[1]
 
 

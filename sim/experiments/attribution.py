@@ -129,7 +129,7 @@ def subset_config(scenario: Config, reference: Config, on: frozenset, to: Period
                   params: Mapping[str, Any] | None = None) -> Config:
     """The configuration with only the levers in ``on`` on (module text), and ``params`` (a posterior
     draw's dotted fields) applied to all."""
-    from sim.config import _set_dotted
+    from sim.config import set_dotted
     from sim.experiments.channel import coerce_value
 
     raw = scenario.model_dump(mode="python")
@@ -145,7 +145,7 @@ def subset_config(scenario: Config, reference: Config, on: frozenset, to: Period
             timeline.append({**e, "set": kept})
     raw["timeline"] = []
     for k, v in (params or {}).items():   # a posterior draw: whole-number fields rounded as the engine does
-        _set_dotted(raw, k, coerce_value(k, v))
+        set_dotted(raw, k, coerce_value(k, v))
     base = Config.model_validate(raw)
     if INFLOW not in on:
         for entry in _inflow_held(base, to):

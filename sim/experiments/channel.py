@@ -4,7 +4,8 @@ Its capabilities (:class:`~sim.experiments.targets.ModelTarget`): a configuratio
 scenario with fixed overrides, :func:`base_config`) that each design point overrides by
 dotted paths; whole-number fields rounded when a sampler gives floats
 (:func:`coerce_value`); design points checked as configurations before a sweep starts
-(:func:`check_point`); and a daily time series from every run (:func:`run_channel`).
+(:func:`check_point`); a daily time series from every run (:func:`run_channel`), whose
+variables :func:`sim.config.timeseries_variables` lists for a configuration.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.config import default_at, load_config
+from sim.config import default_at, load_config, timeseries_variables
 from sim.experiments.targets import ModelTarget, RunOutput
 
 __all__ = ["base_config", "channel_model", "check_point", "coerce_params", "coerce_value", "run_channel"]
@@ -62,4 +63,5 @@ def run_channel(params: dict[str, Any], seed: np.random.SeedSequence,
 
 
 #: The Channel model, ``"sim.experiments.channel:channel_model"`` (alias ``"channel"``).
-channel_model = ModelTarget(run=run_channel, configure=base_config, prepare=coerce_params, check=check_point)
+channel_model = ModelTarget(run=run_channel, configure=base_config, prepare=coerce_params, check=check_point,
+                            variables=timeseries_variables)

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 __all__ = ["EXECUTORS", "DaskExecutor", "Executor", "ProcessExecutor", "SerialExecutor", "open_executor",
-           "use_executor"]
+           "use_executor", "worker_death_cause", "worker_exit_codes"]
 
 EXECUTORS = ("serial", "process", "dask")
 
@@ -210,7 +210,7 @@ class ProcessExecutor(Executor):
                     result = future.result()
                 except BrokenProcessPool:
                     procs.update(getattr(pool, "_processes", None) or {})
-                    cause = _death_cause(_exit_codes(pool, list(procs.values())))
+                    cause = worker_death_cause(worker_exit_codes(pool, list(procs.values())))
                     _terminate_pool(pool)
                     pool = self._isolation_pool = None
                     yield on_crash(item, cause)
@@ -276,7 +276,7 @@ def _terminate_pool(pool: Any) -> None:
         p.join(10)
 
 
-def _exit_codes(pool: Any, procs: list[Any], timeout: float = 10.0) -> list[int | None]:
+def worker_exit_codes(pool: Any, procs: list[Any], timeout: float = 10.0) -> list[int | None]:
     """The exit codes of the processes of a broken pool, once they are known.
 
     The pool's manager thread reaps its dead workers itself (``join`` in
@@ -299,7 +299,7 @@ def _exit_codes(pool: Any, procs: list[Any], timeout: float = 10.0) -> list[int 
         time.sleep(0.02)
 
 
-def _death_cause(exitcodes: list[int | None]) -> str:
+def worker_death_cause(exitcodes: list[int | None]) -> str:
     """Why the worker died, from its exit code (negative: the signal that killed it)."""
     codes = [c for c in exitcodes if c]
     if not codes:

@@ -11,13 +11,13 @@ kind of file adds its own fields.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
-from sim.config import CONFIG_DIR, ConfigError, check_names, read_yaml_mapping, timeseries_variables
+from sim.config import CONFIG_DIR, ConfigError, check_names, read_yaml_mapping
 from sim.experiments.designs import design_from_spec
 from sim.experiments.targets import import_object, resolve_target
 from sim.experiments.tasks import Experiment, OutputSpec
@@ -178,8 +178,8 @@ def load_sweep(path: str | Path, *, replications: int | None = None) -> Experime
             exp.base_config_dict()
         except ConfigError as exc:
             raise s.error(f"base and overrides: {exc}") from None
-    if "variables" in raw_outputs and target is resolve_target("channel"):
-        _check_channel_variables(s, exp)
+    if "variables" in raw_outputs and target.variables is not None:
+        _check_variables(s, exp, target.variables)
     return exp
 
 
@@ -187,17 +187,19 @@ def load_sweep(path: str | Path, *, replications: int | None = None) -> Experime
 OUTPUT_FIELDS = ("frequency", "variables", "statistics")
 
 
-def _check_channel_variables(s: SpecFile, exp: Experiment) -> None:
-    """Refuse an ``outputs.variables`` name the Channel model's time series does not have
-    (naming the file, the field, the name, a spelling suggestion and the accepted names),
-    instead of failing every run of the sweep with it."""
+def _check_variables(s: SpecFile, exp: Experiment,
+                     variables: Callable[[dict[str, Any] | None], list[str]]) -> None:
+    """Refuse an ``outputs.variables`` name the model's time series does not have (``variables``:
+    the target's capability, the names for a configuration; naming the file, the field, the
+    name, a spelling suggestion and the accepted names), instead of failing every run of the
+    sweep with it."""
     scenarios = [None]
     if "scenario" in exp.design.points.columns:
         scenarios += [x for x in dict.fromkeys(exp.design.points["scenario"]) if isinstance(x, str)]
     accepted: list[str] = []
     for scenario in scenarios:
         try:
-            accepted += timeseries_variables(exp.base_config_dict(scenario))
+            accepted += variables(exp.base_config_dict(scenario))
         except ConfigError:
             return   # a base that is not valid is refused with its own message when the sweep is validated
     try:

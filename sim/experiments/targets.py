@@ -16,6 +16,10 @@ EMA workbench). ``name`` is either
   - ``check(base_config, params)``: raises :class:`sim.config.ConfigError` when a design
     point does not make a valid configuration, so that a sweep is refused before anything
     runs;
+  - ``variables(base_config) -> list[str]``: the variables of the daily time series a run
+    of that configuration gives, so that a sweep file's ``outputs.variables`` naming
+    another is refused when the file is loaded (with a spelling suggestion), not by every
+    run;
   - a ``run`` that returns a daily time series (:class:`RunOutput`): the engine then
     keeps the requested variables at the requested frequency and computes the
     ``outputs.statistics`` on it.
@@ -75,6 +79,7 @@ class ModelTarget:
     configure: Callable[[Any, Mapping[str, Any]], dict[str, Any]] | None = None
     prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     check: Callable[[dict[str, Any] | None, dict[str, Any]], None] | None = None
+    variables: Callable[[dict[str, Any] | None], list[str]] | None = None
 
     @classmethod
     def from_function(cls, fn: Callable[[dict[str, Any], np.random.SeedSequence], Mapping[str, Any]]) -> ModelTarget:
