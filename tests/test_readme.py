@@ -53,3 +53,23 @@ def test_readme_ablation_block_is_the_committed_table():
     assert block, "README lacks the ablation block"
     table = pd.read_csv(ROOT / "docs" / "figures" / "ablation.csv")
     assert format_ablation(table) == block.group(1).strip()
+
+
+def _excerpts(name: str) -> list[str]:
+    readme = (ROOT / "README.md").read_text()
+    return re.findall(rf"<!-- BEGIN {name} EXCERPT -->\n```\n(.*?)\n```\n<!-- END {name} EXCERPT -->", readme, re.S)
+
+
+def test_readme_study_excerpts_are_from_the_committed_printouts():
+    """Every line of the README's excerpts of the posterior study, the critical quota over the
+    posterior and the verdict profile is a line of the printout `make study` wrote to docs/study/."""
+    sources = {"STUDY": "study-printed.txt", "THRESHOLD": "threshold-printed.txt",
+               "SENSITIVITY": "study-sensitivity-printed.txt"}
+    found = 0
+    for name, file in sources.items():
+        for block in _excerpts(name):
+            printed = set((ROOT / "docs" / "study" / file).read_text().splitlines())
+            for line in block.splitlines():
+                assert line in printed, f"README {name.lower()} excerpt line not in docs/study/{file}: {line!r}"
+            found += 1
+    assert found >= 1, "README has no excerpt of the posterior study"
