@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import matplotlib
@@ -341,3 +342,23 @@ def test_quota_vs_interception_sweep_is_valid():
     cfg = exp.base_config_dict()
     assert cfg["start_date"] == "2025-01-01" and cfg["end_date"] == "2027-12-31"
     assert cfg["returns"]["start_date"] == "2025-08-04"
+
+
+def test_a_rounds_run_count_is_its_selection_not_the_whole_grid(tmp_path, capsys):
+    """The engine counts (progress bar, 'runs done / skipped') the runs a round selects."""
+    from sim.experiments.designs import grid
+    from sim.experiments.engine import run_experiment
+    from sim.experiments.tasks import OutputSpec
+    from sim.experiments.threshold import SearchExperiment
+
+    exp = SearchExperiment(design=grid({"x": [1.0, 2.0, 3.0]}, 4), base={}, seed=1,
+                           outputs=OutputSpec(frequency="end"), model="sim.experiments.testfunctions:noisy_linear",
+                           selected=frozenset({(0, 1), (2, 3)}))
+    assert exp.run_ids() == ["p00000-r001", "p00002-r003"]
+    assert [t["run_id"] for t in exp.tasks()] == exp.run_ids()
+    assert len(dataclasses.replace(exp, selected=None).run_ids()) == 12
+    run_experiment(exp, tmp_path, executor="serial", progress=False)
+    more = dataclasses.replace(exp, selected=frozenset({(0, 1), (1, 0)}))
+    capsys.readouterr()
+    run_experiment(more, tmp_path, executor="serial", progress=True)
+    assert "1 runs done, 0 failed, 1 skipped" in capsys.readouterr().err

@@ -216,8 +216,9 @@ def _run_locked(experiment: Experiment, store: ExperimentStore, interrupts: _Int
                 store.drop_runs(failed)
                 finished = {r: s for r, s in finished.items() if r not in failed}
     todo = (t for t in experiment.tasks() if t["run_id"] not in finished)
-    n_todo = experiment.design.n_runs - len(finished)
-    skipped = len(finished)
+    ids = experiment.run_ids()
+    skipped = sum(1 for r in ids if r in finished)
+    n_todo = len(ids) - skipped
 
     t0 = time.perf_counter()
     writer = _ChunkWriter(store, chunk_size, max_buffered_rows, interrupts)

@@ -124,6 +124,17 @@ class Experiment:
         None for a model without a configuration."""
         return self.target.base_config(scenario if scenario is not None else self.base, self.overrides)
 
+    @staticmethod
+    def run_id(point: int, replication: int) -> str:
+        """The run id of a point's replication (run ids sort in :meth:`tasks` order)."""
+        return f"p{point:05d}-r{replication:03d}"
+
+    def run_ids(self) -> list[str]:
+        """The ids of the runs :meth:`tasks` yields, without building the tasks (every cell of
+        the design; a selection for an experiment that runs some cells, such as a threshold
+        search's round)."""
+        return [self.run_id(i, j) for i in range(self.design.n_points) for j in range(self.design.replications)]
+
     def tasks(self) -> Iterator[dict[str, Any]]:
         """One plain-dict task per run, in run-id order (point-major)."""
         target = self.target
@@ -138,7 +149,7 @@ class Experiment:
             params = target.point_params(values)
             for j in range(self.design.replications):
                 yield {
-                    "run_id": f"p{i:05d}-r{j:03d}", "point": i, "replication": j, "scenario": scenario,
+                    "run_id": self.run_id(i, j), "point": i, "replication": j, "scenario": scenario,
                     "params": params, "base_config": bases[scenario], "seed_entropy": int(self.seed),
                     "spawn_key": [j], "model": self.model, "outputs": self.outputs.to_dict(),
                 }

@@ -261,6 +261,11 @@ class SearchExperiment(Experiment):
     selected: frozenset[tuple[int, int]] | None = None
     search: Mapping[str, Any] = field(default_factory=dict)
 
+    def run_ids(self) -> list[str]:
+        if self.selected is None:
+            return super().run_ids()
+        return [self.run_id(p, j) for p, j in sorted(self.selected)]
+
     def tasks(self) -> Iterator[dict[str, Any]]:
         for task in super().tasks():
             if self.selected is None or (task["point"], task["replication"]) in self.selected:
