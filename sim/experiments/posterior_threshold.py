@@ -316,10 +316,16 @@ def plot_posterior_threshold(r: PosteriorThreshold) -> Any:
 
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
     c = r.curve
-    ax.fill_between(c["quota"], c["lower"], c["upper"], step="post", alpha=0.25, color="C3",
+    end = r.hi + r.tolerance     # the last candidate's step drawn as wide as the others
+    x = [*c["quota"], end]
+
+    def ext(col: str) -> list[float]:
+        return [*c[col], c[col].iloc[-1]]
+
+    ax.fill_between(x, ext("lower"), ext("upper"), step="post", alpha=0.25, color="C3",
                     label=f"{r.level:.0%} Wilson interval")
-    ax.step(c["quota"], c["share"], where="post", color="C3", label="share of runs broken")
-    ax.set_xlim(r.lo, r.hi)
+    ax.step(x, ext("share"), where="post", color="C3", label="share of runs broken")
+    ax.set_xlim(r.lo, end)
     ax.set_ylim(0, 1)
     ax.set_xlabel("weekly returns quota (returns/week)")
     ax.set_ylabel("P(business model broken)")
