@@ -66,6 +66,8 @@ def test_predictive_runs_cover_the_nested_design_on_common_seeds(study):
     f = runs.groupby(["draw", "path"])["future_inflow_factor"].nunique()
     assert (f == 1).all()
     assert runs.groupby("draw")["future_inflow_factor"].nunique().max() == 2
+    # every draw has futures of its own: path k is not one future shared by all draws
+    assert runs.groupby("path")["future_inflow_factor"].nunique().min() == 3
 
 
 def test_predictive_table_splits_the_variance_and_pairs_within_draw_path_and_replication(study):
@@ -174,7 +176,8 @@ def test_a_design_crossed_with_the_posterior_nests_points_draws_and_paths():
     pts = crossed.points
     assert len(pts) == 4 * 3 * 2 and crossed.replications == 2
     # point-major, then draw, then path
-    assert pts[FUTURE_SEED].tolist()[:4] == [0, 1, 0, 1]
+    assert pts[FUTURE_SEED].tolist()[:6] == [0, 1, 1000, 1001, 2000, 2001]   # future_seed(draw, path)
+    assert pts[FUTURE_SEED].tolist()[6:12] == pts[FUTURE_SEED].tolist()[:6]
     assert (pts["returns.quota_per_week"].iloc[:6] == design.points["returns.quota_per_week"].iloc[0]).all()
     col = "migrants.choice_scale_gbp"
     assert pts[col].iloc[[0, 2, 4]].tolist() == pytest.approx(draws[col].tolist())
@@ -183,6 +186,9 @@ def test_a_design_crossed_with_the_posterior_nests_points_draws_and_paths():
         cross_with_posterior(grid({col: [1.0, 2.0]}), draws)
     with pytest.raises(ValueError, match="paths"):
         cross_with_posterior(design, draws, paths=0)
+    from sim.experiments.predictive import future_seed
+    with pytest.raises(ValueError, match="path must be in"):
+        future_seed(0, 1000)
 
 
 @pytest.mark.slow

@@ -8,7 +8,7 @@ those of ``make study``) x ``K`` future inflow paths x ``R`` replications. Each 
 (draw, path, replication) is one bisection on the candidate grid ``lo, lo + tolerance, ...,
 hi``; all cells still searching share each round, which runs as one parallel batch in one
 store (a rerun resumes). Replication ``r`` uses the engine's seed for replication ``r`` and
-path ``k`` sets ``environment.future_inflow_seed = k``, exactly as in a predictive study, so
+path ``k`` of draw ``d`` the future inflow seed ``future_seed(d, k)``, exactly as in a predictive study, so
 the run of a cell at quota ``q`` is the study's run of the scenario with that quota.
 
 The answer is a **predictive distribution of the critical quota**, right-censored at ``hi``
@@ -44,7 +44,7 @@ import pandas as pd
 from sim.experiments.designs import listed
 from sim.experiments.engine import run_experiment
 from sim.experiments.executors import Executor, use_executor
-from sim.experiments.predictive import FUTURE_SEED, posterior_draws
+from sim.experiments.predictive import FUTURE_SEED, future_seed, posterior_draws
 from sim.experiments.stats import median_order_ci, wilson_interval
 from sim.experiments.store import ExperimentStore
 from sim.experiments.tasks import OutputSpec
@@ -194,7 +194,7 @@ def threshold_over_posterior(
     def point(i: int, d: int, k: int) -> int:
         return (i * n_d + d) * paths + k
 
-    points = [{QUOTA: v, **{c: float(x) for c, x in params[d].items()}, FUTURE_SEED: k}
+    points = [{QUOTA: v, **{c: float(x) for c, x in params[d].items()}, FUTURE_SEED: future_seed(d, k)}
               for v in values for d in range(n_d) for k in range(paths)]
     exp = SearchExperiment(
         design=listed(points, replications=replications),

@@ -2,8 +2,11 @@
 
 Every scenario runs for ``N`` posterior draws x ``K`` future inflow paths x ``R``
 replications (issue 11). The draws are particles of the calibration's final population,
-drawn by weight (:func:`posterior_draws`); a future inflow path ``k`` fixes the inflow after
-the last calibrated year (``environment.future_inflow_seed = k``, ODD 7.2); replication
+drawn by weight (:func:`posterior_draws`); future inflow path ``k`` of draw ``d`` fixes the
+inflow after the last calibrated year (``environment.future_inflow_seed`` =
+:func:`future_seed` ``(d, k)``, ODD 7.2), so every draw has futures of its own and the
+study samples the future ensemble with the parameters (``N x K`` futures, not ``K`` shared
+by every draw); replication
 ``r`` uses the seed ``SeedSequence(seed, spawn_key=(r,))``. Scenarios, draws and paths share
 the replications' seeds (common random numbers), and every scenario shares the draws and
 the paths, so a paired difference against the first scenario is taken within draw, path
@@ -39,13 +42,26 @@ from sim.experiments.executors import Executor
 from sim.experiments.stats import wilson_interval
 from sim.experiments.tasks import Experiment, OutputSpec
 
-__all__ = ["MEASURES", "cross_with_posterior", "format_predictive", "plot_predictive", "posterior_draws", "predictive_runs",
+__all__ = ["MEASURES", "cross_with_posterior", "future_seed", "format_predictive", "plot_predictive", "posterior_draws", "predictive_runs",
            "predictive_table", "variance_split", "wilson_interval"]
 
 #: Summary fields reported by default (a yes/no field is a share).
 MEASURES = ("arrivals_uk_policy_period", "paid_crossings_policy_period", "gang_profit_gbp_window",
             "deaths", "displaced_policy_period", "critical_return_rate", "business_model_broken")
 FUTURE_SEED = "environment.future_inflow_seed"
+#: Future inflow paths per draw at most (the seed of draw d's path k is d * MAX_PATHS + k).
+MAX_PATHS = 1000
+
+
+def future_seed(draw: int, path: int) -> int:
+    """The future inflow seed of path ``path`` of posterior draw ``draw``: distinct for every
+    (draw, path), and stable as a study grows by draws or paths (the same draw and path keep
+    their future)."""
+    if not 0 <= path < MAX_PATHS:
+        raise ValueError(f"path must be in 0..{MAX_PATHS - 1}, got {path}")
+    if draw < 0:
+        raise ValueError(f"draw must be >= 0, got {draw}")
+    return int(draw) * MAX_PATHS + int(path)
 
 
 def posterior_draws(calibration: str | Path | pd.DataFrame, n: int, seed: int = 0) -> pd.DataFrame:
@@ -71,13 +87,14 @@ def cross_with_posterior(design: Design, draws: pd.DataFrame, paths: int = 1) ->
 
     The result is a list design of ``n_points x n_draws x paths`` points, in that nesting
     order: the point's fields, then the draw's parameters (dotted columns of ``draws``),
-    then ``environment.future_inflow_seed = k``; its replications are ``design``'s. Any
+    then ``environment.future_inflow_seed`` = :func:`future_seed` ``(d, k)`` for draw ``d``
+    (its row in ``draws``); its replications are ``design``'s. Any
     sweep then runs over the posterior: a table made per point (such as
     :func:`~sim.experiments.phase.phase_diagram`, which pools every run of an (x, y) cell)
     is a predictive one, over parameters, future inflow and noise together.
     """
-    if isinstance(paths, bool) or not isinstance(paths, int) or paths < 1:
-        raise ValueError(f"paths must be a whole number >= 1, got {paths!r}")
+    if isinstance(paths, bool) or not isinstance(paths, int) or not 1 <= paths <= MAX_PATHS:
+        raise ValueError(f"paths must be a whole number in 1..{MAX_PATHS}, got {paths!r}")
     if len(draws) < 1:
         raise ValueError("at least one posterior draw is needed")
     params = draws.drop(columns=["particle"], errors="ignore").to_dict("records")
@@ -85,8 +102,8 @@ def cross_with_posterior(design: Design, draws: pd.DataFrame, paths: int = 1) ->
     if clash:
         raise ValueError(f"the design sets {clash}, which the posterior draws set too")
     points = [{**{c: v for c, v in point.items() if v is not None and v == v},
-               **{c: float(x) for c, x in row.items()}, FUTURE_SEED: k}
-              for point in design.points.to_dict("records") for row in params for k in range(paths)]
+               **{c: float(x) for c, x in row.items()}, FUTURE_SEED: future_seed(d, k)}
+              for point in design.points.to_dict("records") for d, row in enumerate(params) for k in range(paths)]
     return listed(points, replications=design.replications)
 
 
@@ -104,8 +121,8 @@ def predictive_runs(scenarios: Sequence[str], draws: pd.DataFrame, out: str | Pa
     replication alone, so the runs are the same whatever the blocking."""
     if not scenarios:
         raise ValueError("at least one scenario is needed")
-    if paths < 1 or replications < 1:
-        raise ValueError(f"paths and replications must be at least 1, got {paths} and {replications}")
+    if not 1 <= paths <= MAX_PATHS or replications < 1:
+        raise ValueError(f"paths must be in 1..{MAX_PATHS} and replications at least 1, got {paths} and {replications}")
     if block is not None and (isinstance(block, bool) or not isinstance(block, int) or block < 1):
         raise ValueError(f"block must be a whole number of draws >= 1, got {block!r}")
     params = draws.drop(columns=["particle"], errors="ignore")
@@ -127,7 +144,7 @@ def _run_block(scenarios: Sequence[str], params: pd.DataFrame, first_draw: int, 
     for s in scenarios:
         for d, row in enumerate(params.to_dict("records"), start=first_draw):
             for k in range(paths):
-                points.append({"scenario": s, **{c: float(v) for c, v in row.items()}, FUTURE_SEED: k})
+                points.append({"scenario": s, **{c: float(v) for c, v in row.items()}, FUTURE_SEED: future_seed(d, k)})
                 keys.append((s, d, k))
     exp = Experiment(design=listed(points, replications=replications), base=str(scenarios[0]),
                      overrides=dict(overrides or {}), seed=seed, outputs=OutputSpec(frequency="end"),
