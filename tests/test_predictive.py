@@ -186,6 +186,12 @@ def test_a_design_crossed_with_the_posterior_nests_points_draws_and_paths():
         cross_with_posterior(grid({col: [1.0, 2.0]}), draws)
     with pytest.raises(ValueError, match="paths"):
         cross_with_posterior(design, draws, paths=0)
+    # a block of a study keeps the study's draw numbers (and so its futures)
+    block = cross_with_posterior(design, draws.iloc[1:], paths=2, first_draw=1)
+    assert block.points[FUTURE_SEED].tolist()[:4] == [1000, 1001, 2000, 2001]
+    pd.testing.assert_frame_equal(block.points.iloc[:4].reset_index(drop=True), pts.iloc[2:6].reset_index(drop=True))
+    with pytest.raises(ValueError, match="first_draw"):
+        cross_with_posterior(design, draws, first_draw=-1)
     from sim.experiments.predictive import future_seed
     with pytest.raises(ValueError, match="path must be in"):
         future_seed(0, 1000)

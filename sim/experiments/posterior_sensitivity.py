@@ -39,12 +39,13 @@ they cannot appear here; the one-at-a-time and Sobol analyses of the assumed par
 from __future__ import annotations
 
 from collections.abc import Sequence
+from os import PathLike
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["first_order_indices", "study_output", "plot_first_order", "verdict_profile"]
+__all__ = ["first_order_indices", "study_output", "plot_first_order", "read_study", "study_indices", "verdict_profile"]
 
 #: Permutations per bootstrap resample for its own bias.
 BOOTSTRAP_PERMUTATIONS = 5
@@ -236,14 +237,20 @@ STUDY_OUTPUTS = (
 )
 
 
-def study_indices(folder: str, outputs: Sequence[tuple[str, str, str | None, str]] = STUDY_OUTPUTS,
-                  **kwargs: Any) -> tuple[pd.DataFrame, list[pd.DataFrame], list[str]]:
-    """The indices of ``outputs`` from a ``compare --posterior`` folder (its predictive_runs.csv
-    and posterior_draws.csv); outputs whose scenarios the study lacks are skipped."""
+def read_study(folder: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The runs and the draws of a ``compare --posterior`` folder (its predictive_runs.csv and
+    posterior_draws.csv)."""
     from pathlib import Path
 
-    runs = pd.read_csv(Path(folder) / "predictive_runs.csv")
-    draws = pd.read_csv(Path(folder) / "posterior_draws.csv")
+    return pd.read_csv(Path(folder) / "predictive_runs.csv"), pd.read_csv(Path(folder) / "posterior_draws.csv")
+
+
+def study_indices(folder: str | tuple[pd.DataFrame, pd.DataFrame],
+                  outputs: Sequence[tuple[str, str, str | None, str]] = STUDY_OUTPUTS,
+                  **kwargs: Any) -> tuple[pd.DataFrame, list[pd.DataFrame], list[str]]:
+    """The indices of ``outputs`` from a ``compare --posterior`` folder (or its
+    :func:`read_study` tables); outputs whose scenarios the study lacks are skipped."""
+    runs, draws = read_study(folder) if isinstance(folder, str | PathLike) else folder
     tables, titles = [], []
     have = set(runs["scenario"])
     for measure, scenario, reference, title in outputs:
@@ -265,11 +272,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--figures", default=None, help="also write the table and figure here (e.g. docs/study)")
     ap.add_argument("--bootstrap", type=int, default=200, help="bootstrap resamples of the draws (default 200)")
     args = ap.parse_args(argv)
-    table, tables, titles = study_indices(args.study, bootstrap=args.bootstrap)
+    runs, draws = read_study(args.study)
+    table, tables, titles = study_indices((runs, draws), bootstrap=args.bootstrap)
     with pd.option_context("display.width", 160, "display.max_rows", 200):
         print(table[["output", "input", "index", "p05", "p95"]].round(3).to_string(index=False))
     fig = plot_first_order(tables, titles)
-    runs = pd.read_csv(Path(args.study) / "predictive_runs.csv")
     profile = verdict_profile(runs) if "business_model_broken" in runs.columns else None
     if profile is not None:
         print()

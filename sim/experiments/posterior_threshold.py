@@ -44,7 +44,7 @@ import pandas as pd
 from sim.experiments.designs import listed
 from sim.experiments.engine import run_experiment
 from sim.experiments.executors import Executor, use_executor
-from sim.experiments.predictive import FUTURE_SEED, future_seed, posterior_draws
+from sim.experiments.predictive import cross_with_posterior, posterior_draws
 from sim.experiments.stats import median_order_ci, wilson_interval
 from sim.experiments.store import ExperimentStore
 from sim.experiments.tasks import OutputSpec
@@ -54,6 +54,7 @@ from sim.experiments.threshold import (
     SearchExperiment,
     bisect_thresholds,
     candidate_grid,
+    read_verdicts,
 )
 
 __all__ = ["PosteriorThreshold", "threshold_over_posterior", "format_posterior_threshold",
@@ -194,10 +195,8 @@ def threshold_over_posterior(
     def point(i: int, d: int, k: int) -> int:
         return (i * n_d + d) * paths + k
 
-    points = [{QUOTA: v, **{c: float(x) for c, x in params[d].items()}, FUTURE_SEED: future_seed(d, k)}
-              for v in values for d in range(n_d) for k in range(paths)]
     exp = SearchExperiment(
-        design=listed(points, replications=replications),
+        design=cross_with_posterior(listed([{QUOTA: v} for v in values], replications=replications), draws, paths),
         base=base,
         overrides=dict(overrides or {}),
         seed=int(seed),
@@ -221,19 +220,14 @@ def threshold_over_posterior(
                 wanted[(point(i, d, k), r)] = (i, j)
             batch = dataclasses.replace(exp, selected=frozenset(wanted))
             store = run_experiment(batch, path, executor=ex, progress=progress)
-            ids = {wanted[(t["point"], t["replication"])]: t["run_id"] for t in batch.tasks()}
-            runs = store.runs(columns=["run_id", "status", "error"])
-            runs = runs[runs["run_id"].isin(list(ids.values()))]
-            failed = runs[runs["status"] != "ok"]
-            if len(failed):
-                raise RuntimeError(f"{len(failed)} run(s) of the search failed (first: "
-                                   f"{failed.iloc[0]['error']}); see the runs table of {store.path}")
+            ids = {wanted[key]: batch.run_id(*key) for key in wanted}
+            verdicts = read_verdicts(store, list(ids.values()), VERDICT)
             summ = store.summaries().set_index("run_id")
             got = {}
             for (i, j), rid in ids.items():
                 d, k, r = cells[j]
                 row = summ.loc[rid]
-                got[(i, j)] = bool(row[VERDICT])
+                got[(i, j)] = verdicts[rid]
                 evaluations.append({"round": rnd, "draw": d, "path": k, "replication": r, "value": values[i],
                                     "broken": got[(i, j)], **{f: float(row.get(f, math.nan)) for f in KEPT},
                                     "run_id": rid})

@@ -82,13 +82,15 @@ def posterior_draws(calibration: str | Path | pd.DataFrame, n: int, seed: int = 
     return params.iloc[idx].reset_index(drop=True).assign(particle=idx)
 
 
-def cross_with_posterior(design: Design, draws: pd.DataFrame, paths: int = 1) -> Design:
+def cross_with_posterior(design: Design, draws: pd.DataFrame, paths: int = 1, first_draw: int = 0) -> Design:
     """Every point of ``design`` crossed with every posterior draw and future inflow path.
 
     The result is a list design of ``n_points x n_draws x paths`` points, in that nesting
     order: the point's fields, then the draw's parameters (dotted columns of ``draws``),
     then ``environment.future_inflow_seed`` = :func:`future_seed` ``(d, k)`` for draw ``d``
-    (its row in ``draws``); its replications are ``design``'s. Any
+    (``first_draw`` + its row in ``draws``: a block of a study keeps the study's draw numbers);
+    its replications are ``design``'s. Point ``(p, d, k)`` is number
+    ``(p * n_draws + d - first_draw) * paths + k``. Any
     sweep then runs over the posterior: a table made per point (such as
     :func:`~sim.experiments.phase.phase_diagram`, which pools every run of an (x, y) cell)
     is a predictive one, over parameters, future inflow and noise together.
@@ -97,13 +99,16 @@ def cross_with_posterior(design: Design, draws: pd.DataFrame, paths: int = 1) ->
         raise ValueError(f"paths must be a whole number in 1..{MAX_PATHS}, got {paths!r}")
     if len(draws) < 1:
         raise ValueError("at least one posterior draw is needed")
+    if isinstance(first_draw, bool) or not isinstance(first_draw, int) or first_draw < 0:
+        raise ValueError(f"first_draw must be a whole number >= 0, got {first_draw!r}")
     params = draws.drop(columns=["particle"], errors="ignore").to_dict("records")
     clash = sorted(set(design.points.columns) & (set(params[0]) | {FUTURE_SEED}))
     if clash:
         raise ValueError(f"the design sets {clash}, which the posterior draws set too")
     points = [{**{c: v for c, v in point.items() if v is not None and v == v},
                **{c: float(x) for c, x in row.items()}, FUTURE_SEED: future_seed(d, k)}
-              for point in design.points.to_dict("records") for d, row in enumerate(params) for k in range(paths)]
+              for point in design.points.to_dict("records")
+              for d, row in enumerate(params, start=first_draw) for k in range(paths)]
     return listed(points, replications=design.replications)
 
 
@@ -140,13 +145,10 @@ def predictive_runs(scenarios: Sequence[str], draws: pd.DataFrame, out: str | Pa
 def _run_block(scenarios: Sequence[str], params: pd.DataFrame, first_draw: int, out: Path, *, paths: int,
                replications: int, seed: int, overrides: dict[str, Any] | None, executor: str | Executor,
                workers: int | None, progress: bool) -> pd.DataFrame:
-    points, keys = [], []
-    for s in scenarios:
-        for d, row in enumerate(params.to_dict("records"), start=first_draw):
-            for k in range(paths):
-                points.append({"scenario": s, **{c: float(v) for c, v in row.items()}, FUTURE_SEED: future_seed(d, k)})
-                keys.append((s, d, k))
-    exp = Experiment(design=listed(points, replications=replications), base=str(scenarios[0]),
+    design = cross_with_posterior(listed([{"scenario": str(s)} for s in scenarios], replications=replications),
+                                  params, paths, first_draw=first_draw)
+    keys = [(s, d, k) for s in scenarios for d in range(first_draw, first_draw + len(params)) for k in range(paths)]
+    exp = Experiment(design=design, base=str(scenarios[0]),
                      overrides=dict(overrides or {}), seed=seed, outputs=OutputSpec(frequency="end"),
                      name="predictive")
     store = run_experiment(exp, out, executor=executor, workers=workers, progress=progress)

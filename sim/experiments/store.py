@@ -56,7 +56,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["ExperimentStore", "StoreDamagedError", "StoreError", "StoreLockedError", "StoreMismatchError",
+__all__ = ["run_id", "ExperimentStore", "StoreDamagedError", "StoreError", "StoreLockedError", "StoreMismatchError",
            "StoreReadOnlyError", "StoreReport", "frame"]
 
 TABLES = ("runs", "summaries", "timeseries")
@@ -141,6 +141,11 @@ class StoreReport:
                               "removes duplicates, then resuming the sweep reruns what is missing")
             lines.append("  " + "; ".join(advice))
         return "\n".join(lines)
+
+
+def run_id(point: int, replication: int) -> str:
+    """The id of a design point's replication: ``p00012-r003`` (ids sort in point-major order)."""
+    return f"p{point:05d}-r{replication:03d}"
 
 
 def _ids(ids: list[str] | set[str], limit: int = 5) -> str:
@@ -390,7 +395,7 @@ class ExperimentStore:
             report.problems.append(f"{self.manifest_path} holds no readable design: cannot tell which runs are "
                                    "missing")
             return None
-        return [f"p{i:05d}-r{j:03d}" for i in range(n_points) for j in range(reps)]
+        return [run_id(i, j) for i in range(n_points) for j in range(reps)]
 
     def _scan(self) -> tuple[StoreReport, dict[str, pd.DataFrame], list[Path]]:
         """Read every chunk in full: the report, the readable ``runs`` chunks (by name) and

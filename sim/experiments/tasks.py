@@ -37,6 +37,7 @@ import pandas as pd
 
 from sim.config import ConfigError
 from sim.experiments.designs import Design, plain
+from sim.experiments.store import run_id
 from sim.experiments.targets import ModelTarget, RunOutput, import_object, resolve_target
 from sim.metrics import resample
 
@@ -126,8 +127,9 @@ class Experiment:
 
     @staticmethod
     def run_id(point: int, replication: int) -> str:
-        """The run id of a point's replication (run ids sort in :meth:`tasks` order)."""
-        return f"p{point:05d}-r{replication:03d}"
+        """The run id of a point's replication (run ids sort in :meth:`tasks` order; the format
+        is :func:`sim.experiments.store.run_id`'s)."""
+        return run_id(point, replication)
 
     def run_ids(self) -> list[str]:
         """The ids of the runs :meth:`tasks` yields, without building the tasks (every cell of

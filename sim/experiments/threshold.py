@@ -67,6 +67,7 @@ __all__ = [
     "threshold_quota",
     "format_threshold",
     "candidate_grid",
+    "read_verdicts",
     "median_order_ci",  # from sim.experiments.stats
 ]
 
@@ -290,7 +291,16 @@ class SearchExperiment(Experiment):
         return {**super().fingerprint_data(), "search": dict(self.search)}
 
 
-def _verdicts(store: ExperimentStore, run_ids: list[str], verdict: str) -> dict[str, bool]:
+def read_verdicts(store: ExperimentStore, run_ids: list[str], verdict: str) -> dict[str, bool]:
+    """The yes/no field ``verdict`` of each run in ``run_ids`` from ``store``.
+
+    Raises
+    ------
+    RuntimeError
+        If one of the runs failed or is missing from the store.
+    KeyError
+        If the model's summary has no field ``verdict``.
+    """
     runs = store.runs(columns=["run_id", "status", "error"])
     runs = runs[runs["run_id"].isin(run_ids)]
     failed = runs[runs["status"] != "ok"]
@@ -415,7 +425,7 @@ def threshold_quota(
             batch = dataclasses.replace(exp, selected=frozenset(cells))
             store = run_experiment(batch, path, executor=ex, progress=progress)
             ids = {(t["point"], t["replication"]): t["run_id"] for t in batch.tasks()}
-            got = _verdicts(store, list(ids.values()), verdict)
+            got = read_verdicts(store, list(ids.values()), verdict)
             for (p, j), rid in ids.items():
                 evaluations.append(
                     {"round": rnd, "replication": j, "value": values[p], "broken": got[rid], "run_id": rid}
