@@ -102,6 +102,10 @@ def test_the_text_and_the_figure_show_every_scenario_and_measure(study, tmp_path
     text = format_predictive(table, {"arrivals_uk_policy_period": ("arrivals since the policy start", "{:,.0f}")})
     assert "arrivals since the policy start" in text and "quota_200 - baseline" in text
     assert "(Wilson)" in text and "variance:" in text
+    # a paired difference of a share is the difference of the shares, in points (not quantiles of -1/0/1)
+    diff = table[(table["scenario"] == "quota_200 - baseline") & (table["measure"] == "business_model_broken")]
+    line = next(x for x in text.splitlines() if x.strip().startswith("quota_200 - baseline") and "pts" in x)
+    assert f"{100 * diff['mean'].iloc[0]:+.1f} pts" in line and "(difference of the shares)" in line
     fig = plot_predictive(runs, ["arrivals_uk_policy_period", "paid_crossings_policy_period"])
     fig.savefig(tmp_path / "bands.png")
     assert (tmp_path / "bands.png").stat().st_size > 5000

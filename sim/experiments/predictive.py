@@ -223,6 +223,7 @@ def format_predictive(table: pd.DataFrame, labels: dict[str, tuple[str, str]] | 
     for measure, rows in table.groupby("measure", sort=False):
         label, fmt = labels.get(measure, (measure, "{:,.3g}"))
         lines.append(label)
+        share = "wilson_p05" in rows.columns and bool(rows["wilson_p05"].notna().any())
         for r in rows.itertuples():
             if not r.finite:
                 lines.append(f"  {r.scenario:<34} -")
@@ -234,11 +235,13 @@ def format_predictive(table: pd.DataFrame, labels: dict[str, tuple[str, str]] | 
             wilson = getattr(r, "wilson_p05", math.nan)
             if isinstance(wilson, float) and math.isfinite(wilson):      # a share
                 centre, band = f"{r.mean:.0%}", f"[{r.wilson_p05:.0%}, {r.wilson_p95:.0%}] (Wilson)"
+            elif share:      # a paired difference of a share: runs are -1, 0 or 1, so their mean
+                centre, band = f"{100 * r.mean:+.1f} pts", "(difference of the shares)"
             else:
                 centre, band = fmt.format(r.median), f"[{fmt.format(r.p05)}, {fmt.format(r.p95)}]"
             lines.append(f"  {r.scenario:<34} {centre:>12} {band}{shares}")
-    lines.append("median [5%, 95%] over draws x paths x replications; a share: its mean [90% Wilson interval]; "
-                 "variance: parametric / future inflow / stochastic")
+    lines.append("median [5%, 95%] over draws x paths x replications; a share: its mean [90% Wilson interval], "
+                 "a difference of shares in percentage points; variance: parametric / future inflow / stochastic")
     return "\n".join(lines)
 
 
