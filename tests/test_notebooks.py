@@ -22,7 +22,8 @@ from sim.notebook import SMALL_HORIZON, setup
 nbformat = pytest.importorskip("nbformat")
 
 NB_DIR = Path(__file__).resolve().parents[1] / "notebooks"
-NOTEBOOKS = ["01_quickstart", "02_one_in_one_out", "03_parameter_sweeps", "04_sensitivity", "05_calibration"]
+NOTEBOOKS = ["01_quickstart", "02_one_in_one_out", "03_parameter_sweeps", "04_sensitivity", "05_calibration",
+             "06_uncertainty"]
 CELL_TIMEOUT = 300  # seconds per cell (small mode takes a few seconds per cell)
 
 _MARKER = re.compile(r"^# %%(?P<rest>.*)$")
