@@ -261,8 +261,11 @@ class BeliefParams(_Section):
     announcement_weight: float = P(
         5.0, ge=0.0, le=1000.0, unit="pseudo-observations", source="assumption",
         doc="Weight of a public policy announcement in the beliefs of those who hear it.")
-    prior_death_risk: float = P(0.002, ge=0.0, le=0.5, unit="probability", source="IOM (about 2/1,000)",
-                                doc="Newcomers' prior death risk per crossing.")
+    prior_death_risk: float = P(
+        0.0008, ge=0.0, le=0.5, unit="probability",
+        source="IOM counts over HO arrivals, 2022 to July 2025 pooled: 0.73-0.89 per 1,000 (2024 alone: 2.1; "
+               "range 0.0001-0.002)",
+        doc="Newcomers' prior death risk per crossing.")
 
 
 class GroupParams(_Section):

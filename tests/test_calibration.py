@@ -28,11 +28,28 @@ from sim.config import ConfigError
 
 
 # ----------------------------------------------------------------------------- targets
+def test_deaths_are_fitted_pooled_over_the_period_and_checked_year_by_year():
+    """One calibration target pools the published counts of 2022-2025 (2025's at its
+    January-July share: the series ends in July); each year is a validation target."""
+    t = all_targets()
+    pooled = t["deaths_per_1000_2022_2025"]
+    assert pooled.calibration and pooled.name in default_targets().names
+    arrivals = 45755 + 29437 + 36816 + 25436            # HO, January 2022 to July 2025
+    part_2025 = 212 / 365                               # January-July of the 2025 count
+    assert pooled.band == pytest.approx((1000 * (5 + 15 + 70 + 17 * part_2025) / arrivals,
+                                         1000 * (5 + 15 + 82 + 36 * part_2025) / arrivals))
+    for year in (2022, 2023, 2024, 2025):
+        assert not t[f"deaths_per_1000_{year}"].calibration
+    assert t["deaths_per_1000_2024"].band == pytest.approx((1000 * 70 / 36816, 1000 * 82 / 36816))
+    assert t["deaths_per_1000_2025"].band == pytest.approx((1000 * 17 / (25436 / part_2025),
+                                                            1000 * 36 / (25436 / part_2025)))
+
+
 def test_every_pattern_is_a_target_with_observed_values_from_the_data():
     t = default_targets()
     assert t.names == ["arrivals_2022", "arrivals_2023", "arrivals_2024", "arrivals_2025_jan_jul", "monthly_arrivals",
                        "crossing_day_share_by_month", "people_per_boat_by_year", "prevented_share", "price_per_seat",
-                       "zero_day_share", "top_1pct_day", "deaths_per_1000_2024", "deaths_per_1000_2025",
+                       "zero_day_share", "top_1pct_day", "deaths_per_1000_2022_2025",
                        "albania_share_2022",
                        "albania_fall"]
     yearly = observed("yearly")["people"]

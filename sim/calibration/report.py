@@ -512,7 +512,7 @@ def plot_prices_prevention_deaths(v: Validation) -> Any:
     _band(axes[0], pd.to_datetime(price.columns), price.to_numpy(), "simulated")
     axes[0].set_ylabel("mean price per seat (GBP)")
     axes[0].legend(frameon=False, fontsize=8)
-    names = ["prevented_share", "deaths_per_1000_2024"]
+    names = ["prevented_share", "deaths_per_1000_2022_2025"]
     for k, name in enumerate(names):
         t = v.targets[name]
         vals = v.stats[name].to_numpy()
@@ -523,7 +523,7 @@ def plot_prices_prevention_deaths(v: Validation) -> Any:
                      label="simulated runs" if k == 0 else None)
         axes[1].annotate(f"band {lo_b:.2g}-{hi_b:.2g}; simulated mean {vals.mean():.2g}", (0.02, k + 0.3),
                          fontsize=8)
-    axes[1].set_yticks(range(len(names)), ["prevented share", "deaths/1,000 (2024)"])
+    axes[1].set_yticks(range(len(names)), ["prevented share", "deaths/1,000 (2022-2025)"])
     axes[1].set_xlabel("relative to the band's upper end")
     axes[1].set_xlim(0, max(1.5, float(axes[1].get_xlim()[1])))
     axes[1].set_ylim(-0.6, len(names) - 0.2)
