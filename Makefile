@@ -79,7 +79,7 @@ per-pound: $(CORE)
 	$(BIN)/python -m sim.experiments.perpound --replications 4 --workers 2 --out outputs/per_pound --figures docs/figures
 
 # recross_share_6m against returns.repeat_priority_share for pilot_50 and quota_200:
-# docs/figures/recross_sensitivity.csv and recross_sensitivity.png (44 runs, 2 workers)
+# docs/figures/recross_sensitivity.csv and recross_sensitivity.png (52 runs, 2 workers)
 recross: $(CORE)
 	$(BIN)/python -m sim.experiments.recross --replications 4 --workers 2 --out outputs/recross --figures docs/figures
 

@@ -479,9 +479,10 @@ class ReturnsParams(_Section):
     max_detention_days: int = P(60, ge=1, le=730, unit="days", source="assumption",
                                 doc="Days after which a detained person not yet returned is released.")
     repeat_priority_share: float = P(
-        0.95, ge=0.0, le=1.0, unit="share of repeat arrivals",
-        source="HO: returnees are identified biometrically on a later arrival and returned again (press, Dec "
-               "2025); range 0.5-1; recross_share_6m depends on it steeply (docs/figures)",
+        0.98, ge=0.0, le=1.0, unit="share of repeat arrivals",
+        source="HO: returnees are identified biometrically on a later arrival and returned again; 2 re-crossers "
+               "known among about 190 returned (press, Dec 2025: about 1%, a lower bound), which the model gives "
+               "between 0.95 and 0.99 (docs/figures/recross_sensitivity.csv); range 0.95-0.99",
         doc="Share of identified repeat arrivals (people returned before) detained for return ahead of others.")
     cost_per_return_gbp: float = P(15000.0, ge=0.0, le=1e6, unit="GBP/return", source="assumption (detention, transport)",
                                    doc="Cost of one return.")

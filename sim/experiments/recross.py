@@ -27,12 +27,15 @@ import pandas as pd
 
 from sim.experiments.perpound import difference_ci, experiment_main, paired_against, run_points
 from sim.experiments.stats import mean_ci
+from sim.params import ReturnsParams
 
 __all__ = ["PRIORITY_SHARES", "format_recross", "plot_recross", "recross", "recross_table"]
 
-#: Levels of ``returns.repeat_priority_share`` (the shipped default is 0.95).
-PRIORITY_SHARES: tuple[float, ...] = (0.8, 0.9, 0.95, 0.99, 1.0)
+#: Levels of ``returns.repeat_priority_share`` (the shipped default, :data:`DEFAULT_SHARE`, among them).
+PRIORITY_SHARES: tuple[float, ...] = (0.8, 0.9, 0.95, 0.98, 0.99, 1.0)
 FIELD = "returns.repeat_priority_share"
+#: The shipped default of ``returns.repeat_priority_share`` (from ``sim/params.py``).
+DEFAULT_SHARE: float = ReturnsParams().repeat_priority_share
 LABELS = {"pilot_50": "pilot_50: 50 returns a week", "quota_200": "quota_200: 200 returns a week"}
 
 
@@ -121,11 +124,11 @@ def plot_recross(df: pd.DataFrame, path: str | Path | None = None) -> Any:
     bx.set_title("Effect on arrivals", fontsize=11)
     for a in (ax, bx):
         a.set_xlabel("share of identified repeat arrivals returned with priority\n(returns.repeat_priority_share)")
-        a.axvline(0.95, color="0.7", ls=":", lw=1)
+        a.axvline(DEFAULT_SHARE, color="0.7", ls=":", lw=1)
         a.grid(alpha=0.3)
     handles, labels = ax.get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False, fontsize=9,
-               title="policy (dotted line: the shipped default, 0.95)", title_fontsize=9)
+               title=f"policy (dotted line: the shipped default, {DEFAULT_SHARE:g})", title_fontsize=9)
     n = int(df["replications"].min())
     fig.suptitle(f"Re-crossing and repeat priority: each policy paired with the same-seed no-policy run; means and "
                  f"95% intervals over {n} replications", fontsize=10.5)
