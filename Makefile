@@ -106,9 +106,10 @@ study: $(CORE)
 	mkdir -p docs/study && cp outputs/study/predictive.csv outputs/study/predictive_bands.png \
 	   outputs/study/posterior_draws.csv outputs/study-printed.txt outputs/study-sensitivity-printed.txt docs/study/
 
-# the calibration behind sim/configs/baseline.yaml (issue 11): emulator-assisted ABC-SMC, 444 real runs,
-# about 45 minutes on 2 idle cores; docs/calibration/ gets the summary with diagnostics, the particles and
-# weights of every generation, the pair plot and the emulator check; the baseline is its posterior medoid
+# the calibration behind sim/configs/baseline.yaml (issues 10-11): emulator-assisted ABC-SMC, 492 real runs,
+# about 32 minutes on 2 idle cores; docs/calibration/ gets the summary with diagnostics, the particles and
+# weights of every generation, the pair plot and the emulator check; scripts/apply_calibration.py then writes
+# its shipped point (the best of the posterior medoid and the 12 closest particles) into baseline.yaml and params
 calibrate: $(CORE)
 	$(BIN)/channel-sim calibrate --spec sim/configs/calibration/baseline_emulated.yaml --workers 2 \
 	   --out outputs/calibration-emulated

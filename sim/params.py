@@ -76,7 +76,7 @@ class EnvironmentParams(_Section):
         0.30, ge=0.0, le=1.0, unit="share of crossable days", source="assumption",
         doc="Share of crossable days with marginal weather (higher sea risk).")
     base_inflow_per_day: float = P(
-        180.0, ge=0.0, le=5000.0, unit="people/day",
+        185.0, ge=0.0, le=5000.0, unit="people/day",
         source="calibrated: emulator-assisted ABC-SMC 2022-2025, docs/calibration (prior 150-450; HO 2022 arrivals)",
         doc="Mean daily number of people considering the Channel route (before their upstream choice), "
             "before seasonality.")
@@ -85,7 +85,7 @@ class EnvironmentParams(_Section):
         unit="relative weight", source="HO daily series 2022-2024: mean arrivals by month (shape)",
         doc="Relative inflow by month, January..December; rescaled to mean 1.")
     inflow_year_multiplier: dict[int, float] = P(
-        {2023: 0.797, 2024: 0.963, 2025: 1.49}, unit="1",
+        {2023: 0.907, 2024: 1.03, 2025: 1.33}, unit="1",
         source="calibrated: emulator-assisted ABC-SMC 2022-2025, docs/calibration (prior 0.5-1.1, 0.6-1.3, 1.0-2.4; HO yearly arrivals)",
         doc="Multiplier of the inflow by calendar year; a year after the last listed takes the last listed "
             "value times the future path (future_inflow), any other missing year is 1.")
@@ -117,7 +117,7 @@ class EnvironmentParams(_Section):
         1500, ge=0, le=100000, unit="people", source="assumption (camps near Calais and Dunkirk hold a few thousand)",
         doc="People waiting at the coast on the first day.")
     upstream_choice_scale_gbp: float = P(
-        3400.0, gt=0.0, le=100000.0, unit="GBP",
+        2370.0, gt=0.0, le=100000.0, unit="GBP",
         source="calibrated: emulator-assisted ABC-SMC 2022-2025, docs/calibration (prior 1,000-10,000; the Albania case)",
         doc="Logit scale of the choice upstream between setting out for the coast and the outside "
             "option (larger: the choice responds less to expected values).")
@@ -126,8 +126,8 @@ class EnvironmentParams(_Section):
         source="assumption (travel to and living at the northern French coast, evictions; range 0-5,000)",
         doc="Cost of going to the coast to try the Channel rather than taking the outside option at once.")
     sea_deaths_per_1000: float = P(
-        1.08, ge=0.0, le=50.0, unit="deaths per 1,000 crossing",
-        source="calibrated: emulator-assisted ABC-SMC 2022-2025, docs/calibration (prior 0.3-2; IOM deaths 2024 and 2025)",
+        0.612, ge=0.0, le=50.0, unit="deaths per 1,000 crossing",
+        source="calibrated: emulator-assisted ABC-SMC 2022-2025, docs/calibration (prior 0.1-2; IOM deaths 2022-2025 pooled)",
         doc="Expected deaths per 1,000 people crossing at the reference boat load in calm weather.")
     reference_people_per_boat: float = P(
         45.0, ge=1.0, le=100.0, unit="people/boat", source="HO: 41-53 per boat 2022-2024",
@@ -231,7 +231,7 @@ class MigrantParams(_Section):
     known_gangs: int = P(3, ge=1, le=20, unit="gangs", source="assumption",
                          doc="Gangs a person compares when deciding (drawn by market share).")
     choice_scale_gbp: float = P(
-        651.0, gt=0.0, le=100000.0, unit="GBP",
+        1030.0, gt=0.0, le=100000.0, unit="GBP",
         source="calibrated: emulator-assisted ABC-SMC 2022-2025, docs/calibration (prior 500-4,000; seat prices)",
         doc="Logit scale of the choice among gangs (larger = more random); it is also the gangs' "
             "market power: the logit-Bertrand markup over the cost of a seat.")
@@ -262,9 +262,10 @@ class BeliefParams(_Section):
         5.0, ge=0.0, le=1000.0, unit="pseudo-observations", source="assumption",
         doc="Weight of a public policy announcement in the beliefs of those who hear it.")
     prior_death_risk: float = P(
-        0.0008, ge=0.0, le=0.5, unit="probability",
-        source="IOM counts over HO arrivals, 2022 to July 2025 pooled: 0.73-0.89 per 1,000 (2024 alone: 2.1; "
-               "range 0.0001-0.002)",
+        0.00283, ge=0.0, le=0.5, unit="probability",
+        source="calibrated: emulator-assisted ABC-SMC 2022-2025, docs/calibration (prior 0.0003-0.004: a belief, "
+               "identified through the risk cost by the levels and the Albania case; IOM counts over HO arrivals: "
+               "0.73-0.89 per 1,000 pooled 2022-2025, 2.1 in 2024)",
         doc="Newcomers' prior death risk per crossing.")
 
 
@@ -301,7 +302,7 @@ def _default_groups() -> list[GroupParams]:
     # Shares: approximate 2022 nationality mix of small-boat arrivals (HO Irr_D02);
     # grant probabilities: approximate initial grant rates (Migration Observatory).
     return [
-        GroupParams(name="albanian", share=0.25, asylum_grant_prob=0.15, valuation_multiplier=1.93,
+        GroupParams(name="albanian", share=0.25, asylum_grant_prob=0.15, valuation_multiplier=1.44,
                     outside_option_multiplier=2.0,
                     bilateral_returns_from=dt.date(2022, 12, 13), bilateral_return_prob=0.9),
         GroupParams(name="afghan", share=0.20, asylum_grant_prob=0.95),
@@ -356,24 +357,24 @@ class GangParams(_Section):
                                doc="Cost to the gang of one arrest (replacement, legal).")
     people_per_boat_min: int = P(15, ge=1, le=200, unit="people/boat", source="HO 2022 boats",
                                  doc="Fewest people a gang launches a boat with.")
-    people_per_boat_base: float = P(37.7, ge=1.0, le=200.0, unit="people/boat",
+    people_per_boat_base: float = P(49.6, ge=1.0, le=200.0, unit="people/boat",
                                     source="calibrated: emulator-assisted ABC-SMC 2022-2025, docs/calibration (prior 20-50; HO people per boat)",
                                     doc="Boat load when boats cost their base price.")
     people_per_boat_max: int = P(80, ge=1, le=200, unit="people/boat", source="HO: record loads of 70-80",
                                  doc="Most people a gang puts on one boat.")
     people_per_boat_price_slope: float = P(
-        28.5, ge=0.0, le=100.0, unit="people per log(boat price)",
+        9.89, ge=0.0, le=100.0, unit="people per log(boat price)",
         source="calibrated: emulator-assisted ABC-SMC 2022-2025, docs/calibration (prior 0-30; HO people per boat 41 to 59)",
         doc="Rise of the boat load per unit of log relative boat price (boats scarce -> fuller boats).")
-    max_fill_wait_days: int = P(5, ge=0, le=90, unit="days", source="calibrated: emulator-assisted ABC-SMC 2022-2025, docs/calibration (prior 2-14)",
+    max_fill_wait_days: int = P(7, ge=0, le=90, unit="days", source="calibrated: emulator-assisted ABC-SMC 2022-2025, docs/calibration (prior 2-14)",
                                 doc="Days a gang keeps its earliest passenger waiting for a full boat before it "
                                     "launches a smaller one.")
-    min_fill_share: float = P(0.224, ge=0.0, le=1.0, unit="share of the target load",
+    min_fill_share: float = P(0.102, ge=0.0, le=1.0, unit="share of the target load",
                               source="calibrated: emulator-assisted ABC-SMC 2022-2025, docs/calibration (prior 0-1; HO people per boat)",
                               doc="Smallest part of its target load a gang launches a boat with after "
                                   "max_fill_wait_days (0: any load from the minimum); past three times that "
                                   "wait, any load from the minimum goes.")
-    max_launches_per_day: int = P(4, ge=1, le=100, unit="launches/day",
+    max_launches_per_day: int = P(2, ge=1, le=100, unit="launches/day",
                                   source="calibrated: emulator-assisted ABC-SMC 2022-2025, docs/calibration (prior 1-4; HO busiest days)",
                                   doc="Most boats one gang launches on a day.")
     stock_weeks: float = P(1.5, ge=0.0, le=20.0, unit="weeks", source="assumption",
@@ -428,7 +429,7 @@ class PatrolParams(_Section):
                                        doc="First day of the additional payment.")
     gbp_per_unit_per_year: float = P(4e6, gt=0.0, le=1e9, unit="GBP per unit-year", source="assumption",
                                      doc="Cost of one patrol unit for a year.")
-    prevention_max: float = P(0.874, ge=0.0, le=1.0, unit="probability",
+    prevention_max: float = P(0.71, ge=0.0, le=1.0, unit="probability",
                               source="calibrated: emulator-assisted ABC-SMC 2022-2025, docs/calibration (prior 0.5-0.9; HO 38-55% prevented)",
                               doc="Highest achievable probability of preventing a launch.")
     prevention_k: float = P(0.2, ge=0.0, le=100.0, unit="launches per unit", source="assumption",

@@ -163,17 +163,16 @@ def baseline_validation(tmp_path_factory):
 #: Targets the shipped baseline is known to miss, each with the reason (README, ODD section 9).
 #: Any other miss fails the test.
 KNOWN_MISSES = {
-    "deaths_per_1000_2025": "deaths per crossing fell in 2025 while boats grew fuller; nothing in the "
-                            "model lowers the sea risk in 2025",
+    # validation targets (not fitted): deaths year by year (the calibration fits their pooled rate)
+    "deaths_per_1000_2022": "5 deaths in 2022 (0.11 per 1,000): the model's sea risk depends on the load, the "
+                            "weather and incidents only, and loads were lowest in 2022, but not low enough",
+    "deaths_per_1000_2024": "2024 stands out (70-82 deaths, 1.9-2.2 per 1,000) while loads rose every year; "
+                            "fitted to the pooled rate, the model puts about 1 per 1,000 into 2024",
+    "arrivals_2025_jan_jul": "borderline: met on the calibration's own runs, about 1.04 times its tolerance on "
+                             "the validation report's seeds (20,100 against 25,436)",
     # validation targets (not fitted): the model's group shares of the potential inflow are constant
-    "albania_share_2023_jan_oct": "borderline: the simulated fall over 2023 is not quite as deep (about 6-7% "
-                                  "against 3.5-4.5%): met on the validation report's seeds (error 0.87), missed "
-                                  "by a hair on these (1.01)",
-    "albania_share_2022h1": "the model's Albanian share is flat through 2022 (no Jul-Sep surge), here about 23%: "
-                            "inside the 2022 target (25%) but above the first half's 17%; only a share near "
-                            "20% meets both",
     "albania_share_2022q3": "the mid-2022 Albanian surge (45% of Jul-Sep arrivals) is exogenous and not modelled: "
-                            "each group's share of the potential inflow is constant, so the share stays near 20%",
+                            "each group's share of the potential inflow is constant, so the share stays near 19%",
     "albania_share_2022q4": "the observed fall began before the December 2022 deal (removals sped up from July "
                             "2022, winter, lorries); in the model only the deal moves Albanians",
     "albania_share_2023q1": "the model's response to the deal builds up over months (beliefs, news), from a share "
