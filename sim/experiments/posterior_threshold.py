@@ -221,8 +221,9 @@ def threshold_over_posterior(
             batch = dataclasses.replace(exp, selected=frozenset(wanted))
             store = run_experiment(batch, path, executor=ex, progress=progress)
             ids = {wanted[key]: batch.run_id(*key) for key in wanted}
-            verdicts = read_verdicts(store, list(ids.values()), VERDICT)
-            summ = store.summaries().set_index("run_id")
+            summ = store.summaries()
+            verdicts = read_verdicts(store, list(ids.values()), VERDICT, summaries=summ)
+            summ = summ.set_index("run_id")
             got = {}
             for (i, j), rid in ids.items():
                 d, k, r = cells[j]

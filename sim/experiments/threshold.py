@@ -291,8 +291,12 @@ class SearchExperiment(Experiment):
         return {**super().fingerprint_data(), "search": dict(self.search)}
 
 
-def read_verdicts(store: ExperimentStore, run_ids: list[str], verdict: str) -> dict[str, bool]:
+def read_verdicts(store: ExperimentStore, run_ids: list[str], verdict: str,
+                  summaries: pd.DataFrame | None = None) -> dict[str, bool]:
     """The yes/no field ``verdict`` of each run in ``run_ids`` from ``store``.
+
+    ``summaries`` is ``store.summaries()`` when the caller has already read it (it is read
+    here otherwise).
 
     Raises
     ------
@@ -310,7 +314,7 @@ def read_verdicts(store: ExperimentStore, run_ids: list[str], verdict: str) -> d
             f"{len(failed)} run(s) of the threshold search failed (first: {first['run_id']}: "
             f"{first['error']}); see the runs table of {store.path}"
         )
-    summ = store.summaries()
+    summ = store.summaries() if summaries is None else summaries
     if verdict not in summ.columns:
         raise KeyError(f"the model's summary has no '{verdict}'; it has {sorted(summ.columns)}")
     got = summ[summ["run_id"].isin(run_ids)].set_index("run_id")[verdict]
