@@ -36,7 +36,7 @@
 # `CHANNEL_SIM_NOTEBOOK_SIZE`: `full` by default (5 draws x 2 paths x 2 replications of
 # 2022-2027, 40 runs per scenario, a few minutes on 2 cores), or `small` (3 draws x 2
 # paths x 1 replication, January 2025 to June 2026) as the tests use. The full study of
-# the README (100 draws, `make study`, about 3 hours) is read from its committed tables
+# the README (100 draws, `make study`, about 2 hours) is read from its committed tables
 # at the end.
 
 # %%

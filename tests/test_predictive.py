@@ -124,6 +124,9 @@ def test_compare_posterior_writes_the_predictive_table_and_figure(tmp_path, caps
     table = pd.read_csv(out / "predictive.csv")
     assert {"median", "p05", "p95", "var_stochastic", "var_parametric", "var_inflow"} <= set(table.columns)
     assert set(table["scenario"]) == {"baseline", "pilot_50", "pilot_50 - baseline"}
+    # the market's side as compare reports it: rents, displacement and the UK's spending
+    assert {"gang_profit_gbp_window", "displaced_policy_period", "uk_cost_gbp_policy_period"} <= set(table["measure"])
+    assert "industry rents, last 26 weeks (GBP)" in printed
     assert (out / "predictive_bands.png").is_file()
     assert len(pd.read_csv(out / "predictive_runs.csv")) == 2 * 2 * 2
     assert main(["compare", "baseline", "--posterior", str(tmp_path), "--out", str(tmp_path / "bad")]) == 2
