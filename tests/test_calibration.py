@@ -67,14 +67,15 @@ def test_every_pattern_is_a_target_with_observed_values_from_the_data():
         assert target.source and target.unit and target.tolerance > 0, target.name
 
 
+DEATHS_VALIDATION = ["deaths_per_1000_2022", "deaths_per_1000_2023", "deaths_per_1000_2024", "deaths_per_1000_2025"]
 ALBANIA_VALIDATION = ["albania_share_2022h1", "albania_share_2022q3", "albania_share_2022q4", "albania_share_2023q1",
                       "albania_share_2023_jan_oct"]
 
 
 def test_albanian_shares_by_period_are_validation_targets_outside_the_calibration_distance(tmp_path):
     full = all_targets()
-    assert full.names == default_targets().names + ALBANIA_VALIDATION
-    assert full.validation_only().names == ALBANIA_VALIDATION
+    assert full.names == default_targets().names + DEATHS_VALIDATION + ALBANIA_VALIDATION
+    assert full.validation_only().names == DEATHS_VALIDATION + ALBANIA_VALIDATION
     assert full.calibration_targets().names == default_targets().names
     assert all(t.calibration for t in default_targets())
     # the published figures: points for the Home Office counts, a range for the derived quarter, bounds
@@ -201,13 +202,14 @@ def test_validation_report_has_every_target_and_its_figures(baseline_validation,
     assert "Albanian share of arrivals by period (validation targets)" in text
     for p in ALBANIA_PERIODS:
         assert f"| `{p.name}` | {p.label} |" in text, p.name
+    assert "Deaths at sea year by year (validation targets)" in text
     pngs = sorted(p.name for p in (tmp_path / "report").glob("*.png"))
     assert pngs == ["albania.png", "boats_and_days.png", "daily_counts.png", "monthly_arrivals.png",
                     "prices_prevention_deaths.png"]
     for p in pngs:
         assert f"]({p})" in text
     csv = pd.read_csv(tmp_path / "report" / "targets.csv")
-    assert csv["target"].tolist() == all_targets().names and (~csv["calibration"]).sum() == len(ALBANIA_VALIDATION)
+    assert csv["target"].tolist() == all_targets().names and (~csv["calibration"]).sum() == len(DEATHS_VALIDATION + ALBANIA_VALIDATION)
     # the natural experiment: the deal is what makes Albanians' crossings fall
     assert v.stats["albania_fall"].mean() > v.stats_no_deal["albania_fall"].mean() + 0.3
     alb = v.albania_table()

@@ -201,8 +201,9 @@ def write_report(v: Validation, out: str | Path, *, calibration: str | Path | No
         "`sim/calibration/targets.py`; a target is met when its error (the miss in units of its tolerance, for "
         "the mean over replications) is at most 1.",
         "",
-        f"**{n_met} of {len(table)} calibration targets met**; validation targets (not fitted: the Albanian "
-        f"share of arrivals by period, below): {int(alb_table['met'].sum())} of {len(alb_table)} met.",
+        f"**{n_met} of {len(table)} calibration targets met**; validation targets (not fitted: deaths at sea "
+        f"year by year and the Albanian share of arrivals by period, below): "
+        f"{int(full.loc[~full['calibration'], 'met'].sum())} of {int((~full['calibration']).sum())} met.",
         "",
         "| target | observed | simulated mean [90% band over runs] | tolerance | error | met |",
         "|---|---|---|---|---|---|",
@@ -230,6 +231,7 @@ def write_report(v: Validation, out: str | Path, *, calibration: str | Path | No
                   "|---|" + "---|" * len(values[name]),
                   "| observed | " + " | ".join(_fmt(x, t.unit) for x in t.observed.reindex(values[name].index)) + " |",
                   "| simulated | " + " | ".join(_fmt(x, t.unit) for x in values[name]) + " |", ""]
+    lines += _deaths_section(full)
     alb = _albania(v)
     lines += ["## The Albania natural experiment", "",
               f"Albanian arrivals in 2023 against 2022: fall {alb['fall']:.0%} with the December 2022 returns deal "
@@ -249,6 +251,26 @@ def write_report(v: Validation, out: str | Path, *, calibration: str | Path | No
     path.write_text("\n".join(lines).rstrip() + "\n")
     full.to_csv(out / "targets.csv", index=False)
     return path
+
+
+def _deaths_section(full: pd.DataFrame) -> list[str]:
+    """Deaths at sea per 1,000 arrivals year by year: validation targets beside the pooled rate the
+    calibration fits."""
+    years = full[~full["calibration"] & full["target"].str.startswith("deaths_per_1000_")]
+    if years.empty:
+        return []
+    lines = ["## Deaths at sea year by year (validation targets)", "",
+             "The calibration fits the pooled rate over January 2022 to July 2025 (`deaths_per_1000_2022_2025`); "
+             "each year's rate is a validation target, not in the calibration distance. The model's sea risk "
+             "depends on the load, the weather and incidents (ODD 7.7), and loads rose every year while the "
+             "published deaths peaked in 2024, so no parameter fits every year (ODD section 9).", "",
+             "| target | observed | simulated mean [90% band over runs] | tolerance | error | met |",
+             "|---|---|---|---|---|---|"]
+    for r in years.itertuples(index=False):
+        lines.append(f"| `{r.target}`: {r.description} | {r.observed} | {_fmt(r.simulated, r.unit)} "
+                     f"[{_fmt(r.sim_low, r.unit)}, {_fmt(r.sim_high, r.unit)}] | {r.tolerance} | {r.error:.2f} | "
+                     f"{'yes' if r.met else '**no**'} |")
+    return lines + [""]
 
 
 #: Why the model can miss each period's Albanian share (said in the report when it does).
