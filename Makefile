@@ -85,8 +85,9 @@ recross: $(CORE)
 
 # the five shipped scenarios over the posterior (issue 11): 100 weighted draws x 2 future inflow paths x
 # 2 replications each, 2022-2027 (2,000 runs; 1 hour 40 minutes on 2 cores, about 2 hours with the threshold
-# and phase steps). The draws run in blocks of 10, each its own store: an interrupted study keeps its finished blocks and resumes. STUDY_DRAWS=40 makes a smaller one
-# on the same first draws. Tables and figures go to docs/study/: predictive.csv (median, 5-95%, variance split),
+# and phase steps). The draws run in blocks of 10, each its own store: an interrupted study keeps its finished
+# blocks and resumes. STUDY_DRAWS=40 makes a smaller one on the same first draws. Tables and figures go to
+# docs/study/: predictive.csv (median, 5-95%, variance split),
 # predictive_bands.png, posterior_sensitivity.{csv,png} (which inputs drive the pilot's effect), verdict_profile.csv, and the critical
 # weekly quota over the study's first 20 draws x 2 paths (a bisection per cell: 80 runs when no cell breaks, more when some do):
 # threshold_curve.csv, threshold_cells.csv, threshold-printed.txt, threshold_posterior.png; and the quota x

@@ -40,7 +40,7 @@ from typing import Any
 from sim.config import CONFIG_DIR, ConfigError, load_config, parse_overrides
 from sim.params import parameter_table
 
-__all__ = ["main", "format_summary_table", "SUMMARY_ROWS", "POSTERIOR_ROWS"]
+__all__ = ["main", "format_summary_table", "SUMMARY_ROWS", "posterior_rows"]
 
 #: (summary key, label, format)
 SUMMARY_ROWS: tuple[tuple[str, str, str], ...] = (
@@ -67,28 +67,26 @@ SUMMARY_ROWS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-#: Rows ``compare`` reports beyond the run summary's: the industry's rents, the people displaced
+#: Measures ``compare`` reports beyond the run summary's, with its labels
+#: (``sim.experiments.analysis.COMPARE_MEASURES``): the industry's rents, the people displaced
 #: and the UK's spending.
-_MARKET_ROWS: tuple[tuple[str, str, str], ...] = (
-    ("gang_profit_gbp_window", "industry rents, last 26 weeks (GBP)", "{:,.0f}"),
-    ("displaced_policy_period", "displaced to other EU states since the policy start", "{:,.0f}"),
-    ("uk_cost_gbp_policy_period", "UK spending since the policy start (GBP)", "{:,.0f}"),
-)
+_MARKET_MEASURES = ("gang_profit_gbp_window", "displaced_policy_period", "uk_cost_gbp_policy_period")
 
 
-def _posterior_rows() -> tuple[tuple[str, str, str], ...]:
+def posterior_rows() -> tuple[tuple[str, str, str], ...]:
+    """The rows of ``compare --posterior``: the run summary's measures and, after the market's
+    margin, the industry's rents, the people displaced and the UK's spending as ``compare``
+    labels them (imported here: the analysis needs pandas, which the CLI loads only to compare)."""
+    from sim.experiments.analysis import COMPARE_MEASURES
+
     rows = []
     for row in SUMMARY_ROWS:
         if row[0] != "verdict_reasons":      # the names of the criteria: text, not a measure
             rows.append(row)
         if row[0] == "market_profit_margin":
-            rows.extend(_MARKET_ROWS)
+            rows.extend((k, COMPARE_MEASURES[k], "{:,.0f}") for k in _MARKET_MEASURES)
     return tuple(rows)
 
-
-#: The rows of ``compare --posterior``: the run summary's measures and, after the market's
-#: margin, the industry's rents, the people displaced and the UK's spending.
-POSTERIOR_ROWS = _posterior_rows()
 
 def _fmt(value: Any, fmt: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -367,8 +365,9 @@ def _compare_posterior(args: argparse.Namespace, overrides: dict[str, Any], out:
     runs = predictive_runs(args.configs, draws, out / "store", paths=args.paths, replications=args.replications,
                            seed=args.seed, overrides=overrides, executor=executor, workers=args.workers,
                            progress=not args.quiet, block=args.block)
-    rows = {k: (label, fmt) for k, label, fmt in POSTERIOR_ROWS}
-    measures = [k for k, _, _ in POSTERIOR_ROWS if k in runs.columns]
+    posterior = posterior_rows()
+    rows = {k: (label, fmt) for k, label, fmt in posterior}
+    measures = [k for k, _, _ in posterior if k in runs.columns]
     table = predictive_table(runs, measures)
     table.to_csv(out / "predictive.csv", index=False)
     runs.to_csv(out / "predictive_runs.csv", index=False)
