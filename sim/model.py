@@ -31,6 +31,7 @@ from typing import Any
 import mesa
 import numpy as np
 
+from sim.agents.binding import AgentTable
 from sim.agents.gang import Boats, GangMarket, SmugglingGang
 from sim.agents.migrant import GroupTerms, Migrant
 from sim.agents.patrol import (
@@ -50,10 +51,6 @@ from sim.population import AT_COAST, MigrantState, Population
 from sim.timeline import Change, timeline_changes
 
 __all__ = ["ChannelModel", "RNG_STREAMS", "free_model"]
-
-#: Agents of people whose story ended that are kept for reuse (at least; a quarter of the
-#: live ones if more). Not a rule of the model: only how much of Mesa's registration is saved.
-ENDED_AGENTS_KEPT = 2000
 
 #: Independent random streams, one per source of randomness (common random numbers:
 #: a policy change does not shift the draws of unrelated processes).
@@ -109,8 +106,7 @@ class ChannelModel(mesa.Model):
         self.group_terms = GroupTerms.of(cfg)   # grant probability and multipliers by group
 
         self.pop = Population()
-        self.agent_of_row = np.full(self.pop.capacity, None, dtype=object)  # the agent of each person
-        self.ended_agents: list[Migrant] = []                 # agents whose person left, awaiting reuse
+        self.agent_table = AgentTable(lambda slot: Migrant(self, slot), self.pop.capacity)  # the agent of each person
         self.arrived_today = np.empty(0, dtype=np.int64)      # rows of today's arrivals in the UK
         self.weather = Weather(cfg, self.rngs.weather)
         future_seed = (self.stream_seed(FUTURE_INFLOW_STREAM) if cfg.environment.future_inflow_seed is None else
@@ -124,6 +120,8 @@ class ChannelModel(mesa.Model):
         self.patrols = [BorderPatrol(self, s, 1.0 / len(pp.sectors)) for s in range(len(pp.sectors))]
         self.market = GangMarket(self)
         self.authority = ReturnsAuthority(self)
+        #: what is at stake for migrants today, by group (the policy they know of; set each morning)
+        self.stake_terms = Migrant.stake_terms(self.config, self.group_terms, self.authority)
         self._initial_waiting()
         names = [g.name for g in cfg.groups]
         self.arrival_columns = arrival_columns(names)
@@ -173,6 +171,7 @@ class ChannelModel(mesa.Model):
         self.arrived_today = np.empty(0, dtype=np.int64)
         self.news.begin_day()
         self.weather.step(self.date.month)
+        self.stake_terms = Migrant.stake_terms(self.config, self.group_terms, self.authority)
 
     def apply_change(self, change: Change) -> None:
         """Put a timeline change in force at the start of its day: the new configuration, and every
@@ -274,50 +273,23 @@ class ChannelModel(mesa.Model):
     # ------------------------------------------------------------------ agents
     def bind_agents(self) -> None:
         """Keep a Mesa agent for every person in the model without paying Mesa's registration
-        and removal for every journey (ODD 3.3).
+        and removal for every journey (ODD 3.3; :meth:`sim.agents.binding.AgentTable.bind`)."""
+        self.agent_table.bind(self.pop)
 
-        At the end of each day the agents of people whose story ended (``GONE`` states) keep
-        that person's id and final state and go to a pool of ended agents; their rows are
-        released. People who entered the model that day are bound to pooled agents, oldest
-        first; a new agent is created only when the pool is empty. The pool keeps at most
-        ``ENDED_AGENTS_KEPT`` agents, or a quarter of the bound ones if more; beyond that the
-        oldest are removed from the model.
-        """
-        pop = self.pop
-        if self.agent_of_row.size < pop.capacity:   # the population grew today
-            self.agent_of_row = np.concatenate([self.agent_of_row, np.full(pop.capacity - self.agent_of_row.size, None)])
-        of_row = self.agent_of_row
-        born, gone = pop.take_changes()
-        if gone.size:
-            had = gone[of_row[gone] != None]  # noqa: E711 - people born and gone today had no agent yet
-            ended = of_row[had].tolist()
-            who = zip(pop.person_id[had].tolist(), pop.state[had].tolist(), strict=True)
-            for agent, person in zip(ended, who, strict=True):
-                agent.row = -1        # the person left: keep who they were and how their story ended
-                agent.ended = person
-            of_row[had] = None
-            self.ended_agents.extend(ended)
-            pop.release(gone)
-        born = born[pop.state[born] >= 0]
-        if born.size:
-            reuse = min(born.size, len(self.ended_agents))
-            agents = self.ended_agents[:reuse]
-            del self.ended_agents[:reuse]
-            agents += [Migrant(self, -1) for _ in range(born.size - reuse)]
-            for agent, r in zip(agents, born.tolist(), strict=True):
-                agent.row = r
-            # np.fromiter: a list of agents assigned directly makes NumPy inspect each for nesting
-            of_row[born] = np.fromiter(agents, dtype=object, count=len(agents))
-        excess = len(self.ended_agents) - max(ENDED_AGENTS_KEPT, self.pop.n_live // 4)
-        if excess > 0:
-            for agent in self.ended_agents[:excess]:
-                agent.remove()
-            del self.ended_agents[:excess]
+    @property
+    def agent_of_row(self) -> np.ndarray:
+        """The Mesa agent of the person in each row of ``pop`` (None: a free row)."""
+        return self.agent_table.agent_of_row()
+
+    @property
+    def ended_agents(self) -> list[Migrant]:
+        """Agents whose person left, kept for reuse, oldest first."""
+        return self.agent_table.ended_agents()
 
     @property
     def migrants(self) -> list[Migrant]:
         """The agents of everyone in the model now (not those kept in the pool of ended agents)."""
-        return [a for a in self.agent_of_row[: self.pop.size].tolist() if a is not None]
+        return self.agent_table.bound_agents(self.pop.size)
 
     # ------------------------------------------------------------------ views
     @property
@@ -361,13 +333,8 @@ class ChannelModel(mesa.Model):
         return sum(counts[s] for s in AT_COAST) * self.people_per_agent
 
     def mean_believed_return_prob(self) -> float:
-        """Mean believed return probability of the people at the coast."""
-        pop = self.pop
-        at = pop.at_coast().nonzero()[0]
-        if not at.size:
-            return float("nan")
-        r_a = pop.r_a[at]
-        return float(np.add.reduce(r_a / (r_a + pop.r_b[at])) / at.size)   # np.mean, without its overhead
+        """Mean believed return probability of the people at the coast (NaN if nobody is there)."""
+        return self.pop.mean_return_belief_at_coast()
 
     def end_state(self) -> dict[str, Any]:
         """The business and the returnees now (for the summary and the verdict): the demand and cost
@@ -397,8 +364,7 @@ def free_model(model: mesa.Model) -> None:
         ids.pop(model, None)
     if isinstance(model, ChannelModel):
         model.pop = None  # type: ignore[assignment]
-        model.agent_of_row = np.empty(0, dtype=object)
-        model.ended_agents = []
+        model.agent_table.clear()
         model.market.gangs = []
         model.patrols = []
     gc.collect(0)

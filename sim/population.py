@@ -25,6 +25,7 @@ from enum import IntEnum
 from typing import Any
 
 import numpy as np
+from numba import njit
 
 __all__ = ["AT_COAST", "DISPLACED", "GONE", "N_STATES", "TERMINAL", "MigrantState", "Population"]
 
@@ -112,6 +113,8 @@ class Population:
         self.n_free = 0
         self._born: list[np.ndarray] = []                        # rows added since take_changes()
         self._gone: list[np.ndarray] = []                        # rows that reached a GONE state since
+        #: views on the arrays kept by their users (sim.agents.decision.people), dropped when the arrays grow
+        self.views: dict[Any, Any] = {}
 
     # -- rows ----------------------------------------------------------------------------
     def _grow(self, need: int) -> None:
@@ -122,6 +125,7 @@ class Population:
             arr[: self.capacity] = old
             setattr(self, name, arr)
         self.capacity = new
+        self.views.clear()
 
     def _allocate(self, n: int) -> np.ndarray:
         """``n`` free rows (reused ones first, lowest first for determinism)."""
@@ -165,14 +169,9 @@ class Population:
         """
         if rows.size == 0:
             return
-        self.state_counts -= np.bincount(self.state[rows], minlength=N_STATES)
-        self.state_counts[new] += rows.size
-        self.applicant[rows] = False
-        self.state[rows] = new
-        if new in GONE:
+        _move(rows, int(new), day, keep_since, self.state, self.state_counts, self.applicant, self.since)
+        if _IS_GONE[new]:
             self._gone.append(rows)
-        if not keep_since:
-            self.since[rows] = day
 
     def take_changes(self) -> tuple[np.ndarray, np.ndarray]:
         """Rows added since the last call, and rows that reached a ``GONE`` state since
@@ -228,7 +227,32 @@ class Population:
         """Mask over ``state[:size]``: people at the French coast (waiting, booked, returned)."""
         return _IS_AT_COAST.take(self.state[: self.size])   # take: faster than indexing with an int8 array
 
+    def mean_return_belief_at_coast(self) -> float:
+        """Mean believed return probability of the people at the coast (NaN if nobody is there)."""
+        return _mean_return_belief(self.state, self.r_a, self.r_b, self.size, _IS_AT_COAST)
+
     def believed(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Believed probabilities of success and of return (Beta means) of ``rows``."""
         s_a, r_a = self.s_a[rows], self.r_a[rows]
         return s_a / (s_a + self.s_b[rows]), r_a / (r_a + self.r_b[rows])
+
+
+@njit(cache=True)
+def _mean_return_belief(state, r_a, r_b, size, at_coast):  # noqa: ANN001, ANN202
+    total, n = 0.0, 0
+    for p in range(size):
+        if at_coast[state[p]]:
+            total += r_a[p] / (r_a[p] + r_b[p])
+            n += 1
+    return total / n if n else np.nan
+
+
+@njit(cache=True)
+def _move(rows, new, day, keep_since, state, state_counts, applicant, since):  # noqa: ANN001, ANN202
+    for r in rows:
+        state_counts[state[r]] -= 1
+        state_counts[new] += 1
+        state[r] = new
+        applicant[r] = False
+        if not keep_since:
+            since[r] = day

@@ -8,6 +8,7 @@ prices within their bounds.
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import numpy as np
@@ -75,3 +76,18 @@ def check_invariants(model: Any, settled: bool = True) -> None:
     for g in model.gangs:
         if g.active:
             assert 0 < g.price_gbp <= max(gp.price_max_gbp, g.variable_cost(model.boat_price_gbp, 1.0)), g
+
+
+def live_models() -> int:
+    """ChannelModel objects the garbage collector tracks, after a collection (dead weak proxies,
+    which Numba's dispatchers keep, raise ReferenceError on isinstance and are skipped)."""
+    from sim.model import ChannelModel
+
+    gc.collect()
+    n = 0
+    for o in gc.get_objects():
+        try:
+            n += isinstance(o, ChannelModel)
+        except ReferenceError:
+            pass
+    return n

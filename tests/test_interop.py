@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import importlib.util
 import json
 import math
@@ -15,7 +14,7 @@ import pytest
 import sim
 from sim import interop
 from sim.config import ConfigError
-from sim.model import ChannelModel
+from tests.helpers import live_models
 
 #: Three months of the pilot, the policy starting in its third month.
 SHORT = {"start_date": "2025-06-01", "end_date": "2025-08-31"}
@@ -24,11 +23,6 @@ SHORT = {"start_date": "2025-06-01", "end_date": "2025-08-31"}
 @pytest.fixture(scope="module")
 def short_cfg():
     return sim.load_config("pilot_50", SHORT)
-
-
-def _alive_models() -> int:
-    gc.collect()
-    return sum(isinstance(o, ChannelModel) for o in gc.get_objects())
 
 
 def _same(a, b) -> bool:
@@ -53,14 +47,14 @@ def test_batch_run_gives_one_summary_row_per_run_equal_to_sim_run(short_cfg):
 def test_batch_run_frees_every_model_over_20_runs(short_cfg):
     cfg = sim.load_config(short_cfg, {"end_date": "2025-06-21"})
     interop.batch_run([cfg], seeds=[0])                    # warm-up: imports, caches
-    before = _alive_models()
+    before = live_models()
     df = interop.batch_run([cfg, sim.load_config(cfg, {"returns.quota_per_week": 0})], seeds=range(10))
     assert len(df) == 20
-    assert _alive_models() == before              # no growth: every model was freed
+    assert live_models() == before              # no growth: every model was freed
 
 
 def test_mesa_batch_run_with_run_model_is_whole_runs_whatever_max_steps(short_cfg):
-    before = _alive_models()
+    before = live_models()
     parameters, seed_arg = interop.mesa_seeds({"config": [short_cfg]}, [3])
     rows = mesa.batch_run(interop.RunModel, parameters=parameters, **seed_arg, max_steps=5,
                           data_collection_period=1, display_progress=False)
@@ -70,7 +64,7 @@ def test_mesa_batch_run_with_run_model_is_whole_runs_whatever_max_steps(short_cf
     summary = sim.run(short_cfg, seed=3).summary
     assert row["arrivals_uk"] == summary["arrivals_uk"]     # the total, not the last day's flow
     assert row["business_model_broken"] == summary["business_model_broken"]
-    assert _alive_models() == before
+    assert live_models() == before
 
 
 def test_run_model_stepped_by_hand_keeps_its_series_and_summary(short_cfg):
@@ -122,7 +116,7 @@ def test_ema_workbench_runs_four_experiments(short_cfg):
     from ema_workbench import Constant, IntegerParameter, Model, ScalarOutcome, perform_experiments
     from ema_workbench.em_framework.evaluators import SequentialEvaluator
 
-    before = _alive_models()
+    before = live_models()
     model = Model("channel", function=interop.ema_model(short_cfg, outcomes=("returns", "arrivals_uk")))
     model.uncertainties = [IntegerParameter("returns__quota_per_week", 0, 300)]
     model.constants = [Constant("seed", 7)]
@@ -132,7 +126,7 @@ def test_ema_workbench_runs_four_experiments(short_cfg):
     assert len(experiments) == 4
     assert len(outcomes["returns"]) == len(outcomes["arrivals_uk"]) == 4
     assert np.isfinite(outcomes["arrivals_uk"]).all()
-    assert _alive_models() == before
+    assert live_models() == before
 
 
 # ----------------------------------------------------------------------------- the flat export

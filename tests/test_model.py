@@ -12,7 +12,7 @@ import pytest
 
 import sim
 from sim.model import ChannelModel, free_model
-from tests.helpers import LIVE_STATES, money_identity, short_config
+from tests.helpers import LIVE_STATES, live_models, money_identity, short_config
 
 
 # ----------------------------------------------------------------------------- conservation
@@ -159,12 +159,12 @@ def test_repeated_runs_do_not_accumulate_models():
     sim.run(cfg, seed=0)
     gc.collect()
     before = len(getattr(mesa.Agent, "_ids", {}))
-    models_before = sum(isinstance(o, ChannelModel) for o in gc.get_objects())
+    models_before = live_models()
     for s in range(5):
         sim.run(cfg, seed=s)
     gc.collect()
     assert len(getattr(mesa.Agent, "_ids", {})) <= before
-    assert sum(isinstance(o, ChannelModel) for o in gc.get_objects()) <= models_before
+    assert live_models() <= models_before
 
 
 def test_ramp_up_raises_the_quota_while_it_is_used_and_never_past_its_ceiling():

@@ -393,7 +393,7 @@ class GangMarket:
     # -- daily ------------------------------------------------------------------------
     def step(self) -> None:
         """Every active gang pays its daily fixed cost."""
-        for g in self.gangs:
+        for g in self.active:
             g.step()
 
     def plan_boats(self, pop: Population, day: int) -> Boats | None:
@@ -406,9 +406,9 @@ class GangMarket:
         booked, booked_day = booked[order], booked_day[order]
         starts = np.searchsorted(gang[order], np.arange(len(self.gangs) + 1)).tolist()
         gangs, loads, passengers = [], [], []
-        for g in self.gangs:
+        for g in self.active:
             first, end = starts[g.gang_index], starts[g.gang_index + 1]
-            if not g.active or end == first:
+            if end == first:
                 continue
             for load in g.plan_launches(end - first, day - int(booked_day[first])):
                 passengers.append(booked[first:first + load])

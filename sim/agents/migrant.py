@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from sim.agents import decision
 from sim.constants import (
     NEWCOMER_PRIOR_DEATH_WEIGHT,
     RETURN_PRIOR_PSEUDOCOUNT,
@@ -96,10 +97,22 @@ class Migrant(mesa.Agent):
       with ``migrants.returnee_credit``).
     """
 
-    def __init__(self, model: ChannelModel, row: int) -> None:
+    def __init__(self, model: ChannelModel, slot: int) -> None:
         super().__init__(model)
-        self.row = int(row)   # the person's row in model.pop; -1 once the person's story ended
-        self.ended: tuple[int, int] | None = None   # (person id, final state) once the person left
+        self.slot = int(slot)   # the agent's place in the model's agent table (sim.agents.binding)
+
+    @property
+    def row(self) -> int:
+        """The person's row in ``model.pop``; -1 once the person's story ended (or before binding)."""
+        return int(self.model.agent_table.row_of_slot[self.slot])
+
+    @property
+    def ended(self) -> tuple[int, int] | None:
+        """(person id, final state) once the person left the model; None while bound."""
+        table = self.model.agent_table
+        if table.row_of_slot[self.slot] >= 0 or table.person_of_slot[self.slot] < 0:
+            return None
+        return int(table.person_of_slot[self.slot]), int(table.state_of_slot[self.slot])
 
     @property
     def bound(self) -> bool:
@@ -107,10 +120,11 @@ class Migrant(mesa.Agent):
         return self.row >= 0
 
     def _get(self, field: str) -> np.generic:
-        if self.row < 0:
+        row = self.row
+        if row < 0:
             raise AttributeError(f"person {self.person_id} has left the model ({self.state.name}); "
                                  f"their {field} is no longer kept")
-        return getattr(self.model.pop, field)[self.row]
+        return getattr(self.model.pop, field)[row]
 
     # -- views on the arrays --------------------------------------------------------
     @property
@@ -272,40 +286,20 @@ class Migrant(mesa.Agent):
         pop.death_belief[rows] = w * b.prior_death_risk + (1 - w) * news.death_rate
 
     @staticmethod
-    def accrue_savings(pop: Population, idx: np.ndarray, day: int, per_day_gbp: float) -> None:
-        """Savings grow by ``per_day_gbp`` for each day since the person's last update."""
-        pop.wealth[idx] += per_day_gbp * (day - pop.belief_day[idx])
-
-    @staticmethod
-    def fade_beliefs(pop: Population, idx: np.ndarray, day: int, b: BeliefParams) -> None:
-        """Memory: belief counts halve every ``memory_half_life_days`` since the last update."""
-        fade = 0.5 ** ((day - pop.belief_day[idx]) / b.memory_half_life_days)
-        for arr in (pop.s_a, pop.s_b, pop.r_a, pop.r_b):
-            arr[idx] *= fade
-        pop.belief_day[idx] = day
-
-    @staticmethod
     def hear_contacts(pop: Population, idx: np.ndarray, news: News, rng: np.random.Generator,
-                      b: BeliefParams) -> None:
+                      b: BeliefParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Rumours: ``contacts_per_review`` contacts of the same group report the recent rates of
         success, of return after arrival and of death, each report distorted by log-normal
-        noise and weighted by trust (Routes and Rumours)."""
+        noise (Routes and Rumours). Returns the reports, ``(successes, returns, death rate)`` per
+        person: :func:`sim.agents.decision.take_in_news` adds them to the beliefs, weighted by trust."""
         k = b.contacts_per_review
         if k == 0 or idx.size == 0:
-            return
+            return np.zeros(idx.size, dtype=np.int64), np.zeros(idx.size, dtype=np.int64), np.zeros(idx.size)
         noise = np.exp(b.rumour_distortion * rng.standard_normal((3, idx.size)))
         s_true = np.minimum(np.maximum(news.success_rate * noise[0], 0.0), 1.0)   # np.clip, faster on
         r_true = np.minimum(np.maximum(news.return_rate[pop.group[idx]] * noise[1], 0.0), 1.0)  # small arrays
-        heard_s = rng.binomial(k, s_true)
-        heard_r = rng.binomial(k, r_true)
-        w = b.rumour_trust
-        pop.s_a[idx] += w * heard_s
-        pop.s_b[idx] += w * (k - heard_s)
-        pop.r_a[idx] += w * heard_r
-        pop.r_b[idx] += w * (k - heard_r)
-        lam = (w * k) / (w * k + b.prior_strength)
         heard_d = np.minimum(np.maximum(news.death_rate * noise[2], 0.0), 1.0)
-        pop.death_belief[idx] += lam * (heard_d - pop.death_belief[idx])
+        return rng.binomial(k, s_true), rng.binomial(k, r_true), heard_d
 
     @staticmethod
     def hear_announcement(model: ChannelModel, groups: np.ndarray, prob: np.ndarray) -> None:
@@ -335,39 +329,39 @@ class Migrant(mesa.Agent):
         pop.r_a[rows] += weight
 
     # -- the decision: one comparison of expected values ------------------------------
-    @staticmethod
-    def crossing_gain(s: np.ndarray, r: np.ndarray, r_again: np.ndarray, surplus: np.ndarray,
-                      return_cost: np.ndarray, to_origin: np.ndarray, price: np.ndarray,
-                      price_again: np.ndarray, risk_cost: np.ndarray) -> np.ndarray:
-        """Expected gain over the outside option of buying a seat at ``price`` (GBP; arrays broadcast).
+    #: Expected gain over the outside option of buying a seat (GBP), a NumPy ufunc over arrays:
+    #: ``crossing_gain(s, r, r_again, surplus, return_cost, to_origin, price, price_again, risk_cost)``.
+    #: ``G = s [(1 - r) surplus + r after] - price - risk_cost``, ``after`` (the value after a
+    #: return, over the outside option) being ``-return_cost`` for a return to the country of
+    #: origin and ``max(0, G_again) - return_cost`` for a return to France, ``G_again`` the gain
+    #: of one more try at ``price_again`` with the repeat arrival's return probability
+    #: ``r_again``. Written once, in :mod:`sim.agents.decision`, for this ufunc and for the
+    #: compiled per-person decision.
+    crossing_gain = staticmethod(decision.crossing_gain)
 
-        ``G = s [(1 - r) surplus + r after] - price - risk_cost`` where ``after`` (the value after
-        a return, over the outside option) is ``-return_cost`` for a return to the country of
-        origin, and ``max(0, G_again) - return_cost`` for a return to France, ``G_again`` being the
-        gain of one more try at ``price_again`` with the repeat arrival's return probability
-        ``r_again`` (after which a return ends the attempt).
-        """
-        again = s * ((1.0 - r_again) * surplus - r_again * return_cost) - price_again - risk_cost
-        after = np.where(to_origin, -return_cost, np.maximum(again, 0.0) - return_cost)
-        return s * ((1.0 - r) * surplus + r * after) - price - risk_cost
+    @staticmethod
+    def stake_terms(cfg: Config, terms: GroupTerms, authority: ReturnsAuthority) -> decision.StakeTerms:
+        """What is at stake by group and overall, from the configuration and the policy the
+        people know of (``authority``): see :data:`sim.agents.decision.StakeTerms`."""
+        mp = cfg.migrants
+        grant = terms.grant    # the value of staying is computed per group, then taken per person
+        every_group = np.arange(grant.size)
+        return decision.StakeTerms(
+            value_mult=grant + (1 - grant) * mp.refused_stay_value_share,
+            enforcement_factor=1.0 - cfg.uk.illegal_working_enforcement * cfg.uk.enforcement_valuation_effect,
+            to_origin=authority.returns_home(every_group),
+            return_home_cost=float(mp.return_home_cost_gbp), return_france_cost=float(mp.return_to_france_cost_gbp),
+            value_of_life=float(mp.value_of_life_gbp),
+            repeat_share=authority.repeat_return_belief(every_group, np.ones(every_group.size, dtype=bool)))
 
     @staticmethod
     def stakes(pop: Population, rows: np.ndarray, cfg: Config, terms: GroupTerms,
                authority: ReturnsAuthority) -> tuple[np.ndarray, ...]:
         """What is at stake for each person, from their attributes and the policy they know of
         (``authority``): ``(surplus V - O, return cost, return leads home, risk cost a d L, floor
-        of the repeat arrival's return probability)``."""
-        mp = cfg.migrants
-        grp = pop.group[rows]
-        grant = terms.grant    # by group: the value of staying is computed per group, then taken per person
-        v_eff = pop.valuation[rows] * (grant + (1 - grant) * mp.refused_stay_value_share)[grp]
-        v_eff *= 1.0 - cfg.uk.illegal_working_enforcement * cfg.uk.enforcement_valuation_effect
-        surplus = v_eff - pop.outside[rows]
-        to_origin = authority.returns_home(grp)
-        return_cost = np.where(to_origin, mp.return_home_cost_gbp, mp.return_to_france_cost_gbp)
-        risk_cost = pop.risk_aversion[rows] * pop.death_belief[rows] * mp.value_of_life_gbp
-        repeat_floor = authority.repeat_return_belief(grp, pop.adult[rows])
-        return surplus, return_cost, to_origin, risk_cost, repeat_floor
+        of the repeat arrival's return probability)`` (:func:`sim.agents.decision.stakes_one`)."""
+        return decision.stakes_many(np.asarray(rows, dtype=np.int64), decision.people(pop),
+                                    Migrant.stake_terms(cfg, terms, authority))
 
     @staticmethod
     def consider_route(model: ChannelModel, rows: np.ndarray) -> np.ndarray:
@@ -382,13 +376,10 @@ class Migrant(mesa.Agent):
             return np.zeros(0, dtype=bool)
         pop, cfg = model.pop, model.config
         env = cfg.environment
-        s, r = pop.believed(rows)
-        s_eff = 1.0 - (1.0 - s) ** (1.0 + cfg.gangs.retry_promise_prob)
-        surplus, return_cost, to_origin, risk_cost, repeat_floor = Migrant.stakes(pop, rows, cfg, model.group_terms, model.authority)
         price = model.market.mean_price()
         price_again = price * (1.0 - model.market.insured_share())   # a gang's return insurance: a free retry
-        gain = Migrant.crossing_gain(s_eff, r, np.maximum(r, repeat_floor), surplus, return_cost, to_origin,
-                                     price, price_again, risk_cost) - env.travel_cost_gbp
+        gain = decision.route_gains(rows, decision.people(pop), model.stake_terms,
+                                    float(cfg.gangs.retry_promise_prob), price, price_again) - env.travel_cost_gbp
         p_go = 0.5 * (1.0 + np.tanh(0.5 * gain / env.upstream_choice_scale_gbp))   # logistic, overflow-free
         draw = model.rngs.upstream.random(rows.size)      # drawn either way: the switch keeps the streams aligned
         return draw < p_go if cfg.mechanisms.upstream_choice else np.ones(rows.size, dtype=bool)
@@ -415,102 +406,63 @@ class Migrant(mesa.Agent):
         pop, cfg, day = model.pop, model.config, model.day
         lapsed = idx[pop.applicant[idx] & (day - pop.since[idx] >= cfg.legal_route.max_applicant_wait_days)]
         pop.applicant[lapsed] = False
-        # savings grow while in France (accrued at each activation rather than daily)
-        Migrant.accrue_savings(pop, idx, day, cfg.migrants.wealth_top_up_gbp_per_day)
-        Migrant.fade_beliefs(pop, idx, day, cfg.beliefs)
-        Migrant.hear_contacts(pop, idx, model.news, model.rngs.beliefs, cfg.beliefs)
+        # savings grow while in France (accrued at each review rather than daily), beliefs fade
+        # (memory) and take in what contacts report (rumours)
+        b = cfg.beliefs
+        heard = Migrant.hear_contacts(pop, idx, model.news, model.rngs.beliefs, b)
+        w, k = b.rumour_trust, b.contacts_per_review
+        decision.take_in_news(idx, decision.people(pop), day, float(cfg.migrants.wealth_top_up_gbp_per_day),
+                              float(b.memory_half_life_days), *heard, int(k), float(w), (w * k) / (w * k + b.prior_strength))
         Migrant.decide_many(model, idx)
         model.today["decisions"] += idx.size
 
     @staticmethod
     def decide_many(model: ChannelModel, idx: np.ndarray) -> None:
-        """Apply the decision rule to the people at ``idx`` (waiting or returned)."""
+        """Apply the decision rule to the people at ``idx`` (waiting or returned).
+
+        What the market and the authority offer today and the day's random draws are prepared
+        here; :func:`sim.agents.decision.choose` applies the rule to each person (a compiled
+        loop); the outcomes (bookings, applications, leaving, the next review) are then
+        carried out here.
+        """
         if idx.size == 0:
             return
         pop, cfg = model.pop, model.config
         mp = cfg.migrants
         rng = model.rngs.choice
         gangs = model.market.active
+        authority = model.authority
         today = model.day
         n = idx.size
 
-        s, r = pop.believed(idx)
-        wealth = pop.wealth[idx]
-        surplus, return_cost, to_origin, risk_cost, repeat_floor = Migrant.stakes(pop, idx, cfg, model.group_terms, model.authority)
-        r_again = np.maximum(r, repeat_floor)
-        returnee = pop.times_returned[idx] > 0
-        r = np.where(returnee, r_again, r)   # a returnee's next arrival is a repeat
-        if not cfg.mechanisms.return_risk_at_coast:
-            r = r_again = np.zeros(n)
-        credit = returnee if mp.returnee_credit else np.zeros(n, dtype=bool)
-
+        n_gangs = len(gangs)
+        m = min(mp.known_gangs, n_gangs)
         if gangs:
-            n_gangs = len(gangs)
             prices = np.array([g.price_gbp for g in gangs])
             rep = np.array([g.reputation for g in gangs])
             gang_index = np.array([g.gang_index for g in gangs])
-            retry = cfg.gangs.retry_promise_prob
+            insures = np.array([g.insures for g in gangs], dtype=bool)
             cum = np.add.accumulate(np.array([g.market_weight() for g in gangs]))   # np.cumsum
-            m = min(mp.known_gangs, n_gangs)
-            # each person hears of m gangs, drawn by word of mouth (with replacement)
-            known = np.minimum(np.searchsorted(cum, rng.random((n, m)) * cum[-1], side="right"), n_gangs - 1)
-            # a returnee holding a voucher (return insurance) knows that gang, and rides with it free
-            position = np.full(len(model.market.gangs), -1)
-            position[gang_index] = np.arange(n_gangs)
-            voucher = pop.voucher[idx]
-            voucher_at = np.where(voucher >= 0, position[voucher], -1)
-            has_voucher = voucher_at >= 0
-            known[has_voucher, 0] = voucher_at[has_voucher]
-            free = np.zeros(known.shape, dtype=bool)
-            free[has_voucher, 0] = True
-            prices_known = prices[known]
-            price_known = np.where(free, 0.0, prices_known)
-            insured = np.array([g.insures for g in gangs])[known]
-            price_again = np.where(insured, 0.0, prices_known)
             rep_mean = np.add.reduce(rep) / n_gangs   # rep.mean()
-            s_g = np.minimum(s[:, None] * (rep / max(rep_mean, 1e-9))[known], 1.0)
-            s_eff = 1.0 - (1.0 - s_g) ** (1.0 + retry)
-            col = (slice(None), None)
-            gain = Migrant.crossing_gain(s_eff, r[col], r_again[col], surplus[col], return_cost[col],
-                                         to_origin[col], price_known, price_again, risk_cost[col])
-            positive = gain > 0
-            usable = positive & ((wealth[:, None] >= price_known) | credit[:, None])
-            # logit choice among usable known gangs (Gumbel trick: argmax of gain/scale + noise)
-            util = np.where(usable, gain / mp.choice_scale_gbp + rng.gumbel(size=gain.shape), -np.inf)
-            pick = np.argmax(util, axis=1)
-            rows = np.arange(n)
-            has = usable[rows, pick]
-            choice = np.where(has, known[rows, pick], -1)
-            gain_pos = np.where(positive, gain, -np.inf)
-            best_gain = np.where(has, gain[rows, pick], gain_pos.max(axis=1))   # gain of the chosen gang, else the best positive one
-            price_choice = np.where(has, price_known[rows, pick], 0.0)
-            rides_free = has & free[rows, pick]   # booked with the gang of their voucher (return insurance)
-            cheapest_worth_it = np.where(positive, price_known, np.inf).min(axis=1)   # lowest price of a gang worth booking
+            success_ratio = rep / max(rep_mean, 1e-9)
+            # each person hears of m gangs, drawn by word of mouth (with replacement), then the
+            # logit noise of each (drawn here so that the streams do not depend on the loop)
+            u_known = rng.random((n, m))
+            gumbel = rng.gumbel(size=(n, m))
         else:
-            rides_free = np.zeros(n, dtype=bool)
-            best_gain = np.full(n, -np.inf)
-            choice = np.full(n, -1, dtype=np.int64)
-            price_choice = np.zeros(n)
-            cheapest_worth_it = np.full(n, np.inf)
-
-        # legal route
-        legal_gain = np.full(n, -np.inf)
-        q, wait_days = model.authority.legal_route_outlook()
-        applicant = pop.applicant[idx]
-        if q > 0:
-            eligible = pop.legal_eligible[idx] & ~returnee & ~applicant   # never returned, not applied yet
-            legal_gain = np.where(eligible, q * surplus - mp.waiting_cost_gbp_per_day * wait_days, -np.inf)
-
-        book = (choice >= 0) & ~(legal_gain > best_gain)
-        legal_positive = legal_gain > 0
-        apply = ~book & legal_positive
-        worth_it = (best_gain > 0) | legal_positive | applicant
-        interval = mp.review_interval_days
-        elapsed = np.maximum(today - pop.decided_day[idx], 1)
-        pop.decided_day[idx] = today
-        days_bad = np.where(worth_it, 0.0, pop.days_bad[idx] + elapsed)
-        pop.days_bad[idx] = days_bad
-        leave = ~book & ~apply & ~worth_it & (days_bad >= pop.patience[idx])
+            prices = success_ratio = cum = np.zeros(0)
+            gang_index = np.zeros(0, dtype=np.int64)
+            insures = np.zeros(0, dtype=bool)
+            u_known = gumbel = np.zeros((n, 0))
+        position = np.full(len(model.market.gangs), -1, dtype=np.int64)   # of every gang among the active ones
+        position[gang_index] = np.arange(n_gangs)
+        offers = decision.GangOffers(prices, success_ratio, insures, cum, position, float(cfg.gangs.retry_promise_prob))
+        q, wait_days = authority.legal_route_outlook()
+        choice, book, apply, leave, rides_free, price_choice, wait = decision.choose(
+            idx, decision.people(pop), model.stake_terms, offers, u_known, gumbel,
+            float(mp.choice_scale_gbp), bool(cfg.mechanisms.return_risk_at_coast), bool(mp.returnee_credit),
+            float(q), float(mp.waiting_cost_gbp_per_day * wait_days), int(today), int(mp.review_interval_days),
+            float(mp.wealth_top_up_gbp_per_day), int(SAVING_MAX_REVIEW_INTERVALS))
 
         if apply.any():
             a = idx[apply]
@@ -539,12 +491,4 @@ class Migrant(mesa.Agent):
             pop.gang[b] = gang_index[choice[book]]
         rest = ~book & ~apply & ~leave
         if rest.any():
-            # a person who wants a seat but cannot pay yet looks again when savings allow
-            # (at most SAVING_MAX_REVIEW_INTERVALS later); everyone else at the next periodic review
-            wait = np.full(n, float(interval))
-            saving = rest & np.isfinite(cheapest_worth_it) & ~legal_positive
-            if saving.any() and mp.wealth_top_up_gbp_per_day > 0:
-                short = (cheapest_worth_it[saving] - wealth[saving]) / mp.wealth_top_up_gbp_per_day
-                # np.clip(ceil(short), interval, SAVING_MAX_REVIEW_INTERVALS * interval), faster on small arrays
-                wait[saving] = np.minimum(np.maximum(np.ceil(short), interval), SAVING_MAX_REVIEW_INTERVALS * interval)
-            pop.next_review[idx[rest]] = today + wait[rest].astype(np.int32)
+            pop.next_review[idx[rest]] = today + wait[rest]

@@ -1,0 +1,126 @@
+"""Which Mesa agent stands for which person (ODD 3.3).
+
+Every person in the model has a real Mesa :class:`~sim.agents.Migrant` agent, a view on
+the person's row of the :class:`~sim.population.Population`. Creating and removing one
+Mesa agent per journey would cost Mesa's registration and removal for each of the tens of
+thousands of people a year who pass through, so agents are reused: an agent whose person
+left the model keeps who that person was and how their story ended, waits in a pool, and
+is later bound to a newcomer.
+
+The table is a few integer arrays indexed by the agent's *slot* (its fixed place in the
+table) and by the person's row, so that binding a day's newcomers and releasing the day's
+departures are array operations; only agents created (when the pool is empty) or removed
+(when the pool is larger than it needs to be) are touched one by one.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sim.agents.migrant import Migrant
+    from sim.population import Population
+
+__all__ = ["ENDED_AGENTS_KEPT", "AgentTable"]
+
+#: Agents of people whose story ended that are kept for reuse (at least; a quarter of the
+#: live ones if more). Not a rule of the model: only how much of Mesa's registration is saved.
+ENDED_AGENTS_KEPT = 2000
+
+
+def _grown(arr: np.ndarray, size: int, fill: int) -> np.ndarray:
+    out = np.full(max(size, 2 * arr.size), fill, dtype=arr.dtype)
+    out[: arr.size] = arr
+    return out
+
+
+class AgentTable:
+    """The Mesa agents of a model's people.
+
+    ``agents[slot]`` is the agent in ``slot`` (``None`` once removed from the model);
+    ``row_of_slot[slot]`` the row of the person it stands for (-1: none, the agent is in the
+    pool of ended agents or removed); ``slot_of_row[row]`` the agent of the person in
+    ``row`` (-1: none yet). An ended agent keeps its person's id and final state
+    (``person_of_slot``, ``state_of_slot``). Slots are never reused.
+    """
+
+    def __init__(self, make_agent: type[Migrant] | object, capacity: int) -> None:
+        self.make_agent = make_agent          # called with a slot, returns a new agent
+        self.agents: list[Migrant | None] = []
+        self.row_of_slot = np.empty(0, dtype=np.int64)
+        self.person_of_slot = np.empty(0, dtype=np.int64)
+        self.state_of_slot = np.empty(0, dtype=np.int8)
+        self.slot_of_row = np.full(capacity, -1, dtype=np.int64)
+        self.pool = np.empty(0, dtype=np.int64)   # slots of ended agents awaiting reuse, oldest first
+
+    def bind(self, pop: Population) -> None:
+        """At the end of a day: the agents of people whose story ended (``GONE`` states) keep that
+        person's id and final state and join the pool, and their rows are released; people who
+        entered the model that day are bound to pooled agents, oldest first, a new agent being
+        created only when the pool is empty. The pool keeps at most ``ENDED_AGENTS_KEPT``
+        agents, or a quarter of the bound ones if more; beyond that the oldest are removed from
+        the model."""
+        if self.slot_of_row.size < pop.capacity:   # the population grew today
+            self.slot_of_row = _grown(self.slot_of_row, pop.capacity, -1)
+        of_row = self.slot_of_row
+        born, gone = pop.take_changes()
+        if gone.size:
+            slots = of_row[gone]
+            had = slots >= 0          # people born and gone today had no agent yet
+            ended, rows = slots[had], gone[had]
+            self.person_of_slot[ended] = pop.person_id[rows]
+            self.state_of_slot[ended] = pop.state[rows]
+            self.row_of_slot[ended] = -1
+            of_row[gone] = -1
+            self.pool = np.concatenate([self.pool, ended])
+            pop.release(gone)
+        born = born[pop.state[born] >= 0]
+        if born.size:
+            reuse = min(born.size, self.pool.size)
+            slots = self.pool[:reuse]
+            self.pool = self.pool[reuse:]
+            if born.size > reuse:
+                slots = np.concatenate([slots, self._create(born.size - reuse)])
+            self.row_of_slot[slots] = born
+            of_row[born] = slots
+        excess = self.pool.size - max(ENDED_AGENTS_KEPT, pop.n_live // 4)
+        if excess > 0:
+            for slot in self.pool[:excess].tolist():
+                self.agents[slot].remove()
+                self.agents[slot] = None
+            self.pool = self.pool[excess:]
+
+    def _create(self, n: int) -> np.ndarray:
+        first = len(self.agents)
+        if first + n > self.row_of_slot.size:
+            self.row_of_slot = _grown(self.row_of_slot, first + n, -1)
+            self.person_of_slot = _grown(self.person_of_slot, first + n, -1)
+            self.state_of_slot = _grown(self.state_of_slot, first + n, -1)
+        self.agents.extend(self.make_agent(slot) for slot in range(first, first + n))
+        return np.arange(first, first + n)
+
+    # -- views -------------------------------------------------------------------------
+    def agent_of_row(self) -> np.ndarray:
+        """The agent of the person in each row (``None``: a free row, or a person added today)."""
+        out = np.full(self.slot_of_row.size, None, dtype=object)
+        bound = self.slot_of_row >= 0
+        agents = np.empty(len(self.agents), dtype=object)
+        agents[:] = self.agents
+        out[bound] = agents[self.slot_of_row[bound]]
+        return out
+
+    def bound_agents(self, size: int) -> list[Migrant]:
+        """The agents of everyone with a row below ``size``, in the order of their rows."""
+        slots = self.slot_of_row[:size]
+        return [self.agents[s] for s in slots[slots >= 0].tolist()]
+
+    def ended_agents(self) -> list[Migrant]:
+        """The agents in the pool of ended agents, oldest first."""
+        return [self.agents[s] for s in self.pool.tolist()]
+
+    def clear(self) -> None:
+        self.agents = []
+        self.pool = np.empty(0, dtype=np.int64)
+        self.slot_of_row = np.empty(0, dtype=np.int64)
