@@ -168,6 +168,8 @@ print(f"a person at the coast: state {person.state.name}, values the UK at £{pe
 # 3. Look at `channel-sim params migrants` (or `docs/ODD.md`): double
 #    `migrants.valuation_median_gbp` and describe what happens to prices and arrivals.
 # 4. Read `Migrant.decide_many` in [`../sim/agents/migrant.py`](../sim/agents/migrant.py)
-#    and write the decision rule in one sentence of your own.
+#    and the per-person loop it calls, `choose` in
+#    [`../sim/agents/decision.py`](../sim/agents/decision.py), and write the decision rule
+#    in one sentence of your own.
 # 5. Using the stock columns `n_<state>`, check that everyone who ever entered the model
 #    (`cum_inflow`) is in exactly one state on the last day.

@@ -4,6 +4,8 @@ The rules a person applies at each review are plain loops over the people concer
 compiled by Numba, so that a day's reviews cost a fraction of the NumPy calls they took
 as whole-array operations (each of which paid Python's overhead on a few hundred people):
 
+* :func:`set_attributes` and :func:`set_priors`, a newcomer's attributes (from draws made
+  with NumPy) and prior beliefs;
 * :func:`stakes_one`, what is at stake for a person (the value of staying in the UK over
   the outside option, the cost and destination of a return, the risk cost, the return
   probability expected on a repeat arrival);
@@ -36,12 +38,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from sim.population import Population
 
 __all__ = ["GangOffers", "People", "StakeTerms", "choose", "crossing_gain", "gain_one", "people", "route_gains",
-           "stakes_many", "stakes_one", "take_in_news"]
+           "set_attributes", "set_priors", "stakes_many", "stakes_one", "take_in_news"]
 
 #: The per-person arrays the rules read and write (fields of :class:`sim.population.Population`).
 People = namedtuple("People", ["s_a", "s_b", "r_a", "r_b", "death_belief", "wealth", "valuation", "outside",
                                "risk_aversion", "patience", "group", "adult", "legal_eligible", "times_returned",
-                               "voucher", "applicant", "belief_day", "decided_day", "days_bad"])
+                               "voucher", "applicant", "belief_day", "decided_day", "days_bad", "due_day"])
 
 #: What is at stake, by nationality group and overall (:meth:`sim.agents.Migrant.stake_terms`):
 #: the multiplier of the valuation for the chance of being allowed to stay (by group), the
@@ -87,6 +89,39 @@ gain_one = njit(cache=True)(_crossing_gain)
 #: The same gain as a NumPy ufunc over arrays (broadcasting), compiled from the same function.
 crossing_gain = vectorize(["float64(float64, float64, float64, float64, float64, boolean, float64, float64, float64)"],
                           cache=True)(_crossing_gain)
+
+
+@njit(cache=True)
+def set_attributes(rows, pp, e, patience, u_adult, u_legal, travel, day, wealth_median, valuation_median,  # noqa: ANN001, ANN201, PLR0913
+                   valuation_mult, outside_median, outside_mult, risk_median, adult_share, eligible_share):
+    """A newcomer's attributes from the draws (:meth:`sim.agents.Migrant.draw_attributes`): ``e`` the
+    four log-normal factors (wealth, valuation, outside option, risk aversion) by row, then
+    patience, the uniforms that decide adult and eligible for the legal route, and the days of travel."""
+    for i in range(rows.size):
+        p = rows[i]
+        g = pp.group[p]
+        pp.wealth[p] = wealth_median * e[0, i]
+        pp.valuation[p] = valuation_median * valuation_mult[g] * e[1, i]
+        pp.outside[p] = outside_median * outside_mult[g] * e[2, i]
+        pp.risk_aversion[p] = risk_median * e[3, i]
+        pp.patience[p] = patience[i]
+        pp.adult[p] = u_adult[i] < adult_share
+        pp.legal_eligible[p] = u_legal[i] < eligible_share
+        pp.due_day[p] = day + travel[i]
+
+
+@njit(cache=True)
+def set_priors(rows, pp, strength, success, return_by_group, pseudocount, death):  # noqa: ANN001, ANN201
+    """A newcomer's prior beliefs: the public success rate and the public return belief of the
+    person's group with the weight of ``strength`` observations (plus ``pseudocount`` on each
+    side of the return prior), and the death risk ``death``."""
+    for p in rows:
+        r_pub = return_by_group[pp.group[p]]
+        pp.s_a[p] = strength * success
+        pp.s_b[p] = strength * (1 - success)
+        pp.r_a[p] = strength * r_pub + pseudocount
+        pp.r_b[p] = strength * (1 - r_pub) + pseudocount
+        pp.death_belief[p] = death
 
 
 @njit(cache=True)

@@ -213,17 +213,15 @@ class Migrant(mesa.Agent):
         (exponential), adult, meets the legal route's criteria, and the day of reaching the coast."""
         n = rows.size
         mp = cfg.migrants
-        grp = pop.group[rows]
-        pop.wealth[rows] = mp.wealth_median_gbp * np.exp(mp.wealth_sigma * rng.standard_normal(n))
-        pop.valuation[rows] = (mp.valuation_median_gbp * terms.valuation[grp]
-                               * np.exp(mp.valuation_sigma * rng.standard_normal(n)))
-        pop.outside[rows] = (mp.outside_option_median_gbp * terms.outside[grp]
-                             * np.exp(mp.outside_option_sigma * rng.standard_normal(n)))
-        pop.risk_aversion[rows] = mp.risk_aversion_median * np.exp(mp.risk_aversion_sigma * rng.standard_normal(n))
-        pop.patience[rows] = rng.exponential(mp.patience_mean_days, n)
-        pop.adult[rows] = rng.random(n) < mp.adult_share
-        pop.legal_eligible[rows] = rng.random(n) < cfg.legal_route.eligible_share
-        pop.due_day[rows] = day + rng.poisson(cfg.environment.travel_days_mean, n)
+        sigma = np.array([mp.wealth_sigma, mp.valuation_sigma, mp.outside_option_sigma, mp.risk_aversion_sigma])
+        e = np.exp(sigma[:, None] * rng.standard_normal((4, n)))   # the four log-normal factors, in that order
+        patience = rng.exponential(mp.patience_mean_days, n)
+        u_adult, u_legal = rng.random(n), rng.random(n)
+        travel = rng.poisson(cfg.environment.travel_days_mean, n)
+        decision.set_attributes(rows, decision.people(pop), e, patience, u_adult, u_legal, travel, day,
+                                float(mp.wealth_median_gbp), float(mp.valuation_median_gbp), terms.valuation,
+                                float(mp.outside_option_median_gbp), terms.outside, float(mp.risk_aversion_median),
+                                float(mp.adult_share), float(cfg.legal_route.eligible_share))
 
     @staticmethod
     def reach_coast(model: ChannelModel) -> int:
@@ -276,14 +274,10 @@ class Migrant(mesa.Agent):
     def newcomer_beliefs(pop: Population, rows: np.ndarray, news: News, day: int, b: BeliefParams) -> None:
         """A newcomer's prior is what is publicly heard about the route now, with the weight of
         ``prior_strength`` observations."""
-        S = b.prior_strength
-        s_pub = news.success_rate
-        r_pub = news.public_return_belief(day)[pop.group[rows]]
-        pop.s_a[rows], pop.s_b[rows] = S * s_pub, S * (1 - s_pub)
-        pop.r_a[rows] = S * r_pub + RETURN_PRIOR_PSEUDOCOUNT
-        pop.r_b[rows] = S * (1 - r_pub) + RETURN_PRIOR_PSEUDOCOUNT
         w = NEWCOMER_PRIOR_DEATH_WEIGHT
-        pop.death_belief[rows] = w * b.prior_death_risk + (1 - w) * news.death_rate
+        decision.set_priors(rows, decision.people(pop), float(b.prior_strength), float(news.success_rate),
+                            news.public_return_belief(day), float(RETURN_PRIOR_PSEUDOCOUNT),
+                            w * b.prior_death_risk + (1 - w) * news.death_rate)
 
     @staticmethod
     def hear_contacts(pop: Population, idx: np.ndarray, news: News, rng: np.random.Generator,
@@ -438,11 +432,11 @@ class Migrant(mesa.Agent):
         n_gangs = len(gangs)
         m = min(mp.known_gangs, n_gangs)
         if gangs:
-            prices = np.array([g.price_gbp for g in gangs])
-            rep = np.array([g.reputation for g in gangs])
-            gang_index = np.array([g.gang_index for g in gangs])
-            insures = np.array([g.insures for g in gangs], dtype=bool)
-            cum = np.add.accumulate(np.array([g.market_weight() for g in gangs]))   # np.cumsum
+            prices, rep, gang_index, insures, weight = np.array(
+                [(g.price_gbp, g.reputation, g.gang_index, g.insures, g.market_weight()) for g in gangs]).T
+            gang_index = gang_index.astype(np.int64)
+            insures = insures.astype(bool)
+            cum = np.add.accumulate(weight)   # np.cumsum
             rep_mean = np.add.reduce(rep) / n_gangs   # rep.mean()
             success_ratio = rep / max(rep_mean, 1e-9)
             # each person hears of m gangs, drawn by word of mouth (with replacement), then the
