@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
@@ -469,3 +470,25 @@ def test_weighted_quantile():
     assert weighted_quantile(x, w, [0.0, 0.25, 0.5, 0.75, 1.0]) == [1.0, 1.0, 2.0, 3.0, 4.0]
     assert weighted_quantile(x, np.array([0.0, 0.0, 0.0, 1.0]), [0.05, 0.95]) == [4.0, 4.0]
     assert weighted_quantile(x, np.array([10.0, 0.0, 1.0, 1.0]), [0.5]) == [3.0]
+
+
+def test_a_pool_worker_freezes_what_its_first_task_imported_once_and_the_parent_never(monkeypatch):
+    from sim.experiments import executors, tasks
+
+    assert tasks.FREEZE_AFTER_FIRST_TASK is False      # the parent (serial runs) never freezes
+    monkeypatch.setattr(tasks, "_tasks_run", 0)
+    monkeypatch.setattr(executors.signal, "signal", lambda *a: None)   # the initializer's Ctrl-C set-up
+    executors._init_worker()                            # what a pool's worker runs first
+    try:
+        assert tasks.FREEZE_AFTER_FIRST_TASK is True
+        before = gc.get_freeze_count()
+        tasks._freeze_imports_once()                    # the first task: nothing frozen yet
+        assert gc.get_freeze_count() == before
+        tasks._freeze_imports_once()                    # the second: what is alive is frozen
+        frozen = gc.get_freeze_count()
+        assert frozen > before
+        tasks._freeze_imports_once()                    # once only
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
+        tasks.FREEZE_AFTER_FIRST_TASK = False

@@ -25,8 +25,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["ENDED_AGENTS_KEPT", "AgentTable"]
 
-#: Agents of people whose story ended that are kept for reuse (at least; a quarter of the
-#: live ones if more). Not a rule of the model: only how much of Mesa's registration is saved.
+#: Agents of people whose story ended that are kept for reuse (at least; as many as there are
+#: bound agents if more). Not a rule of the model: only how much of Mesa's registration is saved.
 ENDED_AGENTS_KEPT = 2000
 
 
@@ -60,8 +60,9 @@ class AgentTable:
         person's id and final state and join the pool, and their rows are released; people who
         entered the model that day are bound to pooled agents, oldest first, a new agent being
         created only when the pool is empty. The pool keeps at most ``ENDED_AGENTS_KEPT``
-        agents, or a quarter of the bound ones if more; beyond that the oldest are removed from
-        the model."""
+        agents, or as many as there are bound ones if more (so the Mesa agents number at most
+        twice the people in the model, and a population that swings by half between crossable
+        spells creates no new agents); beyond that the oldest are removed from the model."""
         if self.slot_of_row.size < pop.capacity:   # the population grew today
             self.slot_of_row = _grown(self.slot_of_row, pop.capacity, -1)
         of_row = self.slot_of_row
@@ -85,7 +86,7 @@ class AgentTable:
                 slots = np.concatenate([slots, self._create(born.size - reuse)])
             self.row_of_slot[slots] = born
             of_row[born] = slots
-        excess = self.pool.size - max(ENDED_AGENTS_KEPT, pop.n_live // 4)
+        excess = self.pool.size - max(ENDED_AGENTS_KEPT, pop.n_live)
         if excess > 0:
             for slot in self.pool[:excess].tolist():
                 self.agents[slot].remove()

@@ -242,10 +242,15 @@ class ProcessExecutor(Executor):
 
 def _init_worker() -> None:
     """Set up a pool's worker process: it leaves Ctrl-C to the parent (which stops it), instead
-    of printing a traceback, and it exits when the parent dies (:func:`_exit_with_parent`)."""
+    of printing a traceback, it exits when the parent dies (:func:`_exit_with_parent`), and it
+    keeps what its first task imported out of later garbage collections
+    (:data:`sim.experiments.tasks.FREEZE_AFTER_FIRST_TASK`)."""
     import multiprocessing
     import threading
 
+    from sim.experiments import tasks
+
+    tasks.FREEZE_AFTER_FIRST_TASK = True
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = multiprocessing.parent_process()
     if parent is not None:

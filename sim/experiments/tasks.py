@@ -21,6 +21,7 @@ a daily time series) are capabilities of their target, not branches here.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import json
 import math
@@ -205,8 +206,26 @@ def crashed_task_result(task: Mapping[str, Any], cause: str) -> dict[str, Any]:
     return {"record": record, "summary": None, "timeseries": None}
 
 
+#: Set in a process pool's worker (by its initializer, :mod:`sim.experiments.executors`): at the
+#: start of its second task, the worker freezes what it then holds (the modules the first task
+#: imported, compiled code; the first task's result is gone by then) out of the garbage
+#: collector's reach, so that later collections scan only what runs allocate. Not in the
+#: parent process, where freezing would keep the caller's own garbage forever.
+FREEZE_AFTER_FIRST_TASK = False
+_tasks_run = 0
+
+
+def _freeze_imports_once() -> None:
+    global _tasks_run
+    _tasks_run += 1
+    if FREEZE_AFTER_FIRST_TASK and _tasks_run == 2:
+        gc.collect()
+        gc.freeze()
+
+
 def execute_task(task: Mapping[str, Any]) -> dict[str, Any]:
     """Run one task; never raises: a failure is returned with its traceback."""
+    _freeze_imports_once()
     t0 = time.perf_counter()
     record = _task_record(task)
     seed = np.random.SeedSequence(int(task["seed_entropy"]), spawn_key=tuple(task["spawn_key"]))
