@@ -27,9 +27,12 @@ Prints (figures only; nothing here fails on speed):
 
 3. **A posterior-style study** (only with ``--study``): 5 scenarios (``baseline pilot_50
    quota_200 quota_all legal_route_only``) x 40 parameter sets x 2 replications,
-   2022-01-01 to 2027-12-31 (400 runs), on 2 processes. The parameter sets are a Latin
+   2022-01-01 to 2027-12-31 (400 runs), on 2 processes. The parameter sets are 40 draws
+   from the shipped posterior (``docs/calibration/posterior.csv``, drawn by weight as
+   ``channel-sim compare --posterior`` draws them); with ``--prior`` they are a Latin
    hypercube (fixed seed) over the calibration's prior ranges
-   (``sim/configs/calibration/baseline.yaml``), standing in for posterior draws. Each scenario
+   (``sim/configs/calibration/baseline.yaml``), which the benchmark used before a posterior
+   existed: markets up to several times the calibrated one, so a heavier study. Each scenario
    is one experiment (one store, the same seeds: common random numbers across scenarios),
    and all five run on ONE process pool opened once (:func:`sim.experiments.open_executor`).
    Prints the wall time (including the pool's start-up) against the target of 10 minutes.
@@ -242,8 +245,18 @@ STUDY_QUICK = {"parameter_sets": 4, "replications": 1,
 STUDY_TARGET_SECONDS = 600.0
 
 
+def _posterior(n: int) -> list[dict]:
+    """``n`` parameter sets drawn by weight from the shipped posterior (``docs/calibration``), as
+    ``channel-sim compare --posterior`` draws them."""
+    from sim.experiments.predictive import posterior_draws
+
+    root = Path(__file__).resolve().parents[1]
+    return posterior_draws(root / "docs" / "calibration", n).drop(columns=["particle"]).to_dict("records")
+
+
 def _posterior_like(n: int, seed: int = 20220101) -> list[dict]:
-    """``n`` parameter sets: a Latin hypercube over the calibration's prior ranges."""
+    """``n`` parameter sets: a Latin hypercube over the calibration's prior ranges (far wider than
+    the posterior: markets of up to several times the calibrated size, so a heavier study)."""
     from sim.calibration import load_calibration_spec
     from sim.config import CONFIG_DIR
 
@@ -252,11 +265,12 @@ def _posterior_like(n: int, seed: int = 20220101) -> list[dict]:
     return latin_hypercube(bounds, n, seed).points.to_dict("records")
 
 
-def study(quick: bool, workers: int = 2) -> None:
-    """Section 3: scenarios x parameter sets x replications on one reusable process pool."""
+def study(quick: bool, workers: int = 2, prior: bool = False) -> None:
+    """Section 3: scenarios x parameter sets x replications on one reusable process pool; the
+    parameter sets are posterior draws, or with ``prior`` a Latin hypercube over the prior ranges."""
 
     conf = STUDY_QUICK if quick else STUDY_FULL
-    sets = _posterior_like(conf["parameter_sets"])
+    sets = (_posterior_like if prior else _posterior)(conf["parameter_sets"])
     reps = conf["replications"]
     ov = conf["overrides"]
     years = (pd.Timestamp(ov["end_date"]) - pd.Timestamp(ov["start_date"])).days / 365.25 + 1 / 365.25
@@ -264,7 +278,9 @@ def study(quick: bool, workers: int = 2) -> None:
     print(
         f"3. posterior-style study: {len(STUDY_SCENARIOS)} scenarios x {len(sets)} parameter sets x {reps} "
         f"replications = {n_runs} runs of {ov['start_date']} to {ov['end_date']} ({years:.1f} years) "
-        f"on {workers} processes, one executor for all"
+        f"on {workers} processes, one executor for all; parameter sets: "
+        + ("a Latin hypercube over the calibration's prior ranges" if prior else
+           "draws from the shipped posterior (docs/calibration)")
     )
     root = Path(tempfile.mkdtemp(prefix="bench-study-"))
     walls: dict[str, float] = {}
@@ -317,6 +333,9 @@ def main() -> int:
         default=None,
         help="time each executor this many times and keep the best (default 2; 1 with --quick)",
     )
+    ap.add_argument("--prior", action="store_true",
+                    help="with --study: parameter sets from a Latin hypercube over the prior ranges instead of "
+                         "posterior draws (wider markets: a heavier study)")
     ap.add_argument("--memory-child", type=int, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--mode", default="rss", choices=("rss", "tracemalloc"), help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -330,7 +349,7 @@ def main() -> int:
         f"load average before: {os.getloadavg()[0]:.2f} (other processes skew the figures)\n"
     )
     if args.study:
-        study(args.quick)
+        study(args.quick, prior=args.prior)
         print(f"\nload average after: {os.getloadavg()[0]:.2f}")
         return 0
     same = throughput(args.quick, args.repeat or (1 if args.quick else 2))
