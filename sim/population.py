@@ -223,10 +223,6 @@ class Population:
         n = self.size
         return int(np.count_nonzero((self.state[:n] == int(MigrantState.DETAINED)) & ~self.bilateral[:n]))
 
-    def at_coast(self) -> np.ndarray:
-        """Mask over ``state[:size]``: people at the French coast (waiting, booked, returned)."""
-        return _IS_AT_COAST.take(self.state[: self.size])   # take: faster than indexing with an int8 array
-
     def mean_return_belief_at_coast(self) -> float:
         """Mean believed return probability of the people at the coast (NaN if nobody is there)."""
         return _mean_return_belief(self.state, self.r_a, self.r_b, self.size, _IS_AT_COAST)

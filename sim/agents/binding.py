@@ -15,6 +15,7 @@ departures are array operations; only agents created (when the pool is empty) or
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -46,7 +47,7 @@ class AgentTable:
     (``person_of_slot``, ``state_of_slot``). Slots are never reused.
     """
 
-    def __init__(self, make_agent: type[Migrant] | object, capacity: int) -> None:
+    def __init__(self, make_agent: Callable[[int], Migrant], capacity: int) -> None:
         self.make_agent = make_agent          # called with a slot, returns a new agent
         self.agents: list[Migrant | None] = []
         self.row_of_slot = np.empty(0, dtype=np.int64)
