@@ -31,6 +31,7 @@ from typing import Any
 import mesa
 import numpy as np
 
+from sim.agents import decision
 from sim.agents.binding import AgentTable
 from sim.agents.gang import Boats, GangMarket, SmugglingGang
 from sim.agents.migrant import GroupTerms, Migrant
@@ -56,6 +57,8 @@ __all__ = ["ChannelModel", "RNG_STREAMS", "free_model"]
 #: a policy change does not shift the draws of unrelated processes).
 RNG_STREAMS = ("weather", "inflow", "attributes", "beliefs", "choice", "gangs", "patrols", "sea", "returns",
                "upstream")
+#: The streams the compiled loops of :mod:`sim.agents.decision` draw from (``model.streams``).
+COMPILED_STREAMS = ("attributes", "beliefs", "choice", "upstream")
 
 
 #: Spawn-key suffix of the stream of the future inflow path (derived from the run's seed outside
@@ -95,6 +98,8 @@ class ChannelModel(mesa.Model):
         cfg = self.given = self.config       # the scenario as given (not `scenario`: Mesa 3.5 owns that name); self.config: what is in force today
         self.changes: dict[int, Change] = {c.day: c for c in timeline_changes(cfg)}   # by model day
         self.rngs = SimpleNamespace(**{name: np.random.default_rng(s) for name, s in zip(RNG_STREAMS, streams, strict=False)})
+        #: the streams the compiled loops draw from, as they take them (the same generators)
+        self.streams = SimpleNamespace(**{name: decision.stream(getattr(self.rngs, name)) for name in COMPILED_STREAMS})
         self.people_per_agent = cfg.people_per_agent
         self.start_date = cfg.start_date
         self.day = 0

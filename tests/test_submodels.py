@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 import sim
+from sim.agents import decision
 from sim.agents.gang import BoatSupply, SmugglingGang
 from sim.agents.migrant import Migrant
 from sim.agents.patrol import BorderPatrol, prevention_probability, redeploy_patrols
@@ -431,3 +432,25 @@ def test_the_compiled_rules_do_exactly_what_their_python_says(tmp_path):
     compiled = sim.run(sim.load_config("pilot_50", window), seed=4).timeseries
     assert compiled["arrivals_uk"].sum() > 0 and compiled["decisions"].sum() > 0
     pd.testing.assert_frame_equal(pd.read_pickle(out), compiled, check_exact=True)
+
+
+def test_the_compiled_loops_draw_numpys_numbers_from_the_same_stream():
+    """A compiled loop draws from the model's NumPy generator (through a Stream) the numbers NumPy
+    would draw, in the order its docstring gives, and the generator goes on where the loop left it."""
+    n, k, distortion, success, death = 60, 5, 0.4, 0.6, 0.02
+    return_rate = np.array([0.1, 0.3])
+    group = np.arange(n) % 2
+    ours, numpys = np.random.default_rng(7), np.random.default_rng(7)
+    heard_s, heard_r, heard_d = decision.hear_contacts(np.arange(n), group, decision.stream(ours), k, distortion,
+                                                       success, return_rate, death)
+    noise = np.exp(distortion * numpys.standard_normal((3, n)))
+    want_s = numpys.binomial(k, np.clip(success * noise[0], 0, 1))
+    want_r = numpys.binomial(k, np.clip(return_rate[group] * noise[1], 0, 1))
+    np.testing.assert_array_equal(heard_s, want_s)
+    np.testing.assert_array_equal(heard_r, want_r)
+    np.testing.assert_allclose(heard_d, np.clip(death * noise[2], 0, 1), rtol=1e-15)   # exp: C library vs NumPy's
+    assert ours.random() == numpys.random()
+    # the logit noise: NumPy's Gumbel draw, number for number
+    s = decision.stream(ours)
+    assert [decision._gumbel(s.rng) for _ in range(1000)] == numpys.gumbel(size=1000).tolist()
+    assert ours.random() == numpys.random()

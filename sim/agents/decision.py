@@ -4,46 +4,57 @@ The rules a person applies at each review are plain loops over the people concer
 compiled by Numba, so that a day's reviews cost a fraction of the NumPy calls they took
 as whole-array operations (each of which paid Python's overhead on a few hundred people):
 
-* :func:`set_attributes` and :func:`set_priors`, a newcomer's attributes (from draws made
-  with NumPy) and prior beliefs;
+* :func:`set_attributes` and :func:`set_priors`, a newcomer's attributes and prior beliefs;
 * :func:`stakes_one`, what is at stake for a person (the value of staying in the UK over
   the outside option, the cost and destination of a return, the risk cost, the return
   probability expected on a repeat arrival);
 * :func:`gain_one`, the expected gain of a crossing at a price (:func:`crossing_gain` is the
   same function as a NumPy ufunc);
-* :func:`take_in_news`, savings, memory and rumours at a review;
+* :func:`hear_contacts` and :func:`take_in_news`, contacts' rumours, then savings, memory
+  and what was heard, at a review;
 * :func:`choose`, the decision at the coast: the gangs the person knows of, the logit choice
   among those worth booking and affordable, the legal route, and book, apply, leave or
   wait until the next review;
-* :func:`route_gains`, the same gain for people considering the route upstream.
+* :func:`route_gains` and :func:`route_choice`, the same gain for people considering the
+  route upstream, and their choice.
 
-:class:`sim.agents.Migrant` prepares what the market and the authority offer today and
-draws the day's random numbers with NumPy (the same streams, shapes and order as before),
-calls these loops, and carries out the outcomes. The arithmetic is the same IEEE arithmetic
-in the same order as the NumPy version these loops replaced; the powers (memory, the retry
-promise) may differ from NumPy's by one unit in the last place on processors where NumPy
-uses its own vectorised power, which has moved no result of the shipped scenarios.
+:class:`sim.agents.Migrant` prepares what the market and the authority offer today, calls
+these loops, and carries out the state changes (:meth:`sim.population.Population.move`)
+and the gangs' sales. The loops draw their random numbers from the model's NumPy
+generators (Numba runs NumPy's algorithms on the same bit generator, so a draw is the
+same number as NumPy's), in the order of the whole-array NumPy version they replaced,
+which each loop's docstring states. The arithmetic is the same IEEE arithmetic in the same
+order, except that powers, exponentials and logarithms come from the C library (``math``)
+rather than NumPy's vectorised versions, from which they may differ by one unit in the last
+place on processors where NumPy vectorises them; this has moved no daily series of the
+shipped scenarios.
 Set ``NUMBA_DISABLE_JIT=1`` to run all of it as plain Python (slowly), for debugging.
 """
 
 from __future__ import annotations
 
+import math
 from collections import namedtuple
+from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
+import numba
 import numpy as np
-from numba import njit, vectorize
+from numba import njit, types, vectorize
+from numba.experimental import structref
 
 if TYPE_CHECKING:  # pragma: no cover
     from sim.population import Population
 
-__all__ = ["GangOffers", "People", "StakeTerms", "choose", "crossing_gain", "gain_one", "people", "route_gains",
-           "set_attributes", "set_priors", "stakes_many", "stakes_one", "take_in_news"]
+__all__ = ["GangOffers", "People", "StakeTerms", "Stream", "choose", "crossing_gain", "gain_one", "hear_contacts",
+           "people", "route_choice", "route_gains", "set_attributes", "set_priors", "stakes_many", "stakes_one",
+           "stream", "take_in_news"]
 
 #: The per-person arrays the rules read and write (fields of :class:`sim.population.Population`).
 People = namedtuple("People", ["s_a", "s_b", "r_a", "r_b", "death_belief", "wealth", "valuation", "outside",
                                "risk_aversion", "patience", "group", "adult", "legal_eligible", "times_returned",
-                               "voucher", "applicant", "belief_day", "decided_day", "days_bad", "due_day"])
+                               "voucher", "applicant", "belief_day", "decided_day", "days_bad", "due_day", "since",
+                               "next_review", "booked_day", "gang"])
 
 #: What is at stake, by nationality group and overall (:meth:`sim.agents.Migrant.stake_terms`):
 #: the multiplier of the valuation for the chance of being allowed to stay (by group), the
@@ -56,8 +67,56 @@ StakeTerms = namedtuple("StakeTerms", ["value_mult", "enforcement_factor", "to_o
 #: What the active gangs offer (by position among them): price, reputation over the mean
 #: (scales the believed chance of getting across), return insurance, the cumulative weight
 #: with which they are known by word of mouth; ``position`` maps every gang's index to its
-#: position (-1: no longer active); ``retry`` is the retry promise's probability.
-GangOffers = namedtuple("GangOffers", ["prices", "success_ratio", "insures", "cum_weight", "position", "retry"])
+#: position (-1: no longer active); ``retry`` is the retry promise's probability; ``gang_index``
+#: the index of the gang at each position.
+GangOffers = namedtuple("GangOffers", ["prices", "success_ratio", "insures", "cum_weight", "position", "retry",
+                                       "gang_index"])
+
+
+@structref.register
+class _StreamType(types.StructRef):
+    def preprocess_fields(self, fields):  # noqa: ANN001, ANN202
+        return tuple((name, types.unliteral(typ)) for name, typ in fields)
+
+
+_STREAM = _StreamType([("rng", numba.typeof(np.random.default_rng(0)))])
+
+
+@njit(cache=True)
+def _new_stream(rng):  # noqa: ANN001, ANN202
+    s = structref.new(_STREAM)
+    s.rng = rng
+    return s
+
+
+@njit(cache=True)
+def _stream_rng(s):  # noqa: ANN001, ANN202
+    return s.rng
+
+
+class Stream(structref.StructRefProxy):
+    """A NumPy ``Generator`` as the compiled loops take it (its ``rng``): they draw from the same
+    bit generator, so the Generator's stream goes on where they leave it. Numba converts a
+    Generator passed to a compiled function anew at each call (about 9 microseconds, more than
+    most of the loops take); a ``Stream`` is converted once, when made (:func:`stream`)."""
+
+    def __new__(cls, rng: np.random.Generator) -> Stream:
+        return _new_stream(rng)
+
+    @property
+    def rng(self) -> np.random.Generator:
+        return _stream_rng(self)
+
+
+structref.define_boxing(_StreamType, Stream)
+
+
+def stream(rng: np.random.Generator | Stream) -> Stream:
+    """``rng`` as the compiled loops take it (a :class:`Stream`; itself if it is one already). With
+    ``NUMBA_DISABLE_JIT=1`` the loops are plain Python, and this is a namespace holding ``rng``."""
+    if isinstance(rng, (Stream, SimpleNamespace)):
+        return rng
+    return SimpleNamespace(rng=rng) if numba.config.DISABLE_JIT else Stream(rng)
 
 
 def people(pop: Population) -> People:
@@ -92,22 +151,39 @@ crossing_gain = vectorize(["float64(float64, float64, float64, float64, float64,
 
 
 @njit(cache=True)
-def set_attributes(rows, pp, e, patience, u_adult, u_legal, travel, day, wealth_median, valuation_median,  # noqa: ANN001, ANN201, PLR0913
+def set_attributes(rows, pp, stream, day, sigma, patience_mean, travel_mean, wealth_median, valuation_median,  # noqa: ANN001, ANN201, PLR0913
                    valuation_mult, outside_median, outside_mult, risk_median, adult_share, eligible_share):
-    """A newcomer's attributes from the draws (:meth:`sim.agents.Migrant.draw_attributes`): ``e`` the
-    four log-normal factors (wealth, valuation, outside option, risk aversion) by row, then
-    patience, the uniforms that decide adult and eligible for the legal route, and the days of travel."""
-    for i in range(rows.size):
+    """A newcomer's attributes, drawn from ``stream`` (:meth:`sim.agents.Migrant.draw_attributes`), in
+    this order: the standard normals of the four log-normal factors (wealth, valuation, outside
+    option, risk aversion; scale ``sigma``), every newcomer's first, then the second, ...; patience
+    (exponential, mean ``patience_mean`` days); the uniforms that decide adult, then eligible for
+    the legal route; the days of travel (Poisson, mean ``travel_mean``)."""
+    rng = stream.rng
+    n = rows.size
+    z = np.empty((4, n))
+    for k in range(4):
+        for i in range(n):
+            z[k, i] = rng.standard_normal()
+    patience = np.empty(n)
+    for i in range(n):
+        patience[i] = rng.exponential(patience_mean)
+    u_adult, u_legal = np.empty(n), np.empty(n)
+    for i in range(n):
+        u_adult[i] = rng.random()
+    for i in range(n):
+        u_legal[i] = rng.random()
+    for i in range(n):
         p = rows[i]
         g = pp.group[p]
-        pp.wealth[p] = wealth_median * e[0, i]
-        pp.valuation[p] = valuation_median * valuation_mult[g] * e[1, i]
-        pp.outside[p] = outside_median * outside_mult[g] * e[2, i]
-        pp.risk_aversion[p] = risk_median * e[3, i]
+        pp.wealth[p] = wealth_median * math.exp(sigma[0] * z[0, i])
+        pp.valuation[p] = valuation_median * valuation_mult[g] * math.exp(sigma[1] * z[1, i])
+        pp.outside[p] = outside_median * outside_mult[g] * math.exp(sigma[2] * z[2, i])
+        pp.risk_aversion[p] = risk_median * math.exp(sigma[3] * z[3, i])
         pp.patience[p] = patience[i]
         pp.adult[p] = u_adult[i] < adult_share
         pp.legal_eligible[p] = u_legal[i] < eligible_share
-        pp.due_day[p] = day + travel[i]
+    for i in range(n):
+        pp.due_day[rows[i]] = day + rng.poisson(travel_mean)
 
 
 @njit(cache=True)
@@ -168,14 +244,59 @@ def route_gains(idx, pp, t, retry, price, price_again):  # noqa: ANN001, ANN201
 
 
 @njit(cache=True)
-def take_in_news(idx, pp, day, saving_per_day, half_life, heard_s, heard_r, heard_d, k, trust, weight):  # noqa: ANN001, ANN201
-    """At a review, for each person at ``idx``: savings grow by ``saving_per_day`` for each day
-    since the last review; belief counts halve every ``half_life`` days since then (memory);
-    then ``k`` contacts' reports (``heard_s`` successes and ``heard_r`` returns of ``k``, each
-    counted with ``trust``) are added, and the believed death risk moves towards the reported
-    one ``heard_d`` with ``weight`` (rumours)."""
+def route_choice(idx, pp, t, retry, price, price_again, travel_cost, scale, stream, choose_upstream):  # noqa: ANN001, ANN201, PLR0913
+    """Upstream: whether each newcomer at ``idx`` sets out (True) or is deterred: a binary logit
+    with scale ``scale`` on :func:`route_gains` less ``travel_cost``. One uniform is drawn from
+    ``stream`` per newcomer either way; without ``choose_upstream`` everyone sets out."""
+    rng = stream.rng
+    gain = route_gains(idx, pp, t, retry, price, price_again)
+    go = np.empty(idx.size, dtype=np.bool_)
+    for i in range(idx.size):
+        p_go = 0.5 * (1.0 + math.tanh(0.5 * (gain[i] - travel_cost) / scale))   # logistic, overflow-free
+        go[i] = rng.random() < p_go or not choose_upstream
+    return go
+
+
+@njit(cache=True)
+def hear_contacts(idx, group, stream, k, distortion, success_rate, return_rate, death_rate):  # noqa: ANN001, ANN201, PLR0913
+    """Rumours (:meth:`sim.agents.Migrant.hear_contacts`): for each person at ``idx``, the reports of
+    ``k`` contacts of the rates of success, of return after arrival (``return_rate`` by group) and
+    of death, each rate distorted by a log-normal factor (scale ``distortion``) and kept in [0, 1].
+    Drawn from ``stream`` in this order: the standard normals (everyone's for success, then for
+    return, then for death), then the successes heard (binomial), then the returns heard.
+    Returns ``(successes, returns, death rate)`` per person."""
+    rng = stream.rng
+    n = idx.size
+    z = np.empty((3, n))
+    for j in range(3):
+        for i in range(n):
+            z[j, i] = rng.standard_normal()
+    s_true, r_true, heard_d = np.empty(n), np.empty(n), np.empty(n)
+    for i in range(n):
+        s_true[i] = min(max(success_rate * math.exp(distortion * z[0, i]), 0.0), 1.0)
+        r_true[i] = min(max(return_rate[group[idx[i]]] * math.exp(distortion * z[1, i]), 0.0), 1.0)
+        heard_d[i] = min(max(death_rate * math.exp(distortion * z[2, i]), 0.0), 1.0)
+    heard_s, heard_r = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    for i in range(n):
+        heard_s[i] = rng.binomial(k, s_true[i])
+    for i in range(n):
+        heard_r[i] = rng.binomial(k, r_true[i])
+    return heard_s, heard_r, heard_d
+
+
+@njit(cache=True)
+def take_in_news(idx, pp, day, max_applicant_wait, saving_per_day, half_life, heard_s, heard_r, heard_d, k, trust,  # noqa: ANN001, ANN201, PLR0913
+                 weight):
+    """At a review, for each person at ``idx``: an application older than ``max_applicant_wait``
+    days lapses; savings grow by ``saving_per_day`` for each day since the last review; belief
+    counts halve every ``half_life`` days since then (memory); then ``k`` contacts' reports
+    (``heard_s`` successes and ``heard_r`` returns of ``k``, each counted with ``trust``) are
+    added, and the believed death risk moves towards the reported one ``heard_d`` with
+    ``weight`` (rumours)."""
     for i in range(idx.size):
         p = idx[i]
+        if pp.applicant[p] and day - pp.since[p] >= max_applicant_wait:
+            pp.applicant[p] = False
         since = day - pp.belief_day[p]
         pp.wealth[p] += saving_per_day * since
         fade = 0.5 ** (since / half_life)
@@ -193,29 +314,52 @@ def take_in_news(idx, pp, day, saving_per_day, half_life, heard_s, heard_r, hear
 
 
 @njit(cache=True)
-def choose(idx, pp, t, offers, u_known, gumbel, choice_scale, return_risk_at_coast, returnee_credit,  # noqa: ANN001, ANN201, PLR0913
-           legal_q, legal_cost, today, interval, top_up_per_day, max_intervals):
-    """Apply the decision rule to each person at ``idx`` (waiting or returned); see
-    :meth:`sim.agents.Migrant.decide_many` for the rule. ``u_known`` and ``gumbel`` are the
-    person's draws (one per gang they hear of) of which gangs they know and of the logit noise.
+def _gumbel(rng):  # noqa: ANN001, ANN202
+    """One standard Gumbel draw, as NumPy's ``Generator.gumbel`` makes it (the same uniform, the same
+    arithmetic: the same number)."""
+    while True:
+        u = 1.0 - rng.random()
+        if u < 1.0:
+            return 0.0 - math.log(-math.log(u))
 
-    Per person, in place: ``decided_day`` (today) and ``days_bad`` (days on which no option
-    was worth it). Returns per person ``(gang, book, apply, leave, rides_free, price, wait)``:
-    the position of the chosen gang among the active ones (-1 if none), whether the person
-    books, applies to the legal route or leaves the route, rides free on a voucher, the
-    price paid, and the days until the next review of those who do none of these.
+
+@njit(cache=True)
+def choose(idx, pp, t, offers, m, stream, choice_scale, return_risk_at_coast, returnee_credit,  # noqa: ANN001, ANN201, PLR0913
+           legal_q, legal_cost, applicant_wait, today, interval, top_up_per_day, max_intervals):
+    """Apply the decision rule to each person at ``idx`` (waiting or returned); see
+    :meth:`sim.agents.Migrant.decide_many` for the rule. Each person hears of ``m`` gangs
+    (by word of mouth, with replacement): drawn from ``stream`` before anyone decides, everyone's
+    uniforms that pick the gangs known (person by person), then everyone's logit noise (Gumbel),
+    none without active gangs.
+
+    Carried out in place, per person: ``decided_day`` (today) and ``days_bad`` (days on which no
+    option was worth it); for those who book, the fare paid (``wealth``), ``booked_day``, their
+    ``gang`` (its index) and the voucher used; for those who apply, ``applicant``, ``since`` and
+    the next review after ``applicant_wait`` days; for those who do nothing yet, the next review.
+    The state changes are left to the caller (:meth:`sim.population.Population.move`).
+    Returns per person ``(gang, book, apply, leave, rides_free)``: the position of the chosen
+    gang among the active ones (-1 if none), whether the person books, applies to the legal
+    route or leaves the route, and rides free on a voucher.
     """
+    rng = stream.rng
     n = idx.size
     prices = offers.prices
     n_gangs = prices.size
-    m = u_known.shape[1]
+    if n_gangs == 0:
+        m = 0
+    u_known = np.empty((n, m))
+    gumbel = np.empty((n, m))
+    for i in range(n):
+        for j in range(m):
+            u_known[i, j] = rng.random()
+    for i in range(n):
+        for j in range(m):
+            gumbel[i, j] = _gumbel(rng)
     gang = np.full(n, -1, dtype=np.int64)
     book = np.zeros(n, dtype=np.bool_)
     apply = np.zeros(n, dtype=np.bool_)
     leave = np.zeros(n, dtype=np.bool_)
     rides_free = np.zeros(n, dtype=np.bool_)
-    price_paid = np.zeros(n)
-    wait = np.zeros(n, dtype=np.int32)
     known = np.empty(m, dtype=np.int64)
     gains = np.empty(m)
     for i in range(n):
@@ -269,7 +413,6 @@ def choose(idx, pp, t, offers, u_known, gumbel, choice_scale, return_risk_at_coa
             gang[i] = known[pick]
             best_gain = gains[pick]
             rides_free[i] = free_first and pick == 0
-            price_paid[i] = 0.0 if rides_free[i] else prices[known[pick]]
 
         # the legal route (eligible: meets its criteria, never returned, not applied yet)
         legal_gain = -np.inf
@@ -283,12 +426,22 @@ def choose(idx, pp, t, offers, u_known, gumbel, choice_scale, return_risk_at_coa
         pp.decided_day[p] = today
         pp.days_bad[p] = 0.0 if worth_it else pp.days_bad[p] + elapsed
         leave[i] = not book[i] and not apply[i] and not worth_it and pp.days_bad[p] >= pp.patience[p]
-        if not (book[i] or apply[i] or leave[i]):
+        if book[i]:
+            pp.wealth[p] -= 0.0 if rides_free[i] else prices[gang[i]]
+            pp.booked_day[p] = today
+            pp.gang[p] = offers.gang_index[gang[i]]
+            if rides_free[i]:
+                pp.voucher[p] = -1
+        elif apply[i]:
+            pp.applicant[p] = True
+            pp.since[p] = today
+            pp.next_review[p] = today + applicant_wait
+        elif not leave[i]:
             # a person who wants a seat but cannot pay yet looks again when savings allow (at most
             # max_intervals reviews later); everyone else at the next periodic review
             w = float(interval)
             if cheapest_worth_it < np.inf and not legal_positive and top_up_per_day > 0:
                 short = (cheapest_worth_it - wealth) / top_up_per_day
                 w = min(max(np.ceil(short), float(interval)), float(max_intervals * interval))
-            wait[i] = int(w)
-    return gang, book, apply, leave, rides_free, price_paid, wait
+            pp.next_review[p] = today + int(w)
+    return gang, book, apply, leave, rides_free

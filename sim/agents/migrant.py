@@ -191,11 +191,11 @@ class Migrant(mesa.Agent):
     def set_out(model: ChannelModel, groups: np.ndarray, state: MigrantState = MigrantState.EN_ROUTE) -> np.ndarray:
         """New people of ``groups`` (one agent each) set out for the coast; returns their rows."""
         return Migrant.newcomers(model.pop, groups, state, model.day, model.config, model.group_terms,
-                                 model.news, model.rngs.attributes)
+                                 model.news, model.streams.attributes)
 
     @staticmethod
     def newcomers(pop: Population, groups: np.ndarray, state: MigrantState, day: int, cfg: Config,
-                  terms: GroupTerms, news: News, rng: np.random.Generator) -> np.ndarray:
+                  terms: GroupTerms, news: News, rng: np.random.Generator | decision.Stream) -> np.ndarray:
         """Add people of ``groups`` to ``pop`` in ``state`` on ``day``, with their attributes
         (:meth:`draw_attributes`, from ``rng``) and the newcomer's prior beliefs; returns their rows.
         The model's arrivals and the viability sample (:mod:`sim.viability`) both create people here."""
@@ -207,21 +207,17 @@ class Migrant(mesa.Agent):
 
     @staticmethod
     def draw_attributes(pop: Population, rows: np.ndarray, cfg: Config, terms: GroupTerms,
-                        rng: np.random.Generator, day: int) -> None:
+                        rng: np.random.Generator | decision.Stream, day: int) -> None:
         """Wealth, valuation of the UK, outside option and risk aversion (log-normal; the group's
         multipliers scale the medians of valuation and outside option), patience
         (exponential), adult, meets the legal route's criteria, and the day of reaching the coast."""
-        n = rows.size
         mp = cfg.migrants
         sigma = np.array([mp.wealth_sigma, mp.valuation_sigma, mp.outside_option_sigma, mp.risk_aversion_sigma])
-        e = np.exp(sigma[:, None] * rng.standard_normal((4, n)))   # the four log-normal factors, in that order
-        patience = rng.exponential(mp.patience_mean_days, n)
-        u_adult, u_legal = rng.random(n), rng.random(n)
-        travel = rng.poisson(cfg.environment.travel_days_mean, n)
-        decision.set_attributes(rows, decision.people(pop), e, patience, u_adult, u_legal, travel, day,
-                                float(mp.wealth_median_gbp), float(mp.valuation_median_gbp), terms.valuation,
-                                float(mp.outside_option_median_gbp), terms.outside, float(mp.risk_aversion_median),
-                                float(mp.adult_share), float(cfg.legal_route.eligible_share))
+        decision.set_attributes(rows, decision.people(pop), decision.stream(rng), day, sigma, float(mp.patience_mean_days),
+                                float(cfg.environment.travel_days_mean), float(mp.wealth_median_gbp),
+                                float(mp.valuation_median_gbp), terms.valuation, float(mp.outside_option_median_gbp),
+                                terms.outside, float(mp.risk_aversion_median), float(mp.adult_share),
+                                float(cfg.legal_route.eligible_share))
 
     @staticmethod
     def reach_coast(model: ChannelModel) -> int:
@@ -280,7 +276,7 @@ class Migrant(mesa.Agent):
                             w * b.prior_death_risk + (1 - w) * news.death_rate)
 
     @staticmethod
-    def hear_contacts(pop: Population, idx: np.ndarray, news: News, rng: np.random.Generator,
+    def hear_contacts(pop: Population, idx: np.ndarray, news: News, rng: np.random.Generator | decision.Stream,
                       b: BeliefParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Rumours: ``contacts_per_review`` contacts of the same group report the recent rates of
         success, of return after arrival and of death, each report distorted by log-normal
@@ -289,11 +285,8 @@ class Migrant(mesa.Agent):
         k = b.contacts_per_review
         if k == 0 or idx.size == 0:
             return np.zeros(idx.size, dtype=np.int64), np.zeros(idx.size, dtype=np.int64), np.zeros(idx.size)
-        noise = np.exp(b.rumour_distortion * rng.standard_normal((3, idx.size)))
-        s_true = np.minimum(np.maximum(news.success_rate * noise[0], 0.0), 1.0)   # np.clip, faster on
-        r_true = np.minimum(np.maximum(news.return_rate[pop.group[idx]] * noise[1], 0.0), 1.0)  # small arrays
-        heard_d = np.minimum(np.maximum(news.death_rate * noise[2], 0.0), 1.0)
-        return rng.binomial(k, s_true), rng.binomial(k, r_true), heard_d
+        return decision.hear_contacts(idx, pop.group, decision.stream(rng), int(k), float(b.rumour_distortion), float(news.success_rate),
+                                      news.return_rate, float(news.death_rate))
 
     @staticmethod
     def hear_announcement(model: ChannelModel, groups: np.ndarray, prob: np.ndarray) -> None:
@@ -372,11 +365,9 @@ class Migrant(mesa.Agent):
         env = cfg.environment
         price = model.market.mean_price()
         price_again = price * (1.0 - model.market.insured_share())   # a gang's return insurance: a free retry
-        gain = decision.route_gains(rows, decision.people(pop), model.stake_terms,
-                                    float(cfg.gangs.retry_promise_prob), price, price_again) - env.travel_cost_gbp
-        p_go = 0.5 * (1.0 + np.tanh(0.5 * gain / env.upstream_choice_scale_gbp))   # logistic, overflow-free
-        draw = model.rngs.upstream.random(rows.size)      # drawn either way: the switch keeps the streams aligned
-        return draw < p_go if cfg.mechanisms.upstream_choice else np.ones(rows.size, dtype=bool)
+        return decision.route_choice(rows, decision.people(pop), model.stake_terms, float(cfg.gangs.retry_promise_prob),
+                                     price, price_again, float(env.travel_cost_gbp), float(env.upstream_choice_scale_gbp),
+                                     model.streams.upstream, bool(cfg.mechanisms.upstream_choice))
 
     # -- the periodic review ----------------------------------------------------------
     @staticmethod
@@ -398,15 +389,14 @@ class Migrant(mesa.Agent):
         if idx.size == 0:
             return
         pop, cfg, day = model.pop, model.config, model.day
-        lapsed = idx[pop.applicant[idx] & (day - pop.since[idx] >= cfg.legal_route.max_applicant_wait_days)]
-        pop.applicant[lapsed] = False
         # savings grow while in France (accrued at each review rather than daily), beliefs fade
         # (memory) and take in what contacts report (rumours)
         b = cfg.beliefs
-        heard = Migrant.hear_contacts(pop, idx, model.news, model.rngs.beliefs, b)
+        heard = Migrant.hear_contacts(pop, idx, model.news, model.streams.beliefs, b)
         w, k = b.rumour_trust, b.contacts_per_review
-        decision.take_in_news(idx, decision.people(pop), day, float(cfg.migrants.wealth_top_up_gbp_per_day),
-                              float(b.memory_half_life_days), *heard, int(k), float(w), (w * k) / (w * k + b.prior_strength))
+        decision.take_in_news(idx, decision.people(pop), day, int(cfg.legal_route.max_applicant_wait_days),
+                              float(cfg.migrants.wealth_top_up_gbp_per_day), float(b.memory_half_life_days), *heard,
+                              int(k), float(w), (w * k) / (w * k + b.prior_strength))
         Migrant.decide_many(model, idx)
         model.today["decisions"] += idx.size
 
@@ -423,14 +413,11 @@ class Migrant(mesa.Agent):
             return
         pop, cfg = model.pop, model.config
         mp = cfg.migrants
-        rng = model.rngs.choice
         gangs = model.market.active
         authority = model.authority
         today = model.day
-        n = idx.size
 
         n_gangs = len(gangs)
-        m = min(mp.known_gangs, n_gangs)
         if gangs:
             prices, rep, gang_index, insures, weight = np.array(
                 [(g.price_gbp, g.reputation, g.gang_index, g.insures, g.market_weight()) for g in gangs]).T
@@ -439,50 +426,35 @@ class Migrant(mesa.Agent):
             cum = np.add.accumulate(weight)   # np.cumsum
             rep_mean = np.add.reduce(rep) / n_gangs   # rep.mean()
             success_ratio = rep / max(rep_mean, 1e-9)
-            # each person hears of m gangs, drawn by word of mouth (with replacement), then the
-            # logit noise of each (drawn here so that the streams do not depend on the loop)
-            u_known = rng.random((n, m))
-            gumbel = rng.gumbel(size=(n, m))
         else:
             prices = success_ratio = cum = np.zeros(0)
             gang_index = np.zeros(0, dtype=np.int64)
             insures = np.zeros(0, dtype=bool)
-            u_known = gumbel = np.zeros((n, 0))
         position = np.full(len(model.market.gangs), -1, dtype=np.int64)   # of every gang among the active ones
         position[gang_index] = np.arange(n_gangs)
-        offers = decision.GangOffers(prices, success_ratio, insures, cum, position, float(cfg.gangs.retry_promise_prob))
+        offers = decision.GangOffers(prices, success_ratio, insures, cum, position, float(cfg.gangs.retry_promise_prob),
+                                     gang_index)
         q, wait_days = authority.legal_route_outlook()
-        choice, book, apply, leave, rides_free, price_choice, wait = decision.choose(
-            idx, decision.people(pop), model.stake_terms, offers, u_known, gumbel,
+        # each person hears of m gangs by word of mouth; choose draws which, and the logit noise
+        choice, book, apply, leave, rides_free = decision.choose(
+            idx, decision.people(pop), model.stake_terms, offers, int(min(mp.known_gangs, n_gangs)), model.streams.choice,
             float(mp.choice_scale_gbp), bool(cfg.mechanisms.return_risk_at_coast), bool(mp.returnee_credit),
-            float(q), float(mp.waiting_cost_gbp_per_day * wait_days), int(today), int(mp.review_interval_days),
-            float(mp.wealth_top_up_gbp_per_day), int(SAVING_MAX_REVIEW_INTERVALS))
+            float(q), float(mp.waiting_cost_gbp_per_day * wait_days), int(cfg.legal_route.max_applicant_wait_days),
+            int(today), int(mp.review_interval_days), float(mp.wealth_top_up_gbp_per_day),
+            int(SAVING_MAX_REVIEW_INTERVALS))
 
-        if apply.any():
-            a = idx[apply]
-            pop.applicant[a] = True
-            pop.since[a] = today
-            pop.next_review[a] = today + cfg.legal_route.max_applicant_wait_days
+        ppa = model.people_per_agent
         if leave.any():
             pop.move(idx[leave], MigrantState.LEFT_ROUTE, today)
-            model.today["left_route"] += int(leave.sum()) * model.people_per_agent
+            model.today["left_route"] += int(leave.sum()) * ppa
         if book.any():
-            b = idx[book]
-            pop.wealth[b] -= price_choice[book]
-            pop.booked_day[b] = today
-            pop.move(b, MigrantState.BOOKED, today)
-            ppa = model.people_per_agent
-            paid = book & ~rides_free if gangs else book
+            pop.move(idx[book], MigrantState.BOOKED, today)
+            paid = book & ~rides_free
             model.today["paid_crossings"] += int(paid.sum()) * ppa
-            for gi, k in enumerate(np.bincount(choice[paid], minlength=len(gangs)).tolist()):
+            for gi, k in enumerate(np.bincount(choice[paid], minlength=n_gangs).tolist()):
                 if k:
                     gangs[gi].sell_seats(k * ppa)
-            if gangs and rides_free.any():
-                pop.voucher[idx[rides_free]] = -1
-                given = np.bincount(choice[rides_free], minlength=len(gangs))
+            if rides_free.any():
+                given = np.bincount(choice[rides_free], minlength=n_gangs)
                 for gi in np.flatnonzero(given).tolist():
                     gangs[gi].carry_free(int(given[gi]) * ppa)
-            pop.gang[b] = gang_index[choice[book]]
-        rest = ~book & ~apply & ~leave
-        if rest.any():
-            pop.next_review[idx[rest]] = today + wait[rest]
