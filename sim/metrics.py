@@ -101,7 +101,7 @@ def daily_row(m: Any) -> dict[str, float]:
     t = m.today
     row: dict[str, float] = dict(t)
     gangs = m.gangs
-    active = [g for g in gangs if g.active]
+    active = m.market.active
     n_active = len(active)
     seats = np.array([g.recent_seats for g in active], dtype=float)
     total_seats = seats.sum()

@@ -25,7 +25,7 @@ from enum import IntEnum
 from typing import Any
 
 import numpy as np
-from numba import njit
+from numba import literal_unroll, njit
 
 __all__ = ["AT_COAST", "DISPLACED", "GONE", "N_STATES", "TERMINAL", "MigrantState", "Population"]
 
@@ -148,14 +148,12 @@ class Population:
         the caller must then draw every other field (the attributes and prior beliefs).
         """
         rows = self._allocate(n)
-        for name in ZEROED:
-            getattr(self, name)[rows] = 0
-        self.gang[rows] = -1
-        self.voucher[rows] = -1
-        self.return_event[rows] = -1
-        self.since[rows] = self.next_review[rows] = self.belief_day[rows] = self.decided_day[rows] = day
-        self.person_id[rows] = np.arange(self.cum_inflow, self.cum_inflow + n)
-        self.state[rows] = state
+        arrays = self.views.get(_start_rows)
+        if arrays is None:
+            arrays = self.views[_start_rows] = (
+                tuple(getattr(self, f) for f in ZEROED), (self.gang, self.voucher, self.return_event),
+                (self.since, self.next_review, self.belief_day, self.decided_day), self.person_id, self.state)
+        _start_rows(rows, day, self.cum_inflow, int(state), *arrays)
         self.state_counts[state] += n
         self.cum_inflow += n
         self._born.append(rows)
@@ -241,6 +239,24 @@ def _mean_return_belief(state, r_a, r_b, size, at_coast):  # noqa: ANN001, ANN20
             total += r_a[p] / (r_a[p] + r_b[p])
             n += 1
     return total / n if n else np.nan
+
+
+@njit(cache=True)
+def _start_rows(rows, day, first_id, new, zeroed, no_one, days, person_id, state):  # noqa: ANN001, ANN202, PLR0913
+    """A new person's row (:meth:`Population.add`): ``zeroed`` fields 0, ``no_one`` fields (gang,
+    voucher, return event) -1, the schedule ``days`` at ``day``, the next ids, the state ``new``."""
+    for arr in literal_unroll(zeroed):
+        for r in rows:
+            arr[r] = 0
+    for arr in literal_unroll(no_one):
+        for r in rows:
+            arr[r] = -1
+    for arr in literal_unroll(days):
+        for r in rows:
+            arr[r] = day
+    for i in range(rows.size):
+        person_id[rows[i]] = first_id + i
+        state[rows[i]] = new
 
 
 @njit(cache=True)

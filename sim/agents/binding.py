@@ -26,8 +26,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["ENDED_AGENTS_KEPT", "AgentTable"]
 
-#: Agents of people whose story ended that are kept for reuse (at least; as many as there are
-#: bound agents if more). Not a rule of the model: only how much of Mesa's registration is saved.
+#: Agents of people whose story ended that are kept for reuse (at least; as many as the most
+#: people the model has held at once, if more). Not a rule of the model: only how much of Mesa's
+#: registration is saved.
 ENDED_AGENTS_KEPT = 2000
 
 
@@ -55,15 +56,17 @@ class AgentTable:
         self.state_of_slot = np.empty(0, dtype=np.int8)
         self.slot_of_row = np.full(capacity, -1, dtype=np.int64)
         self.pool = np.empty(0, dtype=np.int64)   # slots of ended agents awaiting reuse, oldest first
+        self.peak_live = 0                        # the most people the model has held at once
 
     def bind(self, pop: Population) -> None:
         """At the end of a day: the agents of people whose story ended (``GONE`` states) keep that
         person's id and final state and join the pool, and their rows are released; people who
         entered the model that day are bound to pooled agents, oldest first, a new agent being
         created only when the pool is empty. The pool keeps at most ``ENDED_AGENTS_KEPT``
-        agents, or as many as there are bound ones if more (so the Mesa agents number at most
-        twice the people in the model, and a population that swings by half between crossable
-        spells creates no new agents); beyond that the oldest are removed from the model."""
+        agents, or as many as the most people the model has held at once if more (so the Mesa
+        agents number at most twice that peak, and a population that swings between crossable
+        spells, or falls and grows again, creates no new agents below its peak); beyond that the
+        oldest are removed from the model."""
         if self.slot_of_row.size < pop.capacity:   # the population grew today
             self.slot_of_row = _grown(self.slot_of_row, pop.capacity, -1)
         of_row = self.slot_of_row
@@ -87,7 +90,8 @@ class AgentTable:
                 slots = np.concatenate([slots, self._create(born.size - reuse)])
             self.row_of_slot[slots] = born
             of_row[born] = slots
-        excess = self.pool.size - max(ENDED_AGENTS_KEPT, pop.n_live)
+        self.peak_live = max(self.peak_live, pop.n_live)
+        excess = self.pool.size - max(ENDED_AGENTS_KEPT, self.peak_live)
         if excess > 0:
             for slot in self.pool[:excess].tolist():
                 self.agents[slot].remove()

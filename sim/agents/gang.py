@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
+from numba import njit
 
 from sim.constants import (
     BOATS_ENTRANT,
@@ -60,6 +61,11 @@ def _clip(x: float, lo: float, hi: float) -> float:
     return float(min(max(x, lo), hi))
 
 
+#: How many times any gang entered or left the market (:attr:`SmugglingGang.active` set): the
+#: key under which a market keeps its list of active gangs.
+_ACTIVITY_CHANGES = [0]
+
+
 def _empty_week() -> dict[str, float]:
     return {"revenue": 0.0, "cost": 0.0, "seats": 0, "launches": 0, "prevented": 0}
 
@@ -91,6 +97,16 @@ class SmugglingGang(mesa.Agent):
         self.profits: deque[float] = deque(maxlen=self.params.exit_after_loss_weeks)  # weekly profits (GBP)
         # cumulative ledger of cash flows (GBP)
         self.ledger = {"revenue": 0.0, "boats_bought": 0.0, "running": 0.0, "fixed": 0.0, "arrests": 0.0}
+
+    @property
+    def active(self) -> bool:
+        """Whether the gang still operates."""
+        return self._active
+
+    @active.setter
+    def active(self, value: bool) -> None:
+        self._active = bool(value)
+        _ACTIVITY_CHANGES[0] += 1
 
     def __repr__(self) -> str:
         return (f"SmugglingGang(#{self.gang_index}, sector={self.sector}, price={self.price_gbp:.0f}, "
@@ -151,20 +167,15 @@ class SmugglingGang(mesa.Agent):
         waited ``max_fill_wait_days``, if they are at least ``min_fill_share`` of the target
         load (and the minimum load), or once that passenger has waited
         ``FILL_WAIT_LAST_RESORT_FACTOR`` times as long, if they are at least the minimum load.
+        The rule is written once, compiled (:func:`_launch_plan`); :meth:`GangMarket.plan_boats`
+        applies it to every active gang at once.
         """
-        p, ppa = self.params, self.people_per_agent
-        target = max(1, round(self.people_per_boat / ppa))
-        lo = max(1, math.ceil(p.people_per_boat_min / ppa))
-        hi = max(lo, p.people_per_boat_max // ppa)
-        early = max(lo, math.ceil(p.min_fill_share * self.people_per_boat / ppa))
-        if queue >= target:
-            n = min(self.boats, p.max_launches_per_day, queue // target)
-            return [min(hi, target)] * n
-        if self.boats > 0 and ((queue >= early and oldest_wait_days >= p.max_fill_wait_days)
-                               or (queue >= lo
-                                   and oldest_wait_days >= FILL_WAIT_LAST_RESORT_FACTOR * p.max_fill_wait_days)):
-            return [min(hi, queue)]
-        return []
+        p = self.params
+        n, load = _launch_plan(int(queue), int(oldest_wait_days), int(self.boats), float(self.people_per_boat),
+                               int(self.people_per_agent), int(p.people_per_boat_min), int(p.people_per_boat_max),
+                               float(p.min_fill_share), int(p.max_fill_wait_days), int(p.max_launches_per_day),
+                               float(FILL_WAIT_LAST_RESORT_FACTOR))
+        return [load] * n
 
     def record_launch(self, prevented: bool, arrested: bool) -> None:
         """Pay for one launch and learn from its outcome."""
@@ -296,6 +307,54 @@ class SmugglingGang(mesa.Agent):
         return self.cash_gbp < 0 or (full and sum(self.profits) < 0)
 
 
+@njit(cache=True)
+def _launch_plan(queue, oldest_wait, boats, people_per_boat, ppa, ppb_min, ppb_max, min_fill_share,  # noqa: ANN001, ANN202, PLR0913
+                 max_fill_wait, max_launches, last_resort):
+    """One gang's launches today (:meth:`SmugglingGang.plan_launches`): ``(boats, agents per boat)``."""
+    target = max(1, round(people_per_boat / ppa))
+    lo = max(1, math.ceil(ppb_min / ppa))
+    hi = max(lo, ppb_max // ppa)
+    early = max(lo, math.ceil(min_fill_share * people_per_boat / ppa))
+    if queue >= target:
+        return min(boats, max_launches, queue // target), min(hi, target)
+    if boats > 0 and ((queue >= early and oldest_wait >= max_fill_wait)
+                      or (queue >= lo and oldest_wait >= last_resort * max_fill_wait)):
+        return 1, min(hi, queue)
+    return 0, 0
+
+
+@njit(cache=True)
+def _plan_boats(booked, booked_day, gang, active, boats, people_per_boat, day, ppa, ppb_min, ppb_max,  # noqa: ANN001, ANN202, PLR0913
+                min_fill_share, max_fill_wait, max_launches, last_resort):
+    """Today's boats (:meth:`GangMarket.plan_boats`): each active gang (``active``, their indices, in
+    order) loads its customers among the ``booked`` rows (ascending), earliest booked first (then
+    the lowest row), by :func:`_launch_plan`. Returns each boat's gang (position among the active
+    ones) and load (agents), and the rows aboard, boat by boat."""
+    # sort by gang, then booking day, then row: two stable sorts of the ascending rows
+    by_day = np.argsort(booked_day, kind="mergesort")
+    order = by_day[np.argsort(gang[by_day], kind="mergesort")]
+    rows, days, gangs = booked[order], booked_day[order], gang[order]
+    boat_gang = np.empty(rows.size, dtype=np.int64)
+    boat_load = np.empty(rows.size, dtype=np.int64)
+    aboard = np.empty(rows.size, dtype=rows.dtype)
+    n_boats, n_aboard = 0, 0
+    for a in range(active.size):
+        first = np.searchsorted(gangs, active[a], side="left")
+        end = np.searchsorted(gangs, active[a], side="right")
+        if end == first:
+            continue
+        n, load = _launch_plan(end - first, day - days[first], boats[a], people_per_boat[a], ppa, ppb_min,
+                               ppb_max, min_fill_share, max_fill_wait, max_launches, last_resort)
+        for _ in range(n):
+            boat_gang[n_boats] = a
+            boat_load[n_boats] = load
+            n_boats += 1
+            aboard[n_aboard:n_aboard + load] = rows[first:first + load]
+            n_aboard += load
+            first += load
+    return boat_gang[:n_boats], boat_load[:n_boats], aboard[:n_aboard]
+
+
 def year_multiplier_or_nearest(table: dict[int, float], year: int) -> float:
     """The year's multiplier: listed, else the last listed year's before it, else the earliest."""
     if not table:
@@ -363,6 +422,7 @@ class GangMarket:
         self.n_sectors = len(model.config.patrols.sectors)
         self.supply = BoatSupply(self.params, model.date.year)
         self.gangs: list[SmugglingGang] = []
+        self._active: tuple[int, int, list[SmugglingGang]] = (-1, -1, [])   # (gangs, activity changes, active)
         self.initial_gangs = self.params.initial_gangs
         self.total_initial_cash_gbp = 0.0
         for _ in range(self.initial_gangs):
@@ -376,7 +436,13 @@ class GangMarket:
 
     @property
     def active(self) -> list[SmugglingGang]:
-        return [g for g in self.gangs if g.active]
+        """The gangs that still operate, in order of entry (a list kept until a gang enters or leaves;
+        do not change it)."""
+        n, changes, active = self._active
+        if n != len(self.gangs) or changes != _ACTIVITY_CHANGES[0]:
+            active = [g for g in self.gangs if g.active]
+            self._active = (len(self.gangs), _ACTIVITY_CHANGES[0], active)
+        return active
 
     def new_gang(self, boats: int) -> SmugglingGang:
         """A gang enters: the next sector in turn, the market's mean price, ``boats`` bought."""
@@ -397,28 +463,23 @@ class GangMarket:
             g.step()
 
     def plan_boats(self, pop: Population, day: int) -> Boats | None:
-        """Today's boats: each active gang loads its customers, earliest booked first."""
+        """Today's boats: each active gang loads its customers, earliest booked first
+        (:meth:`SmugglingGang.plan_launches`, for all of them in one compiled loop)."""
         booked = pop.where(MigrantState.BOOKED)
         if booked.size == 0:
             return None
-        booked_day, gang = pop.booked_day[booked], pop.gang[booked]
-        order = np.lexsort((booked, booked_day, gang))
-        booked, booked_day = booked[order], booked_day[order]
-        starts = np.searchsorted(gang[order], np.arange(len(self.gangs) + 1)).tolist()
-        gangs, loads, passengers = [], [], []
-        for g in self.active:
-            first, end = starts[g.gang_index], starts[g.gang_index + 1]
-            if end == first:
-                continue
-            for load in g.plan_launches(end - first, day - int(booked_day[first])):
-                passengers.append(booked[first:first + load])
-                gangs.append(g)
-                loads.append(load)
-                first += load
-        if not gangs:
+        active = self.active
+        p = self.params
+        gang_of, boat_load, passengers = _plan_boats(
+            booked, pop.booked_day[booked], pop.gang[booked], np.array([g.gang_index for g in active], dtype=np.int64),
+            np.array([g.boats for g in active], dtype=np.int64),
+            np.array([g.people_per_boat for g in active], dtype=np.float64), int(day), int(self.model.people_per_agent),
+            int(p.people_per_boat_min), int(p.people_per_boat_max), float(p.min_fill_share),
+            int(p.max_fill_wait_days), int(p.max_launches_per_day), float(FILL_WAIT_LAST_RESORT_FACTOR))
+        if gang_of.size == 0:
             return None
-        loads_arr = np.asarray(loads)
-        return Boats(gangs, loads_arr, np.concatenate(passengers), np.repeat(np.arange(len(gangs)), loads_arr))
+        return Boats([active[i] for i in gang_of.tolist()], boat_load, passengers,
+                     np.repeat(np.arange(gang_of.size), boat_load))
 
     def record_launches(self, boats: Boats, prevented: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Every launch's cost and outcome to its gang (:meth:`SmugglingGang.record_launch`): a
