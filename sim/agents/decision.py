@@ -314,13 +314,26 @@ def take_in_news(idx, pp, day, max_applicant_wait, saving_per_day, half_life, he
 
 
 @njit(cache=True)
-def _gumbel(rng):  # noqa: ANN001, ANN202
-    """One standard Gumbel draw, as NumPy's ``Generator.gumbel`` makes it (the same uniform, the same
-    arithmetic: the same number)."""
+def _gumbel_uniform(rng):  # noqa: ANN001, ANN202
+    """The uniform of one standard Gumbel draw as NumPy's ``Generator.gumbel`` draws it (``1 - U``,
+    drawn again while it is 1); :func:`_gumbel_of` turns it into the draw."""
     while True:
         u = 1.0 - rng.random()
         if u < 1.0:
-            return 0.0 - math.log(-math.log(u))
+            return u
+
+
+@njit(cache=True)
+def _gumbel_of(u):  # noqa: ANN001, ANN202
+    """The standard Gumbel draw of the uniform ``u`` (:func:`_gumbel_uniform`), with NumPy's arithmetic."""
+    return 0.0 - math.log(-math.log(u))
+
+
+@njit(cache=True)
+def _gumbel(rng):  # noqa: ANN001, ANN202
+    """One standard Gumbel draw, as NumPy's ``Generator.gumbel`` makes it (the same uniform, the same
+    arithmetic: the same number)."""
+    return _gumbel_of(_gumbel_uniform(rng))
 
 
 @njit(cache=True)
@@ -348,13 +361,13 @@ def choose(idx, pp, t, offers, m, stream, choice_scale, return_risk_at_coast, re
     if n_gangs == 0:
         m = 0
     u_known = np.empty((n, m))
-    gumbel = np.empty((n, m))
+    gumbel_u = np.empty((n, m))   # the logit noise's uniforms (the noise is computed where it is used)
     for i in range(n):
         for j in range(m):
             u_known[i, j] = rng.random()
     for i in range(n):
         for j in range(m):
-            gumbel[i, j] = _gumbel(rng)
+            gumbel_u[i, j] = _gumbel_uniform(rng)
     gang = np.full(n, -1, dtype=np.int64)
     book = np.zeros(n, dtype=np.bool_)
     apply = np.zeros(n, dtype=np.bool_)
@@ -404,7 +417,7 @@ def choose(idx, pp, t, offers, m, stream, choice_scale, return_risk_at_coast, re
                     cheapest_worth_it = min(cheapest_worth_it, price)
                     if wealth >= price or credit:
                         # logit choice among usable known gangs (Gumbel trick: argmax of gain/scale + noise)
-                        util = gain / choice_scale + gumbel[i, j]
+                        util = gain / choice_scale + _gumbel_of(gumbel_u[i, j])
                         if util > best_util:
                             best_util = util
                             pick = j
