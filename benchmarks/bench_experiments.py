@@ -23,7 +23,9 @@ Prints (figures only; nothing here fails on speed):
    and, in another fresh process without tracemalloc, the growth of the peak resident set
    (``resource.getrusage(RUSAGE_SELF).ru_maxrss`` after the sweep minus before it; the
    workers are separate processes and not included). Target: no growth with the number
-   of runs beyond noise.
+   of runs beyond noise. Then the same for the channel model: 2,000 one-week runs of the
+   pilot (10 quotas x 200 replications, daily outputs, so the parent receives and stores
+   every run's daily time series) against 200.
 
 3. **A posterior-style study** (only with ``--study``): 5 scenarios (``baseline pilot_50
    quota_200 quota_all legal_route_only``) x 40 parameter sets x 2 replications,
@@ -164,18 +166,28 @@ def throughput(quick: bool, repeat: int, workers: int = 2) -> bool:
     return same
 
 
-def _memory_child(n: int, mode: str) -> None:
-    """Run an n-run noisy_linear sweep on 2 processes and print the parent's memory (JSON)."""
-    import resource
-    import tracemalloc
-
-    exp = Experiment(
+def _memory_experiment(n: int, model: str) -> Experiment:
+    """An n-run sweep: of the test function noisy_linear, or of the channel model (pilot_50 over one
+    week, 10 quotas x n/10 replications, daily outputs: the parent stores every run's time series)."""
+    if model == "channel":
+        return Experiment(design=grid({"returns.quota_per_week": list(range(0, 1000, 100))}, replications=n // 10),
+                          base="pilot_50", overrides=ONE_WEEK, seed=2025, outputs=OutputSpec(frequency="daily"),
+                          name="bench-memory-channel")
+    return Experiment(
         design=grid({"x": list(range(n // 10))}, replications=10),
         base=None,
         model="sim.experiments.testfunctions:noisy_linear",
         outputs=OutputSpec(frequency="end"),
         name="bench-memory",
     )
+
+
+def _memory_child(n: int, mode: str, model: str = "noisy_linear") -> None:
+    """Run an n-run sweep (:func:`_memory_experiment`) on 2 processes and print the parent's memory (JSON)."""
+    import resource
+    import tracemalloc
+
+    exp = _memory_experiment(n, model)
     out = Path(tempfile.mkdtemp(prefix="bench-memory-"))
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if mode == "tracemalloc":
@@ -201,22 +213,22 @@ def _memory_child(n: int, mode: str) -> None:
     )
 
 
-def _child(n: int, mode: str) -> dict:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--memory-child", str(n), "--mode", mode]
+def _child(n: int, mode: str, model: str) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--memory-child", str(n), "--mode", mode,
+           "--memory-model", model]
     res = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
-def memory(quick: bool) -> None:
+def memory(quick: bool, model: str = "noisy_linear") -> None:
     small, large = (100, 1000) if quick else (200, 2000)
-    print(
-        f"\n2. parent's peak memory, {small} vs {large} runs of noisy_linear on 2 processes "
-        "(each in a fresh process)"
-    )
+    what = ("one-week runs of the channel model (pilot_50, daily outputs)" if model == "channel"
+            else "runs of noisy_linear")
+    print(f"\n2. parent's peak memory, {small} vs {large} {what} on 2 processes (each in a fresh process)")
     rows = {}
     for n in (small, large):
-        tm = _child(n, "tracemalloc")
-        rss = _child(n, "rss")
+        tm = _child(n, "tracemalloc", model)
+        rss = _child(n, "rss", model)
         if tm["ok"] != n or rss["ok"] != n:
             raise RuntimeError(f"memory sweep of {n} runs: only {tm['ok']}/{rss['ok']} ok")
         rows[n] = (
@@ -338,9 +350,10 @@ def main() -> int:
                          "posterior draws (wider markets: a heavier study)")
     ap.add_argument("--memory-child", type=int, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--mode", default="rss", choices=("rss", "tracemalloc"), help=argparse.SUPPRESS)
+    ap.add_argument("--memory-model", default="noisy_linear", choices=("noisy_linear", "channel"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.memory_child is not None:
-        _memory_child(args.memory_child, args.mode)
+        _memory_child(args.memory_child, args.mode, args.memory_model)
         return 0
     import os
 
@@ -354,6 +367,7 @@ def main() -> int:
         return 0
     same = throughput(args.quick, args.repeat or (1 if args.quick else 2))
     memory(args.quick)
+    memory(args.quick, model="channel")
     print(f"\nload average after: {os.getloadavg()[0]:.2f}")
     return 0 if same else 1
 
