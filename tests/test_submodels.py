@@ -19,6 +19,7 @@ import pytest
 
 import sim
 from sim.agents import decision
+from sim.agents.binding import ENDED_AGENTS_KEPT, AgentTable
 from sim.agents.gang import BoatSupply, SmugglingGang
 from sim.agents.migrant import Migrant
 from sim.agents.patrol import BorderPatrol, prevention_probability, redeploy_patrols
@@ -454,3 +455,32 @@ def test_the_compiled_loops_draw_numpys_numbers_from_the_same_stream():
     s = decision.stream(ours)
     assert [decision._gumbel(s.rng) for _ in range(1000)] == numpys.gumbel(size=1000).tolist()
     assert ours.random() == numpys.random()
+
+
+def test_the_pool_keeps_agents_up_to_the_peak_so_a_population_that_empties_and_refills_creates_none():
+    """Agents of people who left wait in the pool, which keeps as many as the most people the model
+    has held at once (here 3,000, more than ENDED_AGENTS_KEPT): people who come later reuse them."""
+    m = ChannelModel(short_config("baseline", end_date="2025-01-31"), rng=1)
+    try:
+        pop = Population(16)
+        created: list[int] = []
+        table = AgentTable(lambda slot: created.append(slot) or Migrant(m, slot), pop.capacity)
+        rows = pop.add(3000, MigrantState.WAITING, 0)
+        table.bind(pop)
+        assert len(created) == 3000 and table.peak_live == 3000 > ENDED_AGENTS_KEPT
+        pop.move(rows, MigrantState.LEFT_ROUTE, 1)         # everyone leaves
+        table.bind(pop)
+        assert pop.n_live == 0 and table.pool.size == 3000   # all kept (above ENDED_AGENTS_KEPT, up to the peak)
+        assert all(a is not None for a in table.agents) and (table.row_of_slot[:3000] == -1).all()
+        again = pop.add(3000, MigrantState.WAITING, 2)       # as many come again
+        table.bind(pop)
+        assert len(created) == 3000 and table.pool.size == 0
+        assert sorted(table.row_of_slot[:3000].tolist()) == sorted(again.tolist())
+        more = pop.add(500, MigrantState.WAITING, 3)         # beyond the peak: new agents, a new peak
+        table.bind(pop)
+        assert len(created) == 3500 and table.peak_live == 3500
+        pop.move(np.concatenate([again, more]), MigrantState.DEAD, 4)
+        table.bind(pop)
+        assert table.pool.size == 3500 and sum(a is not None for a in table.agents) == 3500
+    finally:
+        free_model(m)
