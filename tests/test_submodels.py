@@ -114,6 +114,31 @@ def test_launch_planning_fills_boats_and_sends_short_ones_only_after_the_wait(mo
     assert gang.plan_launches(early, 10 * p.max_fill_wait_days) == []       # no boat, no launch
 
 
+def test_the_markets_boats_are_each_gangs_plan_for_its_customers_earliest_booked_first(model):
+    """GangMarket.plan_boats (one compiled loop over the gangs) gives each active gang the boats of
+    its own plan_launches on its queue, filled with its customers by booking day, then row."""
+    pop, day = model.pop, model.day
+    booked = pop.where(MigrantState.BOOKED)
+    pop.booked_day[booked] = day - (booked % 9)            # a spread of booking days, ties broken by row
+    active = model.market.active
+    for g in active:
+        g.boats = max(g.boats, 3)
+    boats = model.market.plan_boats(pop, day)
+    assert boats is not None and len(boats) > 0
+    got: dict[int, list] = {}
+    for b, g in enumerate(boats.gangs):
+        got.setdefault(g.gang_index, []).append(boats.passengers[boats.boat_of == b].tolist())
+    for g in active:
+        mine = booked[pop.gang[booked] == g.gang_index]
+        mine = mine[np.lexsort((mine, pop.booked_day[mine]))]
+        loads = g.plan_launches(mine.size, day - int(pop.booked_day[mine[0]])) if mine.size else []
+        want, first = [], 0
+        for load in loads:
+            want.append(mine[first:first + load].tolist())
+            first += load
+        assert got.get(g.gang_index, []) == want, f"gang {g.gang_index}"
+
+
 # --------------------------------------------------------------------- prices (7.8)
 def test_weekly_price_step_is_bounded_by_the_adjustment_rate(model):
     p = model.config.gangs
