@@ -182,6 +182,16 @@ crossing_gain = vectorize(["float64(float64, float64, float64, float64, float64,
 
 
 @njit(cache=True)
+def _standard_normals(rng, rows, n):  # noqa: ANN001, ANN202
+    """``rng.standard_normal((rows, n))``: the same numbers in the same order (row by row)."""
+    z = np.empty((rows, n))
+    for k in range(rows):
+        for i in range(n):
+            z[k, i] = rng.standard_normal()
+    return z
+
+
+@njit(cache=True)
 def set_attributes(rows, pp, stream, day, sigma, patience_mean, travel_mean, wealth_median, valuation_median,  # noqa: ANN001, ANN201, PLR0913
                    valuation_mult, outside_median, outside_mult, risk_median, adult_share, eligible_share):
     """A newcomer's attributes, drawn from ``stream`` (:meth:`sim.agents.Migrant.draw_attributes`), in
@@ -191,10 +201,7 @@ def set_attributes(rows, pp, stream, day, sigma, patience_mean, travel_mean, wea
     the legal route; the days of travel (Poisson, mean ``travel_mean``)."""
     rng = stream.rng
     n = rows.size
-    z = np.empty((4, n))
-    for k in range(4):
-        for i in range(n):
-            z[k, i] = rng.standard_normal()
+    z = _standard_normals(rng, 4, n)
     patience = np.empty(n)
     for i in range(n):
         patience[i] = rng.exponential(patience_mean)
@@ -298,10 +305,7 @@ def hear_contacts(idx, group, stream, k, distortion, success_rate, return_rate, 
     Returns ``(successes, returns, death rate)`` per person."""
     rng = stream.rng
     n = idx.size
-    z = np.empty((3, n))
-    for j in range(3):
-        for i in range(n):
-            z[j, i] = rng.standard_normal()
+    z = _standard_normals(rng, 3, n)
     s_true, r_true, heard_d = np.empty(n), np.empty(n), np.empty(n)
     for i in range(n):
         s_true[i] = min(max(success_rate * math.exp(distortion * z[0, i]), 0.0), 1.0)
