@@ -21,7 +21,7 @@ Prints (figures only; nothing here fails on speed):
    fresh Python process, measured twice: the peak of Python allocations during the sweep
    (``tracemalloc``, started after the imports; NumPy buffers are traced, Arrow's are not)
    and, in another fresh process without tracemalloc, the growth of the peak resident set
-   (``resource.getrusage(RUSAGE_SELF).ru_maxrss`` after the sweep minus before it; the
+   (the process's own peak, ``VmHWM`` on Linux, after the sweep minus before it; the
    workers are separate processes and not included). Target: no growth with the number
    of runs beyond noise. Then the same for the channel model: 2,000 one-week runs of the
    pilot (10 quotas x 200 replications, daily outputs, so the parent receives and stores
@@ -187,16 +187,25 @@ def _memory_child(n: int, mode: str, model: str = "noisy_linear") -> None:
     import resource
     import tracemalloc
 
+    def peak_kb() -> int:
+        # the peak of this process's own memory: Linux's ru_maxrss of a process started from a
+        # large one keeps the parent's size at the exec, which would hide any growth below it
+        try:
+            with open("/proc/self/status") as f:
+                return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+        except OSError:
+            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
     exp = _memory_experiment(n, model)
     out = Path(tempfile.mkdtemp(prefix="bench-memory-"))
-    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss0 = peak_kb()
     if mode == "tracemalloc":
         tracemalloc.start()
     t0 = time.perf_counter()
     store = run_experiment(exp, out, executor="process", workers=2, progress=False)
     wall = time.perf_counter() - t0
     peak = tracemalloc.get_traced_memory()[1] if mode == "tracemalloc" else None
-    rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss1 = peak_kb()
     ok = int((store.runs()["status"] == "ok").sum())
     shutil.rmtree(out, ignore_errors=True)
     print(

@@ -174,13 +174,26 @@ def peak_memory_mb(name: str, years: float, seed: int) -> float:
     return peak / 2**20
 
 
+#: Run in a fresh process: one run, then its own peak resident memory in KiB. Linux's ``ru_maxrss``
+#: of a process started from a large one keeps the parent's size at the exec (the parent's memory
+#: is counted as the child's peak), so the peak of the process's own memory (``VmHWM``) is read
+#: where /proc has it.
+_PEAK_RSS_CHILD = """
+import resource, sim
+sim.run(sim.load_config({name!r}, {{'end_date': '2031-12-31'}}), seed={seed}, years={years})
+try:
+    with open('/proc/self/status') as f:
+        print(next(int(line.split()[1]) for line in f if line.startswith('VmHWM:')))
+except OSError:
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
 def peak_rss_mb(name: str, years: float, seed: int) -> float:
     """Peak resident memory of a fresh process that imports sim and makes one run."""
-    code = ("import resource, sim; "
-            f"sim.run(sim.load_config({name!r}, {{'end_date': '2031-12-31'}}), seed={seed}, years={years}); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    code = _PEAK_RSS_CHILD.format(name=name, seed=seed, years=years)
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
-    return int(out.strip().splitlines()[-1]) / 1024  # ru_maxrss is in KiB on Linux
+    return int(out.strip().splitlines()[-1]) / 1024  # KiB on Linux
 
 
 def main() -> None:
