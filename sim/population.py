@@ -116,6 +116,11 @@ class Population:
         #: views on the arrays kept by their users (sim.agents.decision.people), dropped when the arrays grow
         self.views: dict[Any, Any] = {}
 
+    def __getstate__(self) -> dict[str, Any]:
+        """A copy (``copy.deepcopy`` of a model, pickling) leaves the views behind: they are views
+        on these very arrays, rebuilt on use."""
+        return {**self.__dict__, "views": {}}
+
     # -- rows ----------------------------------------------------------------------------
     def _grow(self, need: int) -> None:
         new = max(self.capacity * 2, need)

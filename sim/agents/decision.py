@@ -105,6 +105,11 @@ class Stream(structref.StructRefProxy):
     def __new__(cls, rng: np.random.Generator) -> Stream:
         return _new_stream(rng)
 
+    def __reduce__(self) -> tuple:
+        # copied (or pickled) as the generator it draws from: a model's deep copy wraps the
+        # copy's own generator (``rng`` is that very Generator object, so the copy's memo maps it)
+        return Stream, (self.rng,)
+
     @property
     def rng(self) -> np.random.Generator:
         return _stream_rng(self)
