@@ -16,8 +16,8 @@ the people at the coast), this prints:
 * the time of each stage of the daily schedule (``--stages``), the profile of the
   model's own code;
 * peak memory of a 10-year run with daily data: Python's allocations (tracemalloc) and the
-  peak resident set of a fresh process that imports the model and makes the run (Numba's
-  compiler is about 150 MB of it; a process that has to compile the loops, the first after
+  peak resident set of a fresh process that imports the model and makes the run (Numba and
+  the compiled loops are about 120 MB of it; a process that has to compile the loops, the first after
   installing or after they change, peaks at about 400 MB).
 
 Targets on a 2-core machine: at most 0.3 s per simulated year and a ratio of at most 0.6
