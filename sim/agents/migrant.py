@@ -404,10 +404,11 @@ class Migrant(mesa.Agent):
     def decide_many(model: ChannelModel, idx: np.ndarray) -> None:
         """Apply the decision rule to the people at ``idx`` (waiting or returned).
 
-        What the market and the authority offer today and the day's random draws are prepared
-        here; :func:`sim.agents.decision.choose` applies the rule to each person (a compiled
-        loop); the outcomes (bookings, applications, leaving, the next review) are then
-        carried out here.
+        What the market and the authority offer today is prepared here;
+        :func:`sim.agents.decision.choose` draws the day's random numbers and applies the rule to
+        each person (a compiled loop), carrying out each person's own outcome (the fare, the
+        application, the next review); the state changes and the gangs' sales are carried out
+        here.
         """
         if idx.size == 0:
             return
