@@ -184,17 +184,9 @@ def _memory_experiment(n: int, model: str) -> Experiment:
 
 def _memory_child(n: int, mode: str, model: str = "noisy_linear") -> None:
     """Run an n-run sweep (:func:`_memory_experiment`) on 2 processes and print the parent's memory (JSON)."""
-    import resource
     import tracemalloc
 
-    def peak_kb() -> int:
-        # the peak of this process's own memory: Linux's ru_maxrss of a process started from a
-        # large one keeps the parent's size at the exec, which would hide any growth below it
-        try:
-            with open("/proc/self/status") as f:
-                return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
-        except OSError:
-            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    from bench_model import own_peak_rss_kb as peak_kb  # this process's own peak, not its parent's
 
     exp = _memory_experiment(n, model)
     out = Path(tempfile.mkdtemp(prefix="bench-memory-"))

@@ -34,6 +34,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
+from pathlib import Path
 
 import mesa
 import numpy as np
@@ -174,26 +175,35 @@ def peak_memory_mb(name: str, years: float, seed: int) -> float:
     return peak / 2**20
 
 
-#: Run in a fresh process: one run, then its own peak resident memory in KiB. Linux's ``ru_maxrss``
-#: of a process started from a large one keeps the parent's size at the exec (the parent's memory
-#: is counted as the child's peak), so the peak of the process's own memory (``VmHWM``) is read
-#: where /proc has it.
+def own_peak_rss_kb() -> int:
+    """Peak resident memory of this process's own memory, in KiB (``VmHWM``). Linux's ``ru_maxrss``
+    of a process started from a large one keeps the parent's size at the exec (the parent's
+    memory is counted as the child's peak), so it is the fallback only where /proc is missing."""
+    try:
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+    except OSError:
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+#: Run in a fresh process: one run, then its own peak resident memory in KiB.
 _PEAK_RSS_CHILD = """
-import resource, sim
+import sys
+sys.path.insert(0, {here!r})
+import sim
+from bench_model import own_peak_rss_kb
 sim.run(sim.load_config({name!r}, {{'end_date': '2031-12-31'}}), seed={seed}, years={years})
-try:
-    with open('/proc/self/status') as f:
-        print(next(int(line.split()[1]) for line in f if line.startswith('VmHWM:')))
-except OSError:
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print(own_peak_rss_kb())
 """
 
 
 def peak_rss_mb(name: str, years: float, seed: int) -> float:
     """Peak resident memory of a fresh process that imports sim and makes one run."""
-    code = _PEAK_RSS_CHILD.format(name=name, seed=seed, years=years)
+    code = _PEAK_RSS_CHILD.format(here=str(Path(__file__).resolve().parent), name=name, seed=seed, years=years)
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
-    return int(out.strip().splitlines()[-1]) / 1024  # KiB on Linux
+    return int(out.strip().splitlines()[-1]) / 1024
 
 
 def main() -> None:

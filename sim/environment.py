@@ -206,18 +206,18 @@ class News:
     def public_return_belief(self, day: int) -> np.ndarray:
         """Return probability a newcomer of each group believes (prior mean)."""
         return _public_return_belief(day, float(self.weight), float(self.half_life), float(self.prior_strength),
-                                     self.announce_day, self.announced, self._returned, self._arrived)
+                                     self.announce_day, self.announced, self.return_rate)
 
 
 @njit(cache=True)
-def _public_return_belief(day, weight, half_life, strength, announce_day, announced, returned, arrived):  # noqa: ANN001, ANN202, PLR0913
-    """:meth:`News.public_return_belief`, group by group: the news's return rate (``returned`` over
-    ``arrived``, at most 1) with the weight of ``strength`` observations, and the announced
+def _public_return_belief(day, weight, half_life, strength, announce_day, announced, return_rate):  # noqa: ANN001, ANN202, PLR0913
+    """:meth:`News.public_return_belief`, group by group: the news's ``return_rate`` (kept in
+    [0, 1]) with the weight of ``strength`` observations, and the announced
     probability with ``weight`` observations halving every ``half_life`` days since it was made
     (none before any announcement)."""
     out = np.empty(announced.size)
     for g in range(announced.size):
         fade = weight * 0.5 ** ((day - announce_day[g]) / half_life) if announce_day[g] > -10**8 else 0.0
-        rate = min(max(min(returned[g] / arrived[g], 1.0), 0.0), 1.0)
+        rate = min(max(return_rate[g], 0.0), 1.0)
         out[g] = (strength * rate + fade * announced[g]) / (strength + fade)
     return out

@@ -370,13 +370,6 @@ def _gumbel_of(u):  # noqa: ANN001, ANN202
 
 
 @njit(cache=True)
-def _gumbel(rng):  # noqa: ANN001, ANN202
-    """One standard Gumbel draw, as NumPy's ``Generator.gumbel`` makes it (the same uniform, the same
-    arithmetic: the same number)."""
-    return _gumbel_of(_gumbel_uniform(rng))
-
-
-@njit(cache=True)
 def choose(idx, pp, t, offers, m, stream, choice_scale, return_risk_at_coast, returnee_credit,  # noqa: ANN001, ANN201, PLR0913
            legal_q, legal_cost, applicant_wait, today, interval, top_up_per_day, max_intervals):
     """Apply the decision rule to each person at ``idx`` (waiting or returned); see

@@ -170,11 +170,8 @@ class SmugglingGang(mesa.Agent):
         The rule is written once, compiled (:func:`_launch_plan`); :meth:`GangMarket.plan_boats`
         applies it to every active gang at once.
         """
-        p = self.params
         n, load = _launch_plan(int(queue), int(oldest_wait_days), int(self.boats), float(self.people_per_boat),
-                               int(self.people_per_agent), int(p.people_per_boat_min), int(p.people_per_boat_max),
-                               float(p.min_fill_share), int(p.max_fill_wait_days), int(p.max_launches_per_day),
-                               float(FILL_WAIT_LAST_RESORT_FACTOR))
+                               *_launch_terms(self.params, self.people_per_agent))
         return [load] * n
 
     def record_launch(self, prevented: bool, arrested: bool) -> None:
@@ -305,6 +302,14 @@ class SmugglingGang(mesa.Agent):
         """Insolvent, or unprofitable over the last ``exit_after_loss_weeks`` weeks."""
         full = len(self.profits) == self.profits.maxlen
         return self.cash_gbp < 0 or (full and sum(self.profits) < 0)
+
+
+def _launch_terms(p: GangParams, people_per_agent: int) -> tuple[int, int, int, float, int, int, float]:
+    """The market-wide terms of :func:`_launch_plan` (its last arguments, in order): people per
+    agent, the minimum and maximum load, the early-launch share, the fill wait, the most
+    launches a day and the last-resort factor of the wait."""
+    return (int(people_per_agent), int(p.people_per_boat_min), int(p.people_per_boat_max), float(p.min_fill_share),
+            int(p.max_fill_wait_days), int(p.max_launches_per_day), float(FILL_WAIT_LAST_RESORT_FACTOR))
 
 
 @njit(cache=True)
@@ -469,13 +474,11 @@ class GangMarket:
         if booked.size == 0:
             return None
         active = self.active
-        p = self.params
         gang_of, boat_load, passengers = _plan_boats(
             booked, pop.booked_day[booked], pop.gang[booked], np.array([g.gang_index for g in active], dtype=np.int64),
             np.array([g.boats for g in active], dtype=np.int64),
-            np.array([g.people_per_boat for g in active], dtype=np.float64), int(day), int(self.model.people_per_agent),
-            int(p.people_per_boat_min), int(p.people_per_boat_max), float(p.min_fill_share),
-            int(p.max_fill_wait_days), int(p.max_launches_per_day), float(FILL_WAIT_LAST_RESORT_FACTOR))
+            np.array([g.people_per_boat for g in active], dtype=np.float64), int(day),
+            *_launch_terms(self.params, self.model.people_per_agent))
         if gang_of.size == 0:
             return None
         return Boats([active[i] for i in gang_of.tolist()], boat_load, passengers,
