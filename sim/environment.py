@@ -181,11 +181,12 @@ class News:
         self.detained_today[:] = 0
 
     def record_arrivals(self, groups: np.ndarray) -> None:
-        np.add.at(self.arrived_today, groups, 1)
+        """Arrivals in the UK (one per entry of ``groups``, their groups) make the news."""
+        self.arrived_today += np.bincount(groups, minlength=self.arrived_today.size)
 
     def record_detentions(self, groups: np.ndarray) -> None:
         """Arrivals detained for return (and not shielded by a challenge) make the news."""
-        np.add.at(self.detained_today, groups, 1)
+        self.detained_today += np.bincount(groups, minlength=self.detained_today.size)
 
     def step(self, launched: float, succeeded: float, died: float) -> None:
         """End of day: fold the day's outcomes (agents) into the smoothed rates."""

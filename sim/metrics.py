@@ -100,15 +100,14 @@ def daily_row(m: Any) -> dict[str, float]:
     ppa = m.people_per_agent
     t = m.today
     row: dict[str, float] = dict(t)
-    gangs = m.gangs
-    active = m.market.active
-    n_active = len(active)
-    seats = np.array([g.recent_seats for g in active], dtype=float)
+    book, rows = m.market.book, m.market.active_rows   # the gangs' state, and the rows of the active ones
+    n_active = rows.size
+    seats = book.recent_seats[rows]
     total_seats = seats.sum()
     hhi = float(((seats / total_seats) ** 2).sum()) if total_seats > 0 else math.nan
     if n_active:
         # prices.mean() and prices.std() as NumPy computes them (the same sums), without their overhead
-        prices = np.array([g.price_gbp for g in active])
+        prices = book.price_gbp[rows]
         mean_price = np.add.reduce(prices) / n_active
         dev = prices - mean_price
         mean_price, price_sd = float(mean_price), math.sqrt(np.add.reduce(dev * dev) / n_active)
@@ -123,8 +122,8 @@ def daily_row(m: Any) -> dict[str, float]:
         "mean_price_gbp": mean_price,
         "price_sd_gbp": price_sd,
         "active_gangs": n_active,
-        "gangs_insuring": sum(g.insures for g in active),
-        "gang_cash_gbp": float(sum(g.cash_gbp for g in gangs)),
+        "gangs_insuring": int(np.count_nonzero(book.insures[rows])),
+        "gang_cash_gbp": float(sum(book.cash_gbp[:book.size].tolist())),   # every gang's, active or not
         "boat_price_gbp": m.boat_price_gbp,
         "concentration_hhi": hhi,
         "mean_believed_return_prob": m.mean_believed_return_prob(),

@@ -58,7 +58,7 @@ __all__ = ["ChannelModel", "RNG_STREAMS", "free_model"]
 RNG_STREAMS = ("weather", "inflow", "attributes", "beliefs", "choice", "gangs", "patrols", "sea", "returns",
                "upstream")
 #: The streams the compiled loops of :mod:`sim.agents.decision` draw from (``model.streams``).
-COMPILED_STREAMS = ("attributes", "beliefs", "choice", "upstream")
+COMPILED_STREAMS = ("attributes", "beliefs", "choice", "patrols", "upstream")
 
 
 #: Spawn-key suffix of the stream of the future inflow path (derived from the run's seed outside
@@ -231,7 +231,7 @@ class ChannelModel(mesa.Model):
         rest arrive in the UK (with a voucher if their gang insures). The rules are the agents'."""
         cfg, pop, ppa, rngs, day = self.config, self.pop, self.people_per_agent, self.rngs, self.day
         n_boats = len(boats)
-        prevented = prevent_launches(self.patrols, boats.sectors, boats.taxi, rngs.patrols)
+        prevented = prevent_launches(self.patrols, boats.sectors, boats.taxi, self.streams.patrols)
         arrested = self.market.record_launches(boats, prevented, rngs.gangs)
         pax = boats.passengers
         dies = sea_deaths(boats.loads * ppa, boats.boat_of, prevented, self.weather.marginal, cfg, rngs.sea)

@@ -25,8 +25,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import mesa
+import numba
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.experimental import structref
 
 from sim.constants import (
     BOATS_ENTRANT,
@@ -53,7 +55,7 @@ from sim.population import MigrantState, Population
 if TYPE_CHECKING:  # pragma: no cover
     from sim.model import ChannelModel
 
-__all__ = ["Boats", "BoatSupply", "GangMarket", "SmugglingGang", "year_multiplier_or_nearest"]
+__all__ = ["Boats", "BoatSupply", "GangBook", "GangMarket", "SmugglingGang", "market_weight", "year_multiplier_or_nearest"]
 
 
 def _clip(x: float, lo: float, hi: float) -> float:
@@ -61,80 +63,286 @@ def _clip(x: float, lo: float, hi: float) -> float:
     return float(min(max(x, lo), hi))
 
 
+def market_weight(reputation: float | np.ndarray) -> float | np.ndarray:
+    """How likely a migrant is to know a gang of ``reputation`` (one gang or an array of them): a
+    base weight plus its reputation (word of mouth follows reputation)."""
+    return GANG_BASE_MARKET_WEIGHT + reputation
+
+
 #: How many times any gang entered or left the market (:attr:`SmugglingGang.active` set): the
 #: key under which a market keeps its list of active gangs.
 _ACTIVITY_CHANGES = [0]
 
 
-def _empty_week() -> dict[str, float]:
-    return {"revenue": 0.0, "cost": 0.0, "seats": 0, "launches": 0, "prevented": 0}
+#: The per-gang columns of a :class:`GangBook` and their types: the gang's terms and stock, its
+#: cumulative ledger of cash flows (GBP, one column per kind of :data:`LEDGER_KINDS`) and this
+#: week's accounts (``week_*``: revenue and economic cost in GBP, seats, launches, prevented).
+GANG_COLUMNS: dict[str, type] = {
+    "sector": np.int64, "active": np.bool_, "price_gbp": np.float64, "cash_gbp": np.float64, "boats": np.int64,
+    "boat_book_value_gbp": np.float64, "people_per_boat": np.float64, "reputation": np.float64,
+    "taxi_boats": np.bool_, "insures": np.bool_, "recent_seats": np.float64, "written_off_gbp": np.float64,
+    "ledger": np.float64, "week_revenue": np.float64, "week_cost": np.float64, "week_seats": np.int64,
+    "week_launches": np.int64, "week_prevented": np.int64,
+}
+#: The kinds of cash flow in a gang's ledger (the columns of :attr:`GangBook.ledger`, in order).
+LEDGER_KINDS = ("revenue", "boats_bought", "running", "fixed", "arrests")
+REVENUE, BOATS_BOUGHT, RUNNING, FIXED, ARRESTS = range(len(LEDGER_KINDS))
+
+
+class GangBook:
+    """The gangs' state as columns: one array per attribute, one row per gang (its ``gang_index``).
+
+    Each :class:`SmugglingGang` reads and writes its own row through its attributes, and the
+    rules that change a gang's accounts are compiled functions of one row (:func:`_charge`,
+    :func:`_sell`, :func:`_record_launch`): the gang's methods call them for its own row, and
+    the market's daily loops call them for every active gang (:func:`_pay_fixed_all`,
+    :func:`_sell_all`, :func:`_record_launches_all`). The arrays grow (doubling) as gangs enter.
+    """
+
+    def __init__(self, capacity: int = 16) -> None:
+        self.size = 0
+        for name, dtype in GANG_COLUMNS.items():
+            shape = (max(capacity, 1), len(LEDGER_KINDS)) if name == "ledger" else max(capacity, 1)
+            setattr(self, name, np.zeros(shape, dtype=dtype))
+        self._view: object | None = None
+
+    def __getstate__(self) -> dict[str, object]:
+        """A copy (``copy.deepcopy`` of a model, pickling) leaves the compiled view behind."""
+        return {**self.__dict__, "_view": None}
+
+    def add(self) -> int:
+        """A new row (all zeros); returns its index."""
+        if self.size == self.price_gbp.shape[0]:
+            for name in GANG_COLUMNS:
+                old = getattr(self, name)
+                new = np.zeros((2 * old.shape[0], *old.shape[1:]), dtype=old.dtype)
+                new[:old.shape[0]] = old
+                setattr(self, name, new)
+            self._view = None
+        self.size += 1
+        return self.size - 1
+
+    @property
+    def view(self) -> object:
+        """The columns as the compiled rules take them (made once until the arrays grow; with
+        ``NUMBA_DISABLE_JIT=1`` the book itself)."""
+        if numba.config.DISABLE_JIT:
+            return self
+        if self._view is None:
+            self._view = _new_book(tuple(getattr(self, name) for name in GANG_COLUMNS))
+        return self._view
+
+
+@structref.register
+class _BookType(types.StructRef):
+    def preprocess_fields(self, fields):  # noqa: ANN001, ANN202
+        return tuple((name, types.unliteral(typ)) for name, typ in fields)
+
+
+_BOOK = _BookType([(name, numba.typeof(np.zeros((1, 1) if name == "ledger" else 1, dtype=dtype)))
+                   for name, dtype in GANG_COLUMNS.items()])
+
+
+@njit(cache=True)
+def _new_book(arrays):  # noqa: ANN001, ANN202
+    gb = structref.new(_BOOK)
+    (gb.sector, gb.active, gb.price_gbp, gb.cash_gbp, gb.boats, gb.boat_book_value_gbp, gb.people_per_boat,
+     gb.reputation, gb.taxi_boats, gb.insures, gb.recent_seats, gb.written_off_gbp, gb.ledger, gb.week_revenue,
+     gb.week_cost, gb.week_seats, gb.week_launches, gb.week_prevented) = arrays
+    return gb
+
+
+class _BookProxy(structref.StructRefProxy):
+    """A :class:`GangBook`'s columns as compiled code holds them (converted once, not at every call)."""
+
+
+structref.define_boxing(_BookType, _BookProxy)
+
+
+# -- the rules of a gang's accounts, for one row (compiled) ----------------------------------
+@njit(cache=True)
+def _charge(gb, i, kind, amount):  # noqa: ANN001, ANN202
+    """Gang ``i`` pays ``amount`` (GBP) of cash cost ``kind`` (a ledger column), an economic cost of the week."""
+    gb.cash_gbp[i] -= amount
+    gb.ledger[i, kind] += amount
+    gb.week_cost[i] += amount
+
+
+@njit(cache=True)
+def _sell(gb, i, people):  # noqa: ANN001, ANN202
+    """Gang ``i`` takes payment for ``people`` seats at its price; returns the revenue (GBP)."""
+    revenue = people * gb.price_gbp[i]
+    gb.cash_gbp[i] += revenue
+    gb.ledger[i, REVENUE] += revenue
+    gb.week_revenue[i] += revenue
+    gb.week_seats[i] += people
+    return revenue
+
+
+@njit(cache=True)
+def _record_launch(gb, i, prevented, arrested, running_cost, taxi_extra_cost, arrest_cost, reputation_weight,  # noqa: ANN001, ANN202, PLR0913
+                   spending, costs):
+    """Gang ``i`` pays for one launch (the boat used up at its book value, the running cost, and the
+    arrest cost if staff were arrested) and learns from its outcome (its reputation moves toward
+    success or failure). ``spending`` and ``costs`` are the day's totals so far; returns them updated."""
+    gb.boats[i] -= 1
+    used = gb.boat_book_value_gbp[i]
+    gb.week_cost[i] += used   # the boat is used up (economic cost)
+    costs += used
+    running = running_cost + (taxi_extra_cost if gb.taxi_boats[i] else 0.0)
+    _charge(gb, i, RUNNING, running)
+    spending += running
+    costs += running
+    if arrested:
+        _charge(gb, i, ARRESTS, arrest_cost)
+        spending += arrest_cost
+        costs += arrest_cost
+    gb.week_launches[i] += 1
+    gb.week_prevented[i] += 1 if prevented else 0
+    gb.reputation[i] += reputation_weight * ((0.0 if prevented else 1.0) - gb.reputation[i])
+    return spending, costs
+
+
+# -- the same rules over many gangs (the market's daily loops) --------------------------------
+@njit(cache=True)
+def _pay_fixed_all(gb, rows, amount, spending, costs):  # noqa: ANN001, ANN202
+    """Every gang of ``rows`` pays ``amount`` of fixed cost (:meth:`SmugglingGang.step`); returns the day's totals."""
+    for i in rows:
+        _charge(gb, i, FIXED, amount)
+        spending += amount
+        costs += amount
+    return spending, costs
+
+
+@njit(cache=True)
+def _sell_all(gb, rows, agents, people_per_agent, revenue_today):  # noqa: ANN001, ANN202
+    """Each gang ``rows[k]`` sells ``agents[k]`` agents' seats (:meth:`SmugglingGang.sell_seats`), in
+    order; returns the day's revenue."""
+    for k in range(rows.size):
+        if agents[k]:
+            revenue_today += _sell(gb, rows[k], agents[k] * people_per_agent)
+    return revenue_today
+
+
+@njit(cache=True)
+def _record_launches_all(gb, rows, prevented, arrested, running_cost, taxi_extra_cost, arrest_cost,  # noqa: ANN001, ANN202, PLR0913
+                         reputation_weight, spending, costs):
+    """Every launch to its gang ``rows[k]``, in order (:meth:`SmugglingGang.record_launch`)."""
+    for k in range(rows.size):
+        spending, costs = _record_launch(gb, rows[k], prevented[k], arrested[k], running_cost, taxi_extra_cost,
+                                         arrest_cost, reputation_weight, spending, costs)
+    return spending, costs
+
+
+class _Column:
+    """A gang's attribute kept in its row of the :class:`GangBook` column of the same name."""
+
+    def __init__(self, cast: type) -> None:
+        self.cast = cast
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, gang: SmugglingGang | None, owner: type) -> object:
+        if gang is None:
+            return self
+        return self.cast(getattr(gang.book, self.name)[gang.gang_index])
+
+    def __set__(self, gang: SmugglingGang, value: object) -> None:
+        getattr(gang.book, self.name)[gang.gang_index] = value
 
 
 class SmugglingGang(mesa.Agent):
     """One smuggling network operating from one coastal sector."""
 
+    sector = _Column(int)                 # launch beaches
+    cash_gbp = _Column(float)
+    price_gbp = _Column(float)
+    boats = _Column(int)
+    boat_book_value_gbp = _Column(float)  # average purchase price of the stock
+    people_per_boat = _Column(float)
+    reputation = _Column(float)           # observed success rate of its launches (EWMA)
+    taxi_boats = _Column(bool)
+    insures = _Column(bool)               # offers return insurance (a free second crossing)
+    recent_seats = _Column(float)         # seats sold over the recent weeks (set in close_week)
+    written_off_gbp = _Column(float)      # book value of boats lost when the gang exited
+
     def __init__(self, model: ChannelModel, gang_index: int, sector: int, cash_gbp: float,
-                 price_gbp: float, boat_price_gbp: float) -> None:
+                 price_gbp: float, boat_price_gbp: float, book: GangBook | None = None) -> None:
         super().__init__(model)
         self.params: GangParams = model.config.gangs
         self.people_per_agent = model.people_per_agent
+        #: the columns that hold this gang's state, in row ``gang_index`` (the market's book; a gang
+        #: made on its own gets a book of its own)
+        self.book = book if book is not None else GangBook(gang_index + 1)
+        while self.book.size <= gang_index:
+            self.book.add()
         self.gang_index = gang_index      # stable index (migrants store it)
-        self.sector = sector              # launch beaches
+        self.sector = sector
         self.cash_gbp = float(cash_gbp)
         self.price_gbp = float(price_gbp)
         self.boats = 0
-        self.boat_book_value_gbp = boat_price_gbp  # average purchase price of the stock
+        self.boat_book_value_gbp = boat_price_gbp
         self.people_per_boat = float(self.params.people_per_boat_base)
         self.normal_demand: float | None = None    # smoothed weekly demand (seats), its normal volume
-        self.written_off_gbp = 0.0                 # book value of boats lost when the gang exited
-        self.reputation = GANG_INITIAL_REPUTATION  # observed success rate of its launches (EWMA)
+        self.written_off_gbp = 0.0
+        self.reputation = GANG_INITIAL_REPUTATION
         self.taxi_boats = False
-        self.insures = False                       # offers return insurance (a free second crossing)
+        self.insures = False
         self.active = True
-        self.week = _empty_week()                  # this week's accounting (GBP, people, launches)
-        self.recent: deque[dict[str, float]] = deque(maxlen=GANG_MEMORY_WEEKS)  # last weeks of the above
-        self.recent_seats = 0.0                    # seats sold over the recent weeks (set in close_week)
+        self.recent: deque[dict[str, float]] = deque(maxlen=GANG_MEMORY_WEEKS)  # last weeks' accounts (week)
+        self.recent_seats = 0.0
         self.profits: deque[float] = deque(maxlen=self.params.exit_after_loss_weeks)  # weekly profits (GBP)
-        # cumulative ledger of cash flows (GBP)
-        self.ledger = {"revenue": 0.0, "boats_bought": 0.0, "running": 0.0, "fixed": 0.0, "arrests": 0.0}
 
     @property
     def active(self) -> bool:
         """Whether the gang still operates."""
-        return self._active
+        return bool(self.book.active[self.gang_index])
 
     @active.setter
     def active(self, value: bool) -> None:
-        self._active = bool(value)
+        self.book.active[self.gang_index] = bool(value)
         _ACTIVITY_CHANGES[0] += 1
+
+    @property
+    def ledger(self) -> dict[str, float]:
+        """The cumulative ledger of cash flows by kind (GBP; a copy)."""
+        i, b = self.gang_index, self.book
+        return dict(zip(LEDGER_KINDS, b.ledger[i].tolist(), strict=True))
+
+    @property
+    def week(self) -> dict[str, float]:
+        """This week's accounts so far (a copy): revenue and economic cost (GBP), seats sold or given,
+        launches, and launches prevented."""
+        i, b = self.gang_index, self.book
+        return {"revenue": float(b.week_revenue[i]), "cost": float(b.week_cost[i]), "seats": int(b.week_seats[i]),
+                "launches": int(b.week_launches[i]), "prevented": int(b.week_prevented[i])}
 
     def __repr__(self) -> str:
         return (f"SmugglingGang(#{self.gang_index}, sector={self.sector}, price={self.price_gbp:.0f}, "
                 f"boats={self.boats}, cash={self.cash_gbp:.0f}, active={self.active})")
 
-    # -- money ----------------------------------------------------------------------
-    def _spend(self, kind: str, amount: float) -> None:
-        """Pay a cash cost that is also an economic cost of the day."""
-        self.cash_gbp -= amount
-        self.ledger[kind] += amount
-        self.week["cost"] += amount
+    # -- money (the rules are the compiled functions of one row above) ---------------
+    def _spend(self, kind: int, amount: float) -> None:
+        """Pay a cash cost of ledger column ``kind`` that is also an economic cost of the day."""
+        _charge(self.book.view, self.gang_index, kind, amount)
         today = self.model.today
         today["gang_spending_gbp"] += amount
         today["gang_costs_gbp"] += amount
 
     def sell_seats(self, people: int) -> None:
         """Take payment for ``people`` seats at today's price."""
-        revenue = people * self.price_gbp
-        self.cash_gbp += revenue
-        self.ledger["revenue"] += revenue
-        self.week["revenue"] += revenue
-        self.week["seats"] += people
-        self.model.today["gang_revenue_gbp"] += revenue
+        self.model.today["gang_revenue_gbp"] += _sell(self.book.view, self.gang_index, people)
 
     def carry_free(self, people: int) -> None:
         """Seats given free under return insurance: they fill boats but bring no revenue."""
-        self.week["seats"] += people
+        self.book.week_seats[self.gang_index] += people
         self.model.today["free_crossings"] += people
+
+    def bear_entry_cost(self, amount: float) -> None:
+        """The sunk cost of entering the market (GBP): an economic cost of the week, not a cash flow
+        (the entrant's initial cash is what it has after entering)."""
+        self.book.week_cost[self.gang_index] += amount
 
     def buy_boats(self, n: int, price_gbp: float) -> None:
         """Buy ``n`` boats at ``price_gbp`` each (cash out; the cost is booked when a boat is used)."""
@@ -144,19 +352,19 @@ class SmugglingGang(mesa.Agent):
         self.boat_book_value_gbp = (self.boat_book_value_gbp * self.boats + total) / (self.boats + n)
         self.boats += n
         self.cash_gbp -= total
-        self.ledger["boats_bought"] += total
+        self.book.ledger[self.gang_index, BOATS_BOUGHT] += total
         self.model.today["gang_spending_gbp"] += total
         self.model.today["boats_bought"] += n
 
     def market_weight(self) -> float:
-        """How likely a migrant is to know this gang (word of mouth follows reputation)."""
-        return GANG_BASE_MARKET_WEIGHT + self.reputation
+        """How likely a migrant is to know this gang (word of mouth follows reputation; :func:`market_weight`)."""
+        return market_weight(self.reputation)
 
     # -- daily ------------------------------------------------------------------------
     def step(self) -> None:
         """The gang's daily cost: a seventh of the weekly fixed cost (while active)."""
         if self.active:
-            self._spend("fixed", self.params.fixed_cost_per_week_gbp / 7.0)
+            self._spend(FIXED, self.params.fixed_cost_per_week_gbp / 7.0)
 
     def plan_launches(self, queue: int, oldest_wait_days: int) -> list[int]:
         """Split ``queue`` booked agents into boat loads (agents per boat) for today.
@@ -175,17 +383,12 @@ class SmugglingGang(mesa.Agent):
         return [load] * n
 
     def record_launch(self, prevented: bool, arrested: bool) -> None:
-        """Pay for one launch and learn from its outcome."""
-        p = self.params
-        self.boats -= 1
-        self.week["cost"] += self.boat_book_value_gbp  # the boat is used up (economic cost)
-        self.model.today["gang_costs_gbp"] += self.boat_book_value_gbp
-        self._spend("running", self.running_cost_per_launch())
-        if arrested:
-            self._spend("arrests", p.arrest_cost_gbp)
-        self.week["launches"] += 1
-        self.week["prevented"] += int(prevented)
-        self.reputation += GANG_REPUTATION_WEIGHT * ((0.0 if prevented else 1.0) - self.reputation)
+        """Pay for one launch and learn from its outcome (:func:`_record_launch`)."""
+        p, today = self.params, self.model.today
+        today["gang_spending_gbp"], today["gang_costs_gbp"] = _record_launch(
+            self.book.view, self.gang_index, bool(prevented), bool(arrested), float(p.running_cost_per_launch_gbp),
+            float(p.taxi_boat_extra_cost_gbp), float(p.arrest_cost_gbp), float(GANG_REPUTATION_WEIGHT),
+            float(today["gang_spending_gbp"]), float(today["gang_costs_gbp"]))
 
     def running_cost_per_launch(self) -> float:
         p = self.params
@@ -198,7 +401,9 @@ class SmugglingGang(mesa.Agent):
         self.recent.append(week)
         self.recent_seats = sum(w["seats"] for w in self.recent)
         self.profits.append(week["revenue"] - week["cost"])
-        self.week = _empty_week()
+        b, i = self.book, self.gang_index
+        b.week_revenue[i] = b.week_cost[i] = 0.0
+        b.week_seats[i] = b.week_launches[i] = b.week_prevented[i] = 0
 
     def weekly_review(self, boat_price_gbp: float, backlog_people: int, least_patrolled_sector: int,
                       market_seats: float, rng: np.random.Generator, return_rate: float = 0.0) -> None:
@@ -335,9 +540,10 @@ def _plan_boats(booked, booked_day, gang, active, boats, people_per_boat, day, p
     order) loads its customers among the ``booked`` rows (ascending), earliest booked first (then
     the lowest row), by :func:`_launch_plan`. Returns each boat's gang (position among the active
     ones) and load (agents), and the rows aboard, boat by boat."""
-    # sort by gang, then booking day, then row: two stable sorts of the ascending rows
-    by_day = np.argsort(booked_day, kind="mergesort")
-    order = by_day[np.argsort(gang[by_day], kind="mergesort")]
+    # sort by gang, then booking day, then row: one stable sort of the ascending rows by (gang, day)
+    first_day = booked_day.min()
+    span = booked_day.max() - first_day + 1
+    order = np.argsort(gang * span + (booked_day - first_day), kind="mergesort")
     rows, days, gangs = booked[order], booked_day[order], gang[order]
     boat_gang = np.empty(rows.size, dtype=np.int64)
     boat_load = np.empty(rows.size, dtype=np.int64)
@@ -401,21 +607,27 @@ class BoatSupply:
 class Boats:
     """The boats launched on one day: one entry per boat, and their passengers' rows."""
 
-    gangs: list[SmugglingGang]
+    market: GangMarket
+    rows: np.ndarray         # each boat's gang (its gang_index, the row of the market's book)
     loads: np.ndarray        # agents per boat
     passengers: np.ndarray   # rows of everyone aboard, boat by boat
     boat_of: np.ndarray      # index of each passenger's boat
 
     def __len__(self) -> int:
-        return len(self.gangs)
+        return self.rows.size
+
+    @property
+    def gangs(self) -> list[SmugglingGang]:
+        """Each boat's gang."""
+        return [self.market.gangs[i] for i in self.rows.tolist()]
 
     @property
     def sectors(self) -> np.ndarray:
-        return np.array([g.sector for g in self.gangs])
+        return self.market.book.sector[self.rows]
 
     @property
     def taxi(self) -> np.ndarray:
-        return np.array([g.taxi_boats for g in self.gangs])
+        return self.market.book.taxi_boats[self.rows]
 
 
 class GangMarket:
@@ -427,7 +639,9 @@ class GangMarket:
         self.n_sectors = len(model.config.patrols.sectors)
         self.supply = BoatSupply(self.params, model.date.year)
         self.gangs: list[SmugglingGang] = []
-        self._active: tuple[int, int, list[SmugglingGang]] = (-1, -1, [])   # (gangs, activity changes, active)
+        self.book = GangBook()   # every gang's state, row ``gang_index``
+        # (gangs, activity changes, active gangs, their rows)
+        self._active: tuple[int, int, list[SmugglingGang], np.ndarray] = (-1, -1, [], np.zeros(0, dtype=np.int64))
         self.initial_gangs = self.params.initial_gangs
         self.total_initial_cash_gbp = 0.0
         for _ in range(self.initial_gangs):
@@ -443,19 +657,29 @@ class GangMarket:
     def active(self) -> list[SmugglingGang]:
         """The gangs that still operate, in order of entry (a list kept until a gang enters or leaves;
         do not change it)."""
-        n, changes, active = self._active
+        return self._active_now()[0]
+
+    @property
+    def active_rows(self) -> np.ndarray:
+        """The rows of the book (``gang_index``) of the gangs that still operate, in order of entry
+        (an array kept until a gang enters or leaves; do not change it)."""
+        return self._active_now()[1]
+
+    def _active_now(self) -> tuple[list[SmugglingGang], np.ndarray]:
+        n, changes, active, rows = self._active
         if n != len(self.gangs) or changes != _ACTIVITY_CHANGES[0]:
             active = [g for g in self.gangs if g.active]
-            self._active = (len(self.gangs), _ACTIVITY_CHANGES[0], active)
-        return active
+            rows = np.array([g.gang_index for g in active], dtype=np.int64)
+            self._active = (len(self.gangs), _ACTIVITY_CHANGES[0], active, rows)
+        return active, rows
 
     def new_gang(self, boats: int) -> SmugglingGang:
         """A gang enters: the next sector in turn, the market's mean price, ``boats`` bought."""
         p = self.params
         active = self.active
         price = np.mean([g.price_gbp for g in active]) if active else p.initial_price_gbp
-        gang = SmugglingGang(self.model, len(self.gangs), len(self.gangs) % self.n_sectors, p.initial_cash_gbp,
-                             float(price), self.supply.price_gbp)
+        gang = SmugglingGang(self.model, self.book.add(), len(self.gangs) % self.n_sectors, p.initial_cash_gbp,
+                             float(price), self.supply.price_gbp, self.book)
         self.total_initial_cash_gbp += p.initial_cash_gbp
         self.gangs.append(gang)
         gang.buy_boats(boats, self.supply.price_gbp)
@@ -463,9 +687,18 @@ class GangMarket:
 
     # -- daily ------------------------------------------------------------------------
     def step(self) -> None:
-        """Every active gang pays its daily fixed cost."""
-        for g in self.active:
-            g.step()
+        """Every active gang pays its daily fixed cost (:meth:`SmugglingGang.step`, for all in one loop)."""
+        today = self.model.today
+        today["gang_spending_gbp"], today["gang_costs_gbp"] = _pay_fixed_all(
+            self.book.view, self.active_rows, self.params.fixed_cost_per_week_gbp / 7.0,
+            float(today["gang_spending_gbp"]), float(today["gang_costs_gbp"]))
+
+    def sell_seats(self, agents: np.ndarray) -> None:
+        """The active gangs (by position among them) sell ``agents`` agents' seats each
+        (:meth:`SmugglingGang.sell_seats`, for all in one loop)."""
+        today = self.model.today
+        today["gang_revenue_gbp"] = _sell_all(self.book.view, self.active_rows, agents, self.model.people_per_agent,
+                                              float(today["gang_revenue_gbp"]))
 
     def plan_boats(self, pop: Population, day: int) -> Boats | None:
         """Today's boats: each active gang loads its customers, earliest booked first
@@ -473,24 +706,24 @@ class GangMarket:
         booked = pop.where(MigrantState.BOOKED)
         if booked.size == 0:
             return None
-        active = self.active
+        rows, b = self.active_rows, self.book
         gang_of, boat_load, passengers = _plan_boats(
-            booked, pop.booked_day[booked], pop.gang[booked], np.array([g.gang_index for g in active], dtype=np.int64),
-            np.array([g.boats for g in active], dtype=np.int64),
-            np.array([g.people_per_boat for g in active], dtype=np.float64), int(day),
+            booked, pop.booked_day[booked], pop.gang[booked], rows, b.boats[rows], b.people_per_boat[rows], int(day),
             *_launch_terms(self.params, self.model.people_per_agent))
         if gang_of.size == 0:
             return None
-        return Boats([active[i] for i in gang_of.tolist()], boat_load, passengers,
-                     np.repeat(np.arange(gang_of.size), boat_load))
+        return Boats(self, rows[gang_of], boat_load, passengers, np.repeat(np.arange(gang_of.size), boat_load))
 
     def record_launches(self, boats: Boats, prevented: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Every launch's cost and outcome to its gang (:meth:`SmugglingGang.record_launch`): a
         prevented launch leads to an arrest of staff with probability ``arrest_prob_per_prevented``
         (7.6). Returns which launches led to an arrest."""
-        arrested = prevented & (rng.random(len(boats)) < self.params.arrest_prob_per_prevented)
-        for i, g in enumerate(boats.gangs):
-            g.record_launch(bool(prevented[i]), bool(arrested[i]))
+        p, today = self.params, self.model.today
+        arrested = prevented & (rng.random(len(boats)) < p.arrest_prob_per_prevented)
+        today["gang_spending_gbp"], today["gang_costs_gbp"] = _record_launches_all(
+            self.book.view, boats.rows, prevented, arrested, float(p.running_cost_per_launch_gbp),
+            float(p.taxi_boat_extra_cost_gbp), float(p.arrest_cost_gbp), float(GANG_REPUTATION_WEIGHT),
+            float(today["gang_spending_gbp"]), float(today["gang_costs_gbp"]))
         return arrested
 
     def keep_seats(self, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -501,8 +734,7 @@ class GangMarket:
     def vouchers(self, gang_of: np.ndarray) -> np.ndarray:
         """Return insurance (7.8.4): for arrivals who travelled with the gangs ``gang_of``, the gang
         that owes each a free second crossing if returned (their gang, if it insures), else -1."""
-        insures = np.array([g.insures for g in self.gangs])
-        return np.where(insures[gang_of], gang_of, -1)
+        return np.where(self.book.insures[gang_of], gang_of, -1)
 
     # -- weekly -----------------------------------------------------------------------
     def weekly(self, seized_this_week: int, least_patrolled_sector: int, rng: np.random.Generator) -> None:
@@ -568,7 +800,7 @@ class GangMarket:
             return
         if self.recent_margin() > p.entry_margin_threshold and rng.random() < p.entry_prob_per_week:
             gang = self.new_gang(boats=0)
-            gang.week["cost"] += p.entry_cost_gbp
+            gang.bear_entry_cost(p.entry_cost_gbp)
             today = self.model.today
             today["gang_costs_gbp"] += p.entry_cost_gbp
             today["gang_entries"] += 1
@@ -580,12 +812,12 @@ class GangMarket:
         active = self.active
         if not active:
             return self.params.initial_price_gbp
-        return float(np.add.reduce(np.array([g.price_gbp for g in active])) / len(active))   # np.mean, without its overhead
+        return float(np.add.reduce(self.book.price_gbp[self.active_rows]) / len(active))   # np.mean, without its overhead
 
     def insured_share(self) -> float:
         """Share of the active gangs offering return insurance."""
         active = self.active
-        return sum(g.insures for g in active) / len(active) if active else 0.0
+        return int(np.count_nonzero(self.book.insures[self.active_rows])) / len(active) if active else 0.0
 
     def prices(self) -> np.ndarray:
-        return np.array([g.price_gbp for g in self.gangs if g.active])
+        return self.book.price_gbp[self.active_rows]

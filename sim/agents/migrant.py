@@ -35,6 +35,7 @@ import mesa
 import numpy as np
 
 from sim.agents import decision
+from sim.agents.gang import market_weight
 from sim.constants import (
     NEWCOMER_PRIOR_DEATH_WEIGHT,
     RETURN_PRIOR_PSEUDOCOUNT,
@@ -414,17 +415,16 @@ class Migrant(mesa.Agent):
             return
         pop, cfg = model.pop, model.config
         mp = cfg.migrants
-        gangs = model.market.active
+        market = model.market
         authority = model.authority
         today = model.day
 
-        n_gangs = len(gangs)
-        if gangs:
-            prices, rep, gang_index, insures, weight = np.array(
-                [(g.price_gbp, g.reputation, g.gang_index, g.insures, g.market_weight()) for g in gangs]).T
-            gang_index = gang_index.astype(np.int64)
-            insures = insures.astype(bool)
-            cum = np.add.accumulate(weight)   # np.cumsum
+        rows = market.active_rows
+        n_gangs = rows.size
+        if n_gangs:
+            book = market.book
+            prices, rep, gang_index, insures = book.price_gbp[rows], book.reputation[rows], rows, book.insures[rows]
+            cum = np.add.accumulate(market_weight(rep))   # np.cumsum
             rep_mean = np.add.reduce(rep) / n_gangs   # rep.mean()
             success_ratio = rep / max(rep_mean, 1e-9)
         else:
@@ -452,10 +452,9 @@ class Migrant(mesa.Agent):
             pop.move(idx[book], MigrantState.BOOKED, today)
             paid = book & ~rides_free
             model.today["paid_crossings"] += int(paid.sum()) * ppa
-            for gi, k in enumerate(np.bincount(choice[paid], minlength=n_gangs).tolist()):
-                if k:
-                    gangs[gi].sell_seats(k * ppa)
+            market.sell_seats(np.bincount(choice[paid], minlength=n_gangs))
             if rides_free.any():
                 given = np.bincount(choice[rides_free], minlength=n_gangs)
+                gangs = market.active
                 for gi in np.flatnonzero(given).tolist():
                     gangs[gi].carry_free(int(given[gi]) * ppa)

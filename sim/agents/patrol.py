@@ -23,7 +23,9 @@ from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
+from numba import njit
 
+from sim.agents import decision
 from sim.constants import PATROL_SHARE_FLOOR
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -76,18 +78,10 @@ class BorderPatrol(mesa.Agent):
     def capacity_units(self) -> float:
         return self.share * self.model.patrol_capacity_units
 
-    def prevent(self, taxi: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Decide for each of today's launches in this sector whether it is prevented."""
-        pp = self.model.config.patrols
-        n = taxi.size
-        p = prevention_probability(self.capacity_units, n, pp.prevention_max, pp.prevention_k)
-        p_each = np.where(taxi, p * (1.0 - pp.taxi_boat_effect), p)
-        prevented = rng.random(n) < p_each
-        if at_sea_interception_on(pp, self.model.date) and self.capacity_units > 0:
-            prevented |= rng.random(n) < pp.at_sea_interception_prob
-        self.launches_seen_week += n
-        self.prevented_week += int(prevented.sum())
-        return prevented
+    def prevent(self, taxi: np.ndarray, rng: np.random.Generator | decision.Stream) -> np.ndarray:
+        """Decide for each of today's launches in this sector (``taxi``: whether each is a taxi boat)
+        whether it is prevented (:func:`_prevent`)."""
+        return prevent_launches([self], np.full(taxi.size, self.sector), taxi, rng)
 
     def redeploy(self, launch_share: float, rate: float) -> None:
         """Move capacity toward where launches were seen last week, and start a new week."""
@@ -100,14 +94,53 @@ class BorderPatrol(mesa.Agent):
 
 
 def prevent_launches(patrols: Sequence[BorderPatrol], sectors: np.ndarray, taxi: np.ndarray,
-                     rng: np.random.Generator) -> np.ndarray:
-    """Which of today's boats (launching from ``sectors``) each sector's patrol prevents."""
-    prevented = np.zeros(sectors.size, dtype=bool)
-    for patrol in patrols:
-        here = (sectors == patrol.sector).nonzero()[0]
-        if here.size:
-            prevented[here] = patrol.prevent(taxi[here], rng)
+                     rng: np.random.Generator | decision.Stream) -> np.ndarray:
+    """Which of today's boats (launching from ``sectors``; ``taxi``: taxi boats) each sector's patrol
+    prevents: sector by sector, in the order of ``patrols`` (:func:`_prevent`); each patrol counts
+    the launches it saw and prevented this week."""
+    if not patrols:
+        return np.zeros(sectors.size, dtype=bool)
+    model = patrols[0].model
+    pp, units = model.config.patrols, model.patrol_capacity_units
+    share = np.array([p.share for p in patrols])
+    at_sea = at_sea_interception_on(pp, model.date)
+    sector_of = np.array([p.sector for p in patrols], dtype=np.int64)
+    # capacity_units of each patrol, and the prevention probability at its sector's launches today
+    capacity = share * units
+    seen = np.count_nonzero(sectors[None, :] == sector_of[:, None], axis=1)
+    p = prevention_probability(capacity, seen, pp.prevention_max, pp.prevention_k)
+    prevented, stopped = _prevent(decision.stream(rng), np.asarray(sectors, dtype=np.int64), np.asarray(taxi, dtype=bool),
+                                  sector_of, p, float(pp.taxi_boat_effect), at_sea, capacity > 0,
+                                  float(pp.at_sea_interception_prob))
+    for patrol, n, k in zip(patrols, seen.tolist(), stopped.tolist(), strict=True):
+        patrol.launches_seen_week += n
+        patrol.prevented_week += k
     return prevented
+
+
+@njit(cache=True)
+def _prevent(stream, sectors, taxi, sector_of, p, taxi_effect, at_sea, afloat_patrolled, at_sea_prob):  # noqa: ANN001, ANN202, PLR0913
+    """The launches each patrol ``k`` (sector ``sector_of[k]``, in order) prevents: each of its
+    sector's launches (in order) at the beach with probability ``p[k]``, lowered by
+    ``taxi_effect`` for a taxi boat; then, where at-sea interception is allowed and the sector
+    patrolled (``afloat_patrolled[k]``), each with a further ``at_sea_prob``. Draws
+    ``rng.random(n)`` for the beach, then again at sea, patrol by patrol, as NumPy would.
+    Returns which launches were prevented, and how many each patrol prevented."""
+    prevented = np.zeros(sectors.size, dtype=np.bool_)
+    stopped = np.zeros(sector_of.size, dtype=np.int64)
+    rng = stream.rng
+    for k in range(sector_of.size):
+        here = np.nonzero(sectors == sector_of[k])[0]
+        for b in here:
+            p_each = p[k] * (1.0 - taxi_effect) if taxi[b] else p[k]
+            prevented[b] = rng.random() < p_each
+        if at_sea and afloat_patrolled[k]:
+            for b in here:
+                if rng.random() < at_sea_prob:
+                    prevented[b] = True
+        for b in here:
+            stopped[k] += prevented[b]
+    return prevented, stopped
 
 
 def least_patrolled_sector(patrols: Sequence[BorderPatrol]) -> int:
