@@ -58,7 +58,7 @@ __all__ = ["ChannelModel", "RNG_STREAMS", "free_model"]
 RNG_STREAMS = ("weather", "inflow", "attributes", "beliefs", "choice", "gangs", "patrols", "sea", "returns",
                "upstream")
 #: The streams the compiled loops of :mod:`sim.agents.decision` draw from (``model.streams``).
-COMPILED_STREAMS = ("attributes", "beliefs", "choice", "patrols", "upstream")
+COMPILED_STREAMS = ("attributes", "beliefs", "choice", "gangs", "patrols", "upstream")
 
 
 #: Spawn-key suffix of the stream of the future inflow path (derived from the run's seed outside
@@ -261,7 +261,7 @@ class ChannelModel(mesa.Model):
     def weekly(self) -> None:
         """Gangs review (price, tactics, investment), exit or enter; patrols redeploy."""
         seized = sum(p.prevented_week for p in self.patrols)
-        self.market.weekly(seized, least_patrolled_sector(self.patrols), self.rngs.gangs)
+        self.market.weekly(seized, least_patrolled_sector(self.patrols), self.streams.gangs)
         redeploy_patrols(self.patrols, self.config.patrols.redeploy_rate)
 
     def end_day(self) -> None:

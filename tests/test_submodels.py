@@ -139,6 +139,55 @@ def test_the_markets_boats_are_each_gangs_plan_for_its_customers_earliest_booked
         assert got.get(g.gang_index, []) == want, f"gang {g.gang_index}"
 
 
+def _same_books(a: ChannelModel, b: ChannelModel) -> None:
+    from sim.agents.gang_book import GANG_COLUMNS
+
+    for name in GANG_COLUMNS:
+        assert np.array_equal(getattr(a.market.book, name), getattr(b.market.book, name), equal_nan=True), name
+    assert a.today == b.today
+    assert [list(g.profits) for g in a.gangs] == [list(g.profits) for g in b.gangs]
+
+
+def test_the_markets_daily_and_weekly_loops_are_each_gangs_own_rules(model):
+    """GangMarket.step and GangMarket.weekly (compiled loops over the book's rows) change every
+    gang exactly as its own step, close_week and weekly_review would, one gang after another."""
+    import copy
+
+    pp = model.config.patrols
+    a, b = copy.deepcopy(model), copy.deepcopy(model)
+    for m in (a, b):
+        m.begin_day()
+        for p in m.patrols:   # many launches prevented in the week: taxi boats and a move of sector
+            p.launches_seen_week, p.prevented_week = 40, 30
+        for g in m.market.active:
+            m.market.book.week_launches[g.gang_index] += 6
+            m.market.book.week_prevented[g.gang_index] += 5
+    a.market.step()
+    for g in b.market.active:
+        g.step()
+    _same_books(a, b)
+    seized, least = 30 * len(pp.sectors), 1
+    a.market.weekly(seized, least, a.streams.gangs)
+    mb = b.market
+    backlog = mb.backlog(b.pop, b.day)
+    price = mb.supply.update(seized, b.date.year)
+    active = list(mb.active)
+    for g in active:
+        g.close_week()
+    market_seats = float(sum(w["seats"] for g in active for w in g.recent))
+    rate = b.authority.public_return_probability()
+    for g in active:
+        g.weekly_review(price, int(backlog[g.gang_index]) * b.people_per_agent, least, market_seats, b.streams.gangs,
+                        rate)
+    for g in active:
+        if g.should_exit:
+            mb.exit(g)
+    mb.maybe_enter(b.streams.gangs.rng)
+    _same_books(a, b)
+    assert a.today["tactic_changes"] > 0 and any(g.taxi_boats for g in a.gangs)   # the test reached the tactics
+    assert a.rngs.gangs.random() == b.rngs.gangs.random()                          # and drew the same numbers
+
+
 # --------------------------------------------------------------------- prices (7.8)
 def test_weekly_price_step_is_bounded_by_the_adjustment_rate(model):
     p = model.config.gangs
@@ -154,7 +203,7 @@ def test_weekly_price_step_is_bounded_by_the_adjustment_rate(model):
         assert floor <= gang.price_gbp <= p.price_max_gbp
     # from the price without pressure (the variable cost plus the markup), demand above the normal
     # volume pushes the price up and idle capacity down
-    from sim.agents.gang import MAX_MARKET_SHARE
+    from sim.constants import MAX_MARKET_SHARE
 
     share = min(window["seats"] * len(gang.recent) / 1200.0, MAX_MARKET_SHARE)
     neutral = floor + model.config.migrants.choice_scale_gbp / (1.0 - share)
@@ -188,8 +237,10 @@ def test_markup_is_the_logit_bertrand_markup_at_normal_demand(model):
     """At normal demand the target price is the variable cost plus sigma / (1 - share)."""
     gang = next(g for g in model.gangs if g.active)
     window = {"seats": 100.0, "launches": 2.0, "total_launches": 8, "prevented_share": 0.0}
-    gang.recent.clear()
-    gang.recent.append({"revenue": 0.0, "cost": 0.0, "seats": 100, "launches": 2, "prevented": 0})
+    book, i = gang.book, gang.gang_index          # one recent week: 100 seats, 2 launches
+    book.n_recent[i] = 1
+    book.recent[i, 0] = [0.0, 0.0, 100, 2, 0]
+    assert gang.recent == [{"revenue": 0.0, "cost": 0.0, "seats": 100.0, "launches": 2.0, "prevented": 0.0}]
     sigma = model.config.migrants.choice_scale_gbp
     target = gang.variable_cost(model.boat_price_gbp, 0.0) + sigma / (1 - 100 / 400)
     gang.price_gbp, gang.normal_demand = target, 100.0

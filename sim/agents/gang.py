@@ -25,29 +25,20 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import mesa
-import numba
 import numpy as np
-from numba import njit, types
-from numba.experimental import structref
+from numba import njit
 
+from sim.agents import decision
+from sim.agents import gang_book as rules
+from sim.agents.gang_book import FIXED, LEDGER_KINDS, WEEK_KEYS, GangBook, gang_terms
 from sim.constants import (
     BOATS_ENTRANT,
     BOATS_INITIAL_GANG,
     FILL_WAIT_LAST_RESORT_FACTOR,
     GANG_BASE_MARKET_WEIGHT,
     GANG_INITIAL_REPUTATION,
-    GANG_MEMORY_WEEKS,
     GANG_REPUTATION_WEIGHT,
-    INSURANCE_STOP_SHARE,
-    MAX_MARKET_SHARE,
-    NORMAL_DEMAND_SMOOTHING,
-    PRICE_PRESSURE_MAX,
-    PRICE_PRESSURE_MIN,
-    PRICE_PRESSURE_WEIGHT,
     SEIZURE_SMOOTHING,
-    TAXI_MIN_LAUNCHES,
-    TAXI_MOVE_SECTOR_PROB,
-    UNIT_COST_RETRY_FLOOR,
 )
 from sim.params import GangParams
 from sim.population import MigrantState, Population
@@ -56,11 +47,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from sim.model import ChannelModel
 
 __all__ = ["Boats", "BoatSupply", "GangBook", "GangMarket", "SmugglingGang", "market_weight", "year_multiplier_or_nearest"]
-
-
-def _clip(x: float, lo: float, hi: float) -> float:
-    """``np.clip`` for one number (the same value, without NumPy's overhead)."""
-    return float(min(max(x, lo), hi))
 
 
 def market_weight(reputation: float | np.ndarray) -> float | np.ndarray:
@@ -74,171 +60,8 @@ def market_weight(reputation: float | np.ndarray) -> float | np.ndarray:
 _ACTIVITY_CHANGES = [0]
 
 
-#: The per-gang columns of a :class:`GangBook` and their types: the gang's terms and stock, its
-#: cumulative ledger of cash flows (GBP, one column per kind of :data:`LEDGER_KINDS`) and this
-#: week's accounts (``week_*``: revenue and economic cost in GBP, seats, launches, prevented).
-GANG_COLUMNS: dict[str, type] = {
-    "sector": np.int64, "active": np.bool_, "price_gbp": np.float64, "cash_gbp": np.float64, "boats": np.int64,
-    "boat_book_value_gbp": np.float64, "people_per_boat": np.float64, "reputation": np.float64,
-    "taxi_boats": np.bool_, "insures": np.bool_, "recent_seats": np.float64, "written_off_gbp": np.float64,
-    "ledger": np.float64, "week_revenue": np.float64, "week_cost": np.float64, "week_seats": np.int64,
-    "week_launches": np.int64, "week_prevented": np.int64,
-}
-#: The kinds of cash flow in a gang's ledger (the columns of :attr:`GangBook.ledger`, in order).
-LEDGER_KINDS = ("revenue", "boats_bought", "running", "fixed", "arrests")
-REVENUE, BOATS_BOUGHT, RUNNING, FIXED, ARRESTS = range(len(LEDGER_KINDS))
-
-
-class GangBook:
-    """The gangs' state as columns: one array per attribute, one row per gang (its ``gang_index``).
-
-    Each :class:`SmugglingGang` reads and writes its own row through its attributes, and the
-    rules that change a gang's accounts are compiled functions of one row (:func:`_charge`,
-    :func:`_sell`, :func:`_record_launch`): the gang's methods call them for its own row, and
-    the market's daily loops call them for every active gang (:func:`_pay_fixed_all`,
-    :func:`_sell_all`, :func:`_record_launches_all`). The arrays grow (doubling) as gangs enter.
-    """
-
-    def __init__(self, capacity: int = 16) -> None:
-        self.size = 0
-        for name, dtype in GANG_COLUMNS.items():
-            shape = (max(capacity, 1), len(LEDGER_KINDS)) if name == "ledger" else max(capacity, 1)
-            setattr(self, name, np.zeros(shape, dtype=dtype))
-        self._view: object | None = None
-
-    def __getstate__(self) -> dict[str, object]:
-        """A copy (``copy.deepcopy`` of a model, pickling) leaves the compiled view behind."""
-        return {**self.__dict__, "_view": None}
-
-    def add(self) -> int:
-        """A new row (all zeros); returns its index."""
-        if self.size == self.price_gbp.shape[0]:
-            for name in GANG_COLUMNS:
-                old = getattr(self, name)
-                new = np.zeros((2 * old.shape[0], *old.shape[1:]), dtype=old.dtype)
-                new[:old.shape[0]] = old
-                setattr(self, name, new)
-            self._view = None
-        self.size += 1
-        return self.size - 1
-
-    @property
-    def view(self) -> object:
-        """The columns as the compiled rules take them (made once until the arrays grow; with
-        ``NUMBA_DISABLE_JIT=1`` the book itself)."""
-        if numba.config.DISABLE_JIT:
-            return self
-        if self._view is None:
-            self._view = _new_book(tuple(getattr(self, name) for name in GANG_COLUMNS))
-        return self._view
-
-
-@structref.register
-class _BookType(types.StructRef):
-    def preprocess_fields(self, fields):  # noqa: ANN001, ANN202
-        return tuple((name, types.unliteral(typ)) for name, typ in fields)
-
-
-_BOOK = _BookType([(name, numba.typeof(np.zeros((1, 1) if name == "ledger" else 1, dtype=dtype)))
-                   for name, dtype in GANG_COLUMNS.items()])
-
-
-@njit(cache=True)
-def _new_book(arrays):  # noqa: ANN001, ANN202
-    gb = structref.new(_BOOK)
-    (gb.sector, gb.active, gb.price_gbp, gb.cash_gbp, gb.boats, gb.boat_book_value_gbp, gb.people_per_boat,
-     gb.reputation, gb.taxi_boats, gb.insures, gb.recent_seats, gb.written_off_gbp, gb.ledger, gb.week_revenue,
-     gb.week_cost, gb.week_seats, gb.week_launches, gb.week_prevented) = arrays
-    return gb
-
-
-class _BookProxy(structref.StructRefProxy):
-    """A :class:`GangBook`'s columns as compiled code holds them (converted once, not at every call)."""
-
-
-structref.define_boxing(_BookType, _BookProxy)
-
-
-# -- the rules of a gang's accounts, for one row (compiled) ----------------------------------
-@njit(cache=True)
-def _charge(gb, i, kind, amount):  # noqa: ANN001, ANN202
-    """Gang ``i`` pays ``amount`` (GBP) of cash cost ``kind`` (a ledger column), an economic cost of the week."""
-    gb.cash_gbp[i] -= amount
-    gb.ledger[i, kind] += amount
-    gb.week_cost[i] += amount
-
-
-@njit(cache=True)
-def _sell(gb, i, people):  # noqa: ANN001, ANN202
-    """Gang ``i`` takes payment for ``people`` seats at its price; returns the revenue (GBP)."""
-    revenue = people * gb.price_gbp[i]
-    gb.cash_gbp[i] += revenue
-    gb.ledger[i, REVENUE] += revenue
-    gb.week_revenue[i] += revenue
-    gb.week_seats[i] += people
-    return revenue
-
-
-@njit(cache=True)
-def _record_launch(gb, i, prevented, arrested, running_cost, taxi_extra_cost, arrest_cost, reputation_weight,  # noqa: ANN001, ANN202, PLR0913
-                   spending, costs):
-    """Gang ``i`` pays for one launch (the boat used up at its book value, the running cost, and the
-    arrest cost if staff were arrested) and learns from its outcome (its reputation moves toward
-    success or failure). ``spending`` and ``costs`` are the day's totals so far; returns them updated."""
-    gb.boats[i] -= 1
-    used = gb.boat_book_value_gbp[i]
-    gb.week_cost[i] += used   # the boat is used up (economic cost)
-    costs += used
-    running = running_cost + (taxi_extra_cost if gb.taxi_boats[i] else 0.0)
-    _charge(gb, i, RUNNING, running)
-    spending += running
-    costs += running
-    if arrested:
-        _charge(gb, i, ARRESTS, arrest_cost)
-        spending += arrest_cost
-        costs += arrest_cost
-    gb.week_launches[i] += 1
-    gb.week_prevented[i] += 1 if prevented else 0
-    gb.reputation[i] += reputation_weight * ((0.0 if prevented else 1.0) - gb.reputation[i])
-    return spending, costs
-
-
-# -- the same rules over many gangs (the market's daily loops) --------------------------------
-@njit(cache=True)
-def _pay_fixed_all(gb, rows, amount, spending, costs):  # noqa: ANN001, ANN202
-    """Every gang of ``rows`` pays ``amount`` of fixed cost (:meth:`SmugglingGang.step`); returns the day's totals."""
-    for i in rows:
-        _charge(gb, i, FIXED, amount)
-        spending += amount
-        costs += amount
-    return spending, costs
-
-
-@njit(cache=True)
-def _sell_all(gb, rows, agents, people_per_agent, revenue_today):  # noqa: ANN001, ANN202
-    """Each gang ``rows[k]`` sells ``agents[k]`` agents' seats (:meth:`SmugglingGang.sell_seats`), in
-    order; returns the day's revenue."""
-    for k in range(rows.size):
-        if agents[k]:
-            revenue_today += _sell(gb, rows[k], agents[k] * people_per_agent)
-    return revenue_today
-
-
-@njit(cache=True)
-def _record_launches_all(gb, rows, prevented, arrested, running_cost, taxi_extra_cost, arrest_cost,  # noqa: ANN001, ANN202, PLR0913
-                         reputation_weight, spending, costs):
-    """Every launch to its gang ``rows[k]``, in order (:meth:`SmugglingGang.record_launch`)."""
-    for k in range(rows.size):
-        spending, costs = _record_launch(gb, rows[k], prevented[k], arrested[k], running_cost, taxi_extra_cost,
-                                         arrest_cost, reputation_weight, spending, costs)
-    return spending, costs
-
-
 class _Column:
     """A gang's attribute kept in its row of the :class:`GangBook` column of the same name."""
-
-    def __init__(self, cast: type) -> None:
-        self.cast = cast
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
@@ -246,26 +69,32 @@ class _Column:
     def __get__(self, gang: SmugglingGang | None, owner: type) -> object:
         if gang is None:
             return self
-        return self.cast(getattr(gang.book, self.name)[gang.gang_index])
+        return getattr(gang.book, self.name)[gang.gang_index].item()
 
     def __set__(self, gang: SmugglingGang, value: object) -> None:
         getattr(gang.book, self.name)[gang.gang_index] = value
 
 
 class SmugglingGang(mesa.Agent):
-    """One smuggling network operating from one coastal sector."""
+    """One smuggling network operating from one coastal sector.
 
-    sector = _Column(int)                 # launch beaches
-    cash_gbp = _Column(float)
-    price_gbp = _Column(float)
-    boats = _Column(int)
-    boat_book_value_gbp = _Column(float)  # average purchase price of the stock
-    people_per_boat = _Column(float)
-    reputation = _Column(float)           # observed success rate of its launches (EWMA)
-    taxi_boats = _Column(bool)
-    insures = _Column(bool)               # offers return insurance (a free second crossing)
-    recent_seats = _Column(float)         # seats sold over the recent weeks (set in close_week)
-    written_off_gbp = _Column(float)      # book value of boats lost when the gang exited
+    Its state is its row of the market's :class:`sim.agents.gang_book.GangBook` (the attributes
+    below read and write it), and its rules are the compiled functions of one row in
+    :mod:`sim.agents.gang_book`: each method here applies one of them to this gang, and the
+    market applies the same ones to every active gang in one loop.
+    """
+
+    sector = _Column()                 # launch beaches
+    cash_gbp = _Column()
+    price_gbp = _Column()
+    boats = _Column()
+    boat_book_value_gbp = _Column()    # average purchase price of the stock
+    people_per_boat = _Column()
+    reputation = _Column()             # observed success rate of its launches (EWMA)
+    taxi_boats = _Column()
+    insures = _Column()                # offers return insurance (a free second crossing)
+    recent_seats = _Column()           # seats sold over the recent weeks (set in close_week)
+    written_off_gbp = _Column()        # book value of boats lost when the gang exited
 
     def __init__(self, model: ChannelModel, gang_index: int, sector: int, cash_gbp: float,
                  price_gbp: float, boat_price_gbp: float, book: GangBook | None = None) -> None:
@@ -284,13 +113,12 @@ class SmugglingGang(mesa.Agent):
         self.boats = 0
         self.boat_book_value_gbp = boat_price_gbp
         self.people_per_boat = float(self.params.people_per_boat_base)
-        self.normal_demand: float | None = None    # smoothed weekly demand (seats), its normal volume
+        self.normal_demand = None
         self.written_off_gbp = 0.0
         self.reputation = GANG_INITIAL_REPUTATION
         self.taxi_boats = False
         self.insures = False
         self.active = True
-        self.recent: deque[dict[str, float]] = deque(maxlen=GANG_MEMORY_WEEKS)  # last weeks' accounts (week)
         self.recent_seats = 0.0
         self.profits: deque[float] = deque(maxlen=self.params.exit_after_loss_weeks)  # weekly profits (GBP)
 
@@ -305,34 +133,54 @@ class SmugglingGang(mesa.Agent):
         _ACTIVITY_CHANGES[0] += 1
 
     @property
+    def normal_demand(self) -> float | None:
+        """Smoothed weekly demand (seats), the gang's normal volume (None before its first review)."""
+        value = self.book.normal_demand[self.gang_index].item()
+        return None if math.isnan(value) else value
+
+    @normal_demand.setter
+    def normal_demand(self, value: float | None) -> None:
+        self.book.normal_demand[self.gang_index] = math.nan if value is None else value
+
+    @property
     def ledger(self) -> dict[str, float]:
         """The cumulative ledger of cash flows by kind (GBP; a copy)."""
-        i, b = self.gang_index, self.book
-        return dict(zip(LEDGER_KINDS, b.ledger[i].tolist(), strict=True))
+        return dict(zip(LEDGER_KINDS, self.book.ledger[self.gang_index].tolist(), strict=True))
 
     @property
     def week(self) -> dict[str, float]:
         """This week's accounts so far (a copy): revenue and economic cost (GBP), seats sold or given,
         launches, and launches prevented."""
         i, b = self.gang_index, self.book
-        return {"revenue": float(b.week_revenue[i]), "cost": float(b.week_cost[i]), "seats": int(b.week_seats[i]),
-                "launches": int(b.week_launches[i]), "prevented": int(b.week_prevented[i])}
+        return {"revenue": b.week_revenue[i].item(), "cost": b.week_cost[i].item(), "seats": b.week_seats[i].item(),
+                "launches": b.week_launches[i].item(), "prevented": b.week_prevented[i].item()}
+
+    @property
+    def recent(self) -> list[dict[str, float]]:
+        """The accounts of the recent weeks (at most ``GANG_MEMORY_WEEKS``), oldest first (a copy)."""
+        i, b = self.gang_index, self.book
+        return [dict(zip(WEEK_KEYS, w, strict=True)) for w in b.recent[i, :b.n_recent[i]].tolist()]
 
     def __repr__(self) -> str:
         return (f"SmugglingGang(#{self.gang_index}, sector={self.sector}, price={self.price_gbp:.0f}, "
                 f"boats={self.boats}, cash={self.cash_gbp:.0f}, active={self.active})")
 
-    # -- money (the rules are the compiled functions of one row above) ---------------
+    @property
+    def terms(self) -> rules.GangTerms:
+        """The parameters the rules use, from the model's configuration in force."""
+        return gang_terms(self.model.config)
+
+    # -- money ------------------------------------------------------------------------
     def _spend(self, kind: int, amount: float) -> None:
         """Pay a cash cost of ledger column ``kind`` that is also an economic cost of the day."""
-        _charge(self.book.view, self.gang_index, kind, amount)
+        rules.charge(self.book.view, self.gang_index, kind, amount)
         today = self.model.today
         today["gang_spending_gbp"] += amount
         today["gang_costs_gbp"] += amount
 
     def sell_seats(self, people: int) -> None:
         """Take payment for ``people`` seats at today's price."""
-        self.model.today["gang_revenue_gbp"] += _sell(self.book.view, self.gang_index, people)
+        self.model.today["gang_revenue_gbp"] += rules.sell(self.book.view, self.gang_index, people)
 
     def carry_free(self, people: int) -> None:
         """Seats given free under return insurance: they fill boats but bring no revenue."""
@@ -346,15 +194,10 @@ class SmugglingGang(mesa.Agent):
 
     def buy_boats(self, n: int, price_gbp: float) -> None:
         """Buy ``n`` boats at ``price_gbp`` each (cash out; the cost is booked when a boat is used)."""
-        if n <= 0:
-            return
-        total = n * price_gbp
-        self.boat_book_value_gbp = (self.boat_book_value_gbp * self.boats + total) / (self.boats + n)
-        self.boats += n
-        self.cash_gbp -= total
-        self.book.ledger[self.gang_index, BOATS_BOUGHT] += total
-        self.model.today["gang_spending_gbp"] += total
-        self.model.today["boats_bought"] += n
+        today = self.model.today
+        today["gang_spending_gbp"], today["boats_bought"] = rules.buy_boats(
+            self.book.view, self.gang_index, int(n), float(price_gbp), float(today["gang_spending_gbp"]),
+            float(today["boats_bought"]))
 
     def market_weight(self) -> float:
         """How likely a migrant is to know this gang (word of mouth follows reputation; :func:`market_weight`)."""
@@ -383,78 +226,60 @@ class SmugglingGang(mesa.Agent):
         return [load] * n
 
     def record_launch(self, prevented: bool, arrested: bool) -> None:
-        """Pay for one launch and learn from its outcome (:func:`_record_launch`)."""
-        p, today = self.params, self.model.today
-        today["gang_spending_gbp"], today["gang_costs_gbp"] = _record_launch(
-            self.book.view, self.gang_index, bool(prevented), bool(arrested), float(p.running_cost_per_launch_gbp),
-            float(p.taxi_boat_extra_cost_gbp), float(p.arrest_cost_gbp), float(GANG_REPUTATION_WEIGHT),
+        """Pay for one launch and learn from its outcome (:func:`sim.agents.gang_book.record_launch`)."""
+        today = self.model.today
+        today["gang_spending_gbp"], today["gang_costs_gbp"] = rules.record_launch(
+            self.book.view, self.gang_index, self.terms, bool(prevented), bool(arrested), float(GANG_REPUTATION_WEIGHT),
             float(today["gang_spending_gbp"]), float(today["gang_costs_gbp"]))
 
     def running_cost_per_launch(self) -> float:
-        p = self.params
-        return p.running_cost_per_launch_gbp + (p.taxi_boat_extra_cost_gbp if self.taxi_boats else 0.0)
+        """The running cost of one launch (GBP): more with taxi boats."""
+        return rules.running_cost(self.book.view, self.gang_index, self.terms)
 
     # -- weekly -----------------------------------------------------------------------
     def close_week(self) -> None:
         """Close the week's books: the week joins the recent weeks and the profit history."""
-        week = self.week
-        self.recent.append(week)
-        self.recent_seats = sum(w["seats"] for w in self.recent)
-        self.profits.append(week["revenue"] - week["cost"])
-        b, i = self.book, self.gang_index
-        b.week_revenue[i] = b.week_cost[i] = 0.0
-        b.week_seats[i] = b.week_launches[i] = b.week_prevented[i] = 0
+        self.profits.append(rules.close_week(self.book.view, self.gang_index))
 
     def weekly_review(self, boat_price_gbp: float, backlog_people: int, least_patrolled_sector: int,
-                      market_seats: float, rng: np.random.Generator, return_rate: float = 0.0) -> None:
-        """After :meth:`close_week`: set the boat load, reprice, change tactics and invest (ODD 7.8).
+                      market_seats: float, rng: np.random.Generator | decision.Stream, return_rate: float = 0.0) -> None:
+        """After :meth:`close_week`: set the boat load, reprice, change tactics and invest (ODD 7.8;
+        :func:`sim.agents.gang_book.weekly_review`: :meth:`set_boat_load`, :meth:`window`,
+        :meth:`reprice`, :meth:`adapt_tactics`, :meth:`offer_insurance`, :meth:`invest`).
 
         ``backlog_people`` are people booked before this week began and not yet launched;
         ``market_seats`` are the seats all active gangs sold over their recent weeks (for
         this gang's market share). Exit is tested afterwards (:attr:`should_exit`).
         """
-        self.set_boat_load(boat_price_gbp)
-        window = self.window()
-        demand = self.recent[-1]["seats"] + backlog_people
-        self.reprice(boat_price_gbp, window, demand, market_seats)
-        self.adapt_tactics(window, least_patrolled_sector, rng)
-        self.offer_insurance(return_rate)
-        self.invest(boat_price_gbp, window, demand)
+        today = self.model.today
+        day = np.array([today["tactic_changes"], today["gang_spending_gbp"], today["boats_bought"]])
+        rules.weekly_review(self.book.view, self.gang_index, self.terms, float(boat_price_gbp), int(backlog_people),
+                            int(least_patrolled_sector), float(market_seats), float(return_rate),
+                            decision.stream(rng), day)
+        today["tactic_changes"], today["gang_spending_gbp"], today["boats_bought"] = day.tolist()
 
     def offer_insurance(self, return_rate: float) -> None:
         """Return insurance (ECONOMICS.md section 3): offer customers a free second crossing if they
         are returned, once returns are frequent enough to matter to them (the news' return
         probability of a covered arrival at or above ``insurance_trigger_return_rate``); stop when
         it falls below ``INSURANCE_STOP_SHARE`` (half) of that. Its cost is the seats given free later."""
-        trigger = self.params.insurance_trigger_return_rate
-        if not self.insures and return_rate >= trigger > 0:
-            self.insures = True
-            self.model.today["tactic_changes"] += 1
-        elif self.insures and return_rate < INSURANCE_STOP_SHARE * trigger:
-            self.insures = False
+        self.model.today["tactic_changes"] += rules.offer_insurance(self.book.view, self.gang_index, self.terms,
+                                                                    float(return_rate))
 
     def window(self) -> dict[str, float]:
         """Mean seats and launches a week, and the prevented share, over the recent weeks."""
-        weeks = len(self.recent)
-        launches = sum(w["launches"] for w in self.recent)
-        prevented = sum(w["prevented"] for w in self.recent)
-        return {"seats": sum(w["seats"] for w in self.recent) / weeks, "launches": launches / weeks,
-                "total_launches": launches, "prevented_share": prevented / launches if launches else 0.0}
+        seats, launches, total, prevented_share = rules.window(self.book.view, self.gang_index)
+        return {"seats": seats, "launches": launches, "total_launches": total, "prevented_share": prevented_share}
 
     def set_boat_load(self, boat_price_gbp: float) -> None:
         """People per boat: fuller boats when boats are dear (log of the relative price)."""
-        p = self.params
-        rel = max(boat_price_gbp / p.boat_price_gbp, 1e-9) if p.boat_price_gbp > 0 else 1.0
-        self.people_per_boat = _clip(p.people_per_boat_base + p.people_per_boat_price_slope * math.log(rel),
-                                     p.people_per_boat_min, p.people_per_boat_max)
+        rules.set_boat_load(self.book.view, self.gang_index, self.terms, float(boat_price_gbp))
 
     def variable_cost(self, boat_price_gbp: float, prevented_share: float) -> float:
         """Cost of one more seat: a launch's boat and running cost over its load, grossed up for
         the prevented launches whose passengers keep their seat for a retry."""
-        p = self.params
-        per_launch = boat_price_gbp + self.running_cost_per_launch()
-        retry_gross_up = max(1.0 - prevented_share * p.retry_promise_prob, UNIT_COST_RETRY_FLOOR)
-        return (per_launch / self.people_per_boat) / retry_gross_up
+        return rules.variable_cost(self.book.view, self.gang_index, self.terms, float(boat_price_gbp),
+                                   float(prevented_share))
 
     def unit_cost(self, boat_price_gbp: float, window: dict[str, float]) -> float:
         """Average cost of a seat: the variable cost plus the weekly fixed cost over the seats sold."""
@@ -469,38 +294,22 @@ class SmugglingGang(mesa.Agent):
         gangs, ``share`` this gang's share of recent seats), scaled up with demand above the gang's
         normal volume (a backlog: scarcity) and down with demand below it (idle capacity); at most
         ``price_adjust_rate`` a week, never below the variable cost nor above ``price_max_gbp``."""
-        p = self.params
-        if not self.model.config.mechanisms.competitive_prices:
-            return
-        normal = self.normal_demand
-        self.normal_demand = demand if normal is None else normal + NORMAL_DEMAND_SMOOTHING * (demand - normal)
-        base = max(self.normal_demand, self.people_per_boat)
-        pressure = _clip(demand / base - 1.0, PRICE_PRESSURE_MIN, PRICE_PRESSURE_MAX)
-        share = min(window["seats"] * len(self.recent) / market_seats, MAX_MARKET_SHARE) if market_seats > 0 else 0.0
-        floor = self.variable_cost(boat_price_gbp, window["prevented_share"])
-        markup = self.model.config.migrants.choice_scale_gbp / (1.0 - share)
-        target = floor + markup * (1.0 + PRICE_PRESSURE_WEIGHT * pressure)
-        step = _clip(target / self.price_gbp - 1.0, -p.price_adjust_rate, p.price_adjust_rate)
-        self.price_gbp = _clip(self.price_gbp * (1.0 + step), floor, max(p.price_max_gbp, floor))
+        rules.reprice(self.book.view, self.gang_index, self.terms, float(boat_price_gbp), float(window["seats"]),
+                      float(window["prevented_share"]), float(demand), float(market_seats))
 
     def adapt_tactics(self, window: dict[str, float], least_patrolled_sector: int,
-                      rng: np.random.Generator) -> None:
+                      rng: np.random.Generator | decision.Stream) -> None:
         """Switch to taxi boats when beach patrols prevent too much (and perhaps move sector)."""
-        p = self.params
-        if (not self.taxi_boats and window["total_launches"] >= TAXI_MIN_LAUNCHES
-                and window["prevented_share"] > p.taxi_boat_trigger):
-            self.taxi_boats = True
-            self.model.today["tactic_changes"] += 1
-            if rng.random() < TAXI_MOVE_SECTOR_PROB:
-                self.sector = least_patrolled_sector
+        self.model.today["tactic_changes"] += rules.adapt_tactics(
+            self.book.view, self.gang_index, self.terms, float(window["total_launches"]), float(window["prevented_share"]),
+            int(least_patrolled_sector), decision.stream(rng))
 
     def invest(self, boat_price_gbp: float, window: dict[str, float], demand: float) -> None:
         """Keep ``stock_weeks`` of expected launches in stock, as cash allows."""
-        expected = max(window["launches"], demand / self.people_per_boat)
-        want = math.ceil(self.params.stock_weeks * expected) - self.boats
-        if want > 0 and boat_price_gbp > 0:
-            afford = int(max(self.cash_gbp, 0.0) // boat_price_gbp)
-            self.buy_boats(min(want, afford), boat_price_gbp)
+        today = self.model.today
+        today["gang_spending_gbp"], today["boats_bought"] = rules.invest(
+            self.book.view, self.gang_index, self.terms, float(boat_price_gbp), float(window["launches"]), float(demand),
+            float(today["gang_spending_gbp"]), float(today["boats_bought"]))
 
     @property
     def should_exit(self) -> bool:
@@ -689,7 +498,7 @@ class GangMarket:
     def step(self) -> None:
         """Every active gang pays its daily fixed cost (:meth:`SmugglingGang.step`, for all in one loop)."""
         today = self.model.today
-        today["gang_spending_gbp"], today["gang_costs_gbp"] = _pay_fixed_all(
+        today["gang_spending_gbp"], today["gang_costs_gbp"] = rules.pay_fixed_all(
             self.book.view, self.active_rows, self.params.fixed_cost_per_week_gbp / 7.0,
             float(today["gang_spending_gbp"]), float(today["gang_costs_gbp"]))
 
@@ -697,8 +506,8 @@ class GangMarket:
         """The active gangs (by position among them) sell ``agents`` agents' seats each
         (:meth:`SmugglingGang.sell_seats`, for all in one loop)."""
         today = self.model.today
-        today["gang_revenue_gbp"] = _sell_all(self.book.view, self.active_rows, agents, self.model.people_per_agent,
-                                              float(today["gang_revenue_gbp"]))
+        today["gang_revenue_gbp"] = rules.sell_all(self.book.view, self.active_rows, agents,
+                                                   self.model.people_per_agent, float(today["gang_revenue_gbp"]))
 
     def plan_boats(self, pop: Population, day: int) -> Boats | None:
         """Today's boats: each active gang loads its customers, earliest booked first
@@ -720,9 +529,8 @@ class GangMarket:
         (7.6). Returns which launches led to an arrest."""
         p, today = self.params, self.model.today
         arrested = prevented & (rng.random(len(boats)) < p.arrest_prob_per_prevented)
-        today["gang_spending_gbp"], today["gang_costs_gbp"] = _record_launches_all(
-            self.book.view, boats.rows, prevented, arrested, float(p.running_cost_per_launch_gbp),
-            float(p.taxi_boat_extra_cost_gbp), float(p.arrest_cost_gbp), float(GANG_REPUTATION_WEIGHT),
+        today["gang_spending_gbp"], today["gang_costs_gbp"] = rules.record_launches_all(
+            self.book.view, boats.rows, gang_terms(self.model.config), prevented, arrested, float(GANG_REPUTATION_WEIGHT),
             float(today["gang_spending_gbp"]), float(today["gang_costs_gbp"]))
         return arrested
 
@@ -737,24 +545,29 @@ class GangMarket:
         return np.where(self.book.insures[gang_of], gang_of, -1)
 
     # -- weekly -----------------------------------------------------------------------
-    def weekly(self, seized_this_week: int, least_patrolled_sector: int, rng: np.random.Generator) -> None:
-        """Boat price, every gang's review, exits, and perhaps an entry (ODD 7.8, 7.9)."""
+    def weekly(self, seized_this_week: int, least_patrolled_sector: int,
+               rng: np.random.Generator | decision.Stream) -> None:
+        """Boat price, every gang's review, exits, and perhaps an entry (ODD 7.8, 7.9): every active
+        gang closes its week (:meth:`SmugglingGang.close_week`) and reviews it
+        (:meth:`SmugglingGang.weekly_review`), each step for all of them in one compiled loop."""
         model = self.model
-        pop = model.pop
-        backlog = self.backlog(pop, model.day)
+        stream = decision.stream(rng)
+        backlog = self.backlog(model.pop, model.day)
         price = self.supply.update(seized_this_week, model.date.year)
-        active = self.active
-        for g in active:
-            g.close_week()
-        market_seats = float(sum(w["seats"] for g in active for w in g.recent))
+        active, rows, view = self.active, self.active_rows, self.book.view
+        profits, market_seats = rules.close_week_all(view, rows)
+        for g, profit in zip(active, profits.tolist(), strict=True):
+            g.profits.append(profit)
         return_rate = model.authority.public_return_probability()
-        for g in active:
-            g.weekly_review(price, int(backlog[g.gang_index]) * model.people_per_agent,
-                            least_patrolled_sector, market_seats, rng, return_rate)
-        for g in self.gangs:
-            if g.active and g.should_exit:
+        today = model.today
+        day = np.array([today["tactic_changes"], today["gang_spending_gbp"], today["boats_bought"]])
+        rules.weekly_review_all(view, rows, gang_terms(model.config), float(price), backlog[rows] * model.people_per_agent,
+                                int(least_patrolled_sector), float(market_seats), float(return_rate), stream, day)
+        today["tactic_changes"], today["gang_spending_gbp"], today["boats_bought"] = day.tolist()
+        for g in list(active):
+            if g.should_exit:
                 self.exit(g)
-        self.maybe_enter(rng)
+        self.maybe_enter(stream.rng)
 
     def backlog(self, pop: Population, day: int) -> np.ndarray:
         """Agents booked with each gang before this week began and still waiting to launch."""
@@ -779,18 +592,24 @@ class GangMarket:
             pop.next_review[stranded] = model.day + 1
             pop.move(stranded, MigrantState.WAITING, model.day)
 
+    def _recent_weeks(self) -> list[list[float]]:
+        """The recent weeks' accounts of every active gang, gang by gang, oldest first (the
+        entries of :data:`sim.agents.gang_book.WEEK_KEYS`)."""
+        b = self.book
+        return [w for i in self.active_rows.tolist() for w in b.recent[i, :b.n_recent[i]].tolist()]
+
     def recent_margin(self) -> float:
         """Profit over revenue of the active gangs over their recent weeks (-1 without revenue)."""
-        recent = [w for g in self.active for w in g.recent]
-        revenue = sum(w["revenue"] for w in recent)
-        profit = revenue - sum(w["cost"] for w in recent)
+        recent = self._recent_weeks()
+        revenue = sum(w[rules.W_REVENUE] for w in recent)
+        profit = revenue - sum(w[rules.W_COST] for w in recent)
         return profit / revenue if revenue > 0 else -1.0
 
     def recent_prevented_share(self) -> float:
         """Share of the active gangs' launches prevented over their recent weeks (0 without launches)."""
-        recent = [w for g in self.active for w in g.recent]
-        launches = sum(w["launches"] for w in recent)
-        return sum(w["prevented"] for w in recent) / launches if launches else 0.0
+        recent = self._recent_weeks()
+        launches = sum(w[rules.W_LAUNCHES] for w in recent)
+        return sum(w[rules.W_PREVENTED] for w in recent) / launches if launches else 0.0
 
     def maybe_enter(self, rng: np.random.Generator) -> None:
         """Free entry: while the recent margin beats the threshold, a gang enters with a weekly
