@@ -201,8 +201,9 @@ class ChannelModel(mesa.Model):
             self.pop.move(rows[~go], MigrantState.DETERRED, self.day)
             ppa = self.people_per_agent
             self.today["potential_inflow"] += n * ppa
-            self.today["inflow"] += int(go.sum()) * ppa
-            self.today["deterred_upstream"] += int((~go).sum()) * ppa
+            n_go = int(np.count_nonzero(go))
+            self.today["inflow"] += n_go * ppa
+            self.today["deterred_upstream"] += (go.size - n_go) * ppa
         self.today["reached_coast"] += Migrant.reach_coast(self) * self.people_per_agent
 
     def announcements(self) -> None:
@@ -249,14 +250,15 @@ class ChannelModel(mesa.Model):
 
         t = self.today
         t["launches"] += n_boats
-        t["launches_prevented"] += int(prevented.sum())
-        t["boats_arrived"] += int((~prevented).sum())
+        n_prevented = int(np.count_nonzero(prevented))
+        t["launches_prevented"] += n_prevented
+        t["boats_arrived"] += n_boats - n_prevented
         t["people_launched"] += pax.size * ppa
         t["people_prevented"] += back.size * ppa
         t["deaths"] += dead.size * ppa
         t["arrivals_uk"] += arrived.size * ppa
-        t["repeat_arrivals"] += int((pop.times_returned[arrived] > 0).sum()) * ppa
-        t["arrests"] += int(arrested.sum())
+        t["repeat_arrivals"] += int(np.count_nonzero(pop.times_returned[arrived])) * ppa   # times_returned >= 0
+        t["arrests"] += int(np.count_nonzero(arrested))
 
     def weekly(self) -> None:
         """Gangs review (price, tactics, investment), exit or enter; patrols redeploy."""

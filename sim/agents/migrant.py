@@ -445,15 +445,16 @@ class Migrant(mesa.Agent):
             int(SAVING_MAX_REVIEW_INTERVALS))
 
         ppa = model.people_per_agent
-        if leave.any():
+        n_leave = int(np.count_nonzero(leave))
+        if n_leave:
             pop.move(idx[leave], MigrantState.LEFT_ROUTE, today)
-            model.today["left_route"] += int(leave.sum()) * ppa
-        if book.any():
+            model.today["left_route"] += n_leave * ppa
+        if np.count_nonzero(book):
             pop.move(idx[book], MigrantState.BOOKED, today)
             paid = book & ~rides_free
-            model.today["paid_crossings"] += int(paid.sum()) * ppa
+            model.today["paid_crossings"] += int(np.count_nonzero(paid)) * ppa
             market.sell_seats(np.bincount(choice[paid], minlength=n_gangs))
-            if rides_free.any():
+            if np.count_nonzero(rides_free):
                 given = np.bincount(choice[rides_free], minlength=n_gangs)
                 gangs = market.active
                 for gi in np.flatnonzero(given).tolist():
