@@ -69,25 +69,25 @@ CONSTANTS: tuple[Constant, ...] = (
     Constant("GANG_INITIAL_REPUTATION", "share", "initial reputation (observed success rate) of a gang",
              "SmugglingGang.__init__", "5, 7.9"),
     Constant("GANG_REPUTATION_WEIGHT", "1", "weight of one launch's outcome in the reputation (EWMA)",
-             "SmugglingGang.record_launch", "7.6"),
+             "gang_book.record_launch", "7.6"),
     Constant("GANG_BASE_MARKET_WEIGHT", "1", "base weight with which a gang is known by word of mouth, "
-             "plus its reputation", "SmugglingGang.market_weight", "7.4"),
+             "plus its reputation", "market_weight", "7.4"),
     Constant("GANG_MEMORY_WEEKS", "weeks", "window of the price rule, the taxi trigger, the entry margin "
-             "and the HHI", "SmugglingGang.__init__", "7.8, 7.9"),
+             "and the HHI", "gang_book.close_week", "7.8, 7.9"),
     Constant("TAXI_MIN_LAUNCHES", "launches", "minimum launches in the window before a switch to taxi boats",
-             "SmugglingGang.adapt_tactics", "7.8"),
+             "gang_book.adapt_tactics", "7.8"),
     Constant("TAXI_MOVE_SECTOR_PROB", "probability", "probability that a gang switching to taxi boats also "
-             "moves to the least patrolled sector", "SmugglingGang.adapt_tactics", "7.8"),
+             "moves to the least patrolled sector", "gang_book.adapt_tactics", "7.8"),
     Constant("PRICE_PRESSURE_WEIGHT", "1", "weight of demand pressure in the target price",
-             "SmugglingGang.reprice", "7.8"),
-    Constant("PRICE_PRESSURE_MIN", "1", "lower bound of demand pressure", "SmugglingGang.reprice", "7.8"),
-    Constant("PRICE_PRESSURE_MAX", "1", "upper bound of demand pressure", "SmugglingGang.reprice", "7.8"),
+             "gang_book.reprice", "7.8"),
+    Constant("PRICE_PRESSURE_MIN", "1", "lower bound of demand pressure", "gang_book.reprice", "7.8"),
+    Constant("PRICE_PRESSURE_MAX", "1", "upper bound of demand pressure", "gang_book.reprice", "7.8"),
     Constant("NORMAL_DEMAND_SMOOTHING", "1/week", "smoothing of a gang's normal weekly demand, against "
-             "which demand pressure is measured (about a quarter's memory)", "SmugglingGang.reprice", "7.8"),
+             "which demand pressure is measured (about a quarter's memory)", "gang_book.reprice", "7.8"),
     Constant("MAX_MARKET_SHARE", "share", "cap of a gang's market share in the logit-Bertrand markup "
-             "sigma / (1 - share)", "SmugglingGang.reprice", "7.8"),
+             "sigma / (1 - share)", "gang_book.reprice", "7.8"),
     Constant("UNIT_COST_RETRY_FLOOR", "share", "floor of 1 - (prevented share x retry promise) in the unit "
-             "cost", "SmugglingGang.variable_cost", "7.8"),
+             "cost", "gang_book.variable_cost", "7.8"),
     Constant("BOATS_INITIAL_GANG", "boats", "boats bought by each initial gang", "GangMarket.__init__", "5"),
     Constant("BOATS_ENTRANT", "boats", "boats bought by an entrant", "GangMarket.maybe_enter", "7.9"),
     Constant("FILL_WAIT_LAST_RESORT_FACTOR", "1", "a short boat of at least the minimum load leaves once the "
@@ -98,7 +98,7 @@ CONSTANTS: tuple[Constant, ...] = (
     Constant("INSURANCE_STOP_SHARE", "share", "an insuring gang stops insuring once the return "
              "probability falls below this share of the trigger (hysteresis, so that a probability near "
              "the trigger does not switch insurance on and off every week; an assumption)",
-             "SmugglingGang.offer_insurance", "7.8.4"),
+             "gang_book.offer_insurance", "7.8.4"),
     Constant("PATROL_SHARE_FLOOR", "share", "floor of a sector's share of patrol capacity after "
              "redeployment", "redeploy_patrols", "7.10"),
     Constant("NEWCOMER_PRIOR_DEATH_WEIGHT", "share", "weight of the prior death risk against the news death "

@@ -8,6 +8,7 @@ import re
 import pytest
 
 import sim.agents.gang
+import sim.agents.gang_book
 import sim.agents.migrant
 import sim.agents.patrol
 import sim.agents.returns
@@ -15,18 +16,25 @@ import sim.environment
 import sim.model
 from sim.constants import CONSTANTS
 
-MODULES = (sim.agents.gang, sim.agents.migrant, sim.agents.patrol, sim.agents.returns, sim.model, sim.environment)
+MODULES = (sim.agents.gang, sim.agents.gang_book, sim.agents.migrant, sim.agents.patrol, sim.agents.returns, sim.model, sim.environment)
 
 
 def _resolve(dotted: str):
+    """The function a dotted name in the table names: ``Class.method`` or ``function`` in one of
+    the modules, or ``module.function`` (``gang_book.reprice``)."""
     head, *rest = dotted.split(".")
     for module in MODULES:
+        if module.__name__.rsplit(".", 1)[-1] == head:
+            obj = module
+            break
         if hasattr(module, head):
             obj = getattr(module, head)
-            for part in rest:
-                obj = getattr(obj, part)
-            return obj
-    raise AssertionError(f"{dotted!r} names nothing in {[m.__name__ for m in MODULES]}")
+            break
+    else:
+        raise AssertionError(f"{dotted!r} names nothing in {[m.__name__ for m in MODULES]}")
+    for part in rest:
+        obj = getattr(obj, part)
+    return obj
 
 
 @pytest.mark.parametrize("const", CONSTANTS, ids=lambda c: c.name)

@@ -37,7 +37,6 @@ from sim.constants import (
     FILL_WAIT_LAST_RESORT_FACTOR,
     GANG_BASE_MARKET_WEIGHT,
     GANG_INITIAL_REPUTATION,
-    GANG_REPUTATION_WEIGHT,
     SEIZURE_SMOOTHING,
 )
 from sim.params import GangParams
@@ -229,7 +228,7 @@ class SmugglingGang(mesa.Agent):
         """Pay for one launch and learn from its outcome (:func:`sim.agents.gang_book.record_launch`)."""
         today = self.model.today
         today["gang_spending_gbp"], today["gang_costs_gbp"] = rules.record_launch(
-            self.book.view, self.gang_index, self.terms, bool(prevented), bool(arrested), float(GANG_REPUTATION_WEIGHT),
+            self.book.view, self.gang_index, self.terms, bool(prevented), bool(arrested),
             float(today["gang_spending_gbp"]), float(today["gang_costs_gbp"]))
 
     def running_cost_per_launch(self) -> float:
@@ -530,7 +529,7 @@ class GangMarket:
         p, today = self.params, self.model.today
         arrested = prevented & (rng.random(len(boats)) < p.arrest_prob_per_prevented)
         today["gang_spending_gbp"], today["gang_costs_gbp"] = rules.record_launches_all(
-            self.book.view, boats.rows, gang_terms(self.model.config), prevented, arrested, float(GANG_REPUTATION_WEIGHT),
+            self.book.view, boats.rows, gang_terms(self.model.config), prevented, arrested,
             float(today["gang_spending_gbp"]), float(today["gang_costs_gbp"]))
         return arrested
 

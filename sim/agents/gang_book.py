@@ -34,6 +34,7 @@ from numba.experimental import structref
 
 from sim.constants import (
     GANG_MEMORY_WEEKS,
+    GANG_REPUTATION_WEIGHT,
     INSURANCE_STOP_SHARE,
     MAX_MARKET_SHARE,
     NORMAL_DEMAND_SMOOTHING,
@@ -208,10 +209,11 @@ def running_cost(gb, i, t):  # noqa: ANN001, ANN201
 
 
 @njit(cache=True)
-def record_launch(gb, i, t, prevented, arrested, reputation_weight, spending, costs):  # noqa: ANN001, ANN201, PLR0913
+def record_launch(gb, i, t, prevented, arrested, spending, costs):  # noqa: ANN001, ANN201, PLR0913
     """Gang ``i`` pays for one launch (the boat used up at its book value, the running cost, and the
     arrest cost if staff were arrested) and learns from its outcome (its reputation moves toward
-    success or failure). ``spending`` and ``costs`` are the day's totals so far; returns them updated."""
+    success or failure with weight ``GANG_REPUTATION_WEIGHT``). ``spending`` and ``costs`` are the
+    day's totals so far; returns them updated."""
     gb.boats[i] -= 1
     used = gb.boat_book_value_gbp[i]
     gb.week_cost[i] += used   # the boat is used up (economic cost)
@@ -226,7 +228,7 @@ def record_launch(gb, i, t, prevented, arrested, reputation_weight, spending, co
         costs += t.arrest_cost
     gb.week_launches[i] += 1
     gb.week_prevented[i] += 1 if prevented else 0
-    gb.reputation[i] += reputation_weight * ((0.0 if prevented else 1.0) - gb.reputation[i])
+    gb.reputation[i] += GANG_REPUTATION_WEIGHT * ((0.0 if prevented else 1.0) - gb.reputation[i])
     return spending, costs
 
 
@@ -237,7 +239,7 @@ def close_week(gb, i):  # noqa: ANN001, ANN201
     beyond ``GANG_MEMORY_WEEKS``), the seats over them are counted, and a new week starts.
     Returns the week's profit (GBP)."""
     n = gb.n_recent[i]
-    if n == gb.recent.shape[1]:
+    if n == GANG_MEMORY_WEEKS:   # the width of ``recent``
         for w in range(n - 1):
             gb.recent[i, w, :] = gb.recent[i, w + 1, :]
         n -= 1
@@ -383,10 +385,10 @@ def sell_all(gb, rows, agents, people_per_agent, revenue_today):  # noqa: ANN001
 
 
 @njit(cache=True)
-def record_launches_all(gb, rows, t, prevented, arrested, reputation_weight, spending, costs):  # noqa: ANN001, ANN201, PLR0913
+def record_launches_all(gb, rows, t, prevented, arrested, spending, costs):  # noqa: ANN001, ANN201, PLR0913
     """Every launch to its gang ``rows[k]``, in order; returns the day's totals updated."""
     for k in range(rows.size):
-        spending, costs = record_launch(gb, rows[k], t, prevented[k], arrested[k], reputation_weight, spending, costs)
+        spending, costs = record_launch(gb, rows[k], t, prevented[k], arrested[k], spending, costs)
     return spending, costs
 
 

@@ -13,7 +13,6 @@ import datetime as dt
 import re
 import weakref
 import zlib
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -169,20 +168,17 @@ class DashboardModel(ChannelModel):
         n = len(self.patrols)
         self.sector_launches_today = np.zeros(n, dtype=np.int64)
         self.sector_prevented_today = np.zeros(n, dtype=np.int64)
-        for patrol in self.patrols:
-            patrol.prevent = self._recording(patrol, patrol.prevent)
         self._ts_cache: tuple[int, pd.DataFrame] | None = None
 
-    def _recording(self, patrol: Any, prevent: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
-        """Wrap a patrol's ``prevent`` to count its sector's launches (no change to what it does)."""
-
-        def prevent_and_count(taxi: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-            prevented = prevent(taxi, rng)
-            self.sector_launches_today[patrol.sector] += prevented.size
-            self.sector_prevented_today[patrol.sector] += int(prevented.sum())
-            return prevented
-
-        return prevent_and_count
+    def launch_and_cross(self) -> None:
+        """The day's launches (:meth:`ChannelModel.launch_and_cross`, unchanged), and each sector's
+        launches and prevented launches among them, from its patrol's weekly counts (which restart
+        only later in the day, in the weekly stage)."""
+        before = [(p.launches_seen_week, p.prevented_week) for p in self.patrols]
+        super().launch_and_cross()
+        for patrol, (seen, prevented) in zip(self.patrols, before, strict=True):
+            self.sector_launches_today[patrol.sector] += patrol.launches_seen_week - seen
+            self.sector_prevented_today[patrol.sector] += patrol.prevented_week - prevented
 
     def step(self) -> None:
         self.sector_launches_today[:] = 0
