@@ -7,6 +7,10 @@ cash is booked in :attr:`SmugglingGang.ledger`, so that money is conserved exact
 ``cash_end - cash_start = revenue - boat purchases - running - fixed - arrests``.
 Economic profit counts a boat at its purchase price when it is used, not when bought.
 
+The rules that change a gang's accounts, and its weekly review, are compiled functions of one
+gang's row of the market's table of gangs (:mod:`sim.agents.gang_book`): a gang's methods apply
+them to that gang, the market's loops to every active gang at once.
+
 Three classes, each with its own rules:
 
 * :class:`SmugglingGang` (a Mesa agent): its launch plan, its accounts, and its weekly
