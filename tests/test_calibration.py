@@ -152,6 +152,18 @@ def test_target_errors_are_misses_in_units_of_the_tolerance():
     assert nrmse.error(pd.Series([20.0, 40.0], index=["a", "b"])) == pytest.approx(1.0)  # miss 10 / mean 20 / 0.5
 
 
+def test_a_band_is_written_with_enough_digits_to_tell_its_bounds_apart():
+    stat = lambda f: f["people"]  # noqa: E731 - not used by observed_text()
+
+    def text(lo: float, hi: float) -> str:
+        return Target("b", "band", stat, None, 1.0, band=(lo, hi)).observed_text()
+
+    assert text(10.0, 20.0) == "10.0 to 20.0"
+    assert text(0.0, 0.5) == "at most 0.5"
+    assert text(0.10923, 0.10923) == "0.109"              # known exactly: one number
+    assert text(0.10851, 0.10854) == "0.10851 to 0.10854"  # the same at 3 digits: more digits
+
+
 # ----------------------------------------------------------------------------- the shipped baseline
 @pytest.fixture(scope="module")
 def baseline_validation(tmp_path_factory):

@@ -159,9 +159,12 @@ class Target:
 
     def observed_text(self) -> str:
         if self.band is not None:
-            if self.band[0] == 0:
-                return f"at most {_fmt(self.band[1])}"
-            return f"{_fmt(self.band[0])} to {_fmt(self.band[1])}"
+            lo, hi = self.band
+            if lo == 0:
+                return f"at most {_fmt(hi)}"
+            if lo == hi:      # a count known exactly (for example deaths in a year)
+                return _fmt(lo)
+            return _fmt_range(lo, hi)
         assert self.observed is not None
         if len(self.observed) == 1:
             return _fmt(float(self.observed.iloc[0]))
@@ -186,6 +189,17 @@ def _fmt(x: float) -> str:
     if abs(x) >= 10:
         return f"{x:.1f}"
     return f"{x:.3g}"
+
+
+def _fmt_range(lo: float, hi: float) -> str:
+    """``lo to hi`` as :func:`_fmt` writes them, with more significant digits where that would
+    write two different bounds the same."""
+    a, b = _fmt(lo), _fmt(hi)
+    digits = 3
+    while a == b and digits < 12:
+        digits += 1
+        a, b = f"{lo:.{digits}g}", f"{hi:.{digits}g}"
+    return f"{a} to {b}"
 
 
 def _as_series(x: Any) -> pd.Series:
