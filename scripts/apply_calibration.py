@@ -41,6 +41,21 @@ def _sub_once(pattern: str, repl: str, text: str, what: str, flags: int = 0) -> 
     return new
 
 
+def whole_number_fields(paths: list[str]) -> set[str]:
+    """The fields among ``paths`` (``section.field``) that ``sim.params`` declares as whole numbers:
+    written without a decimal point."""
+    sys.path.insert(0, str(ROOT))
+    from sim.params import Config, field_model
+
+    fields = set()
+    for path in paths:
+        section, _, field = path.partition(".")
+        model = field_model(Config, section) if section in Config.model_fields else None
+        if isinstance(model, type) and field in model.model_fields and model.model_fields[field].annotation is int:
+            fields.add(field)
+    return fields
+
+
 def apply(chosen: dict[str, float], baseline: str, params: str, int_fields: set[str]) -> tuple[str, str]:
     """The two files' texts with ``chosen`` written in."""
     years = {int(k[len(YEARS):]): v for k, v in chosen.items() if k.startswith(YEARS)}
@@ -74,9 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--check", action="store_true", help="report whether the files already agree; write nothing")
     args = ap.parse_args(argv)
     chosen = json.loads((Path(args.source) / "summary.json").read_text())["chosen"]
-    int_fields = {"max_fill_wait_days", "max_launches_per_day"}
     old_b, old_p = BASELINE.read_text(), PARAMS.read_text()
-    new_b, new_p = apply(chosen, old_b, old_p, int_fields)
+    new_b, new_p = apply(chosen, old_b, old_p, whole_number_fields(list(chosen)))
     if args.check:
         same = (new_b, new_p) == (old_b, old_p)
         print("baseline.yaml and sim/params.py " + ("agree with" if same else "differ from") + f" {args.source}")

@@ -152,6 +152,22 @@ def test_target_errors_are_misses_in_units_of_the_tolerance():
     assert nrmse.error(pd.Series([20.0, 40.0], index=["a", "b"])) == pytest.approx(1.0)  # miss 10 / mean 20 / 0.5
 
 
+def test_apply_calibration_finds_the_whole_number_fields_and_agrees_with_the_shipped_files():
+    """scripts/apply_calibration.py reads which fields are whole numbers from sim.params, and its
+    --check finds the shipped baseline and defaults equal to docs/calibration's chosen point."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "apply_calibration.py"
+    spec = importlib.util.spec_from_file_location("apply_calibration", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    assert script.whole_number_fields(["gangs.max_fill_wait_days", "gangs.min_fill_share",
+                                       "environment.base_inflow_per_day", "groups.0.valuation_multiplier",
+                                       "gangs.no_such_field"]) == {"max_fill_wait_days"}
+    assert script.main(["--check"]) == 0
+
+
 def test_a_band_is_written_with_enough_digits_to_tell_its_bounds_apart():
     stat = lambda f: f["people"]  # noqa: E731 - not used by observed_text()
 
