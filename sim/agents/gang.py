@@ -58,9 +58,9 @@ def market_weight(reputation: float | np.ndarray) -> float | np.ndarray:
     return GANG_BASE_MARKET_WEIGHT + reputation
 
 
-#: How many times any gang entered or left the market (:attr:`SmugglingGang.active` set): the
-#: key under which a market keeps its list of active gangs.
-_ACTIVITY_CHANGES = [0]
+#: The day's totals the weekly review adds to (:func:`sim.agents.gang_book.weekly_review`), in the
+#: order of its ``today`` array.
+_WEEKLY_TOTALS = ("tactic_changes", "gang_spending_gbp", "boats_bought")
 
 
 class _Column:
@@ -133,7 +133,7 @@ class SmugglingGang(mesa.Agent):
     @active.setter
     def active(self, value: bool) -> None:
         self.book.active[self.gang_index] = bool(value)
-        _ACTIVITY_CHANGES[0] += 1
+        self.book.activity_changes += 1
 
     @property
     def normal_demand(self) -> float | None:
@@ -255,11 +255,11 @@ class SmugglingGang(mesa.Agent):
         this gang's market share). Exit is tested afterwards (:attr:`should_exit`).
         """
         today = self.model.today
-        day = np.array([today["tactic_changes"], today["gang_spending_gbp"], today["boats_bought"]])
+        day = np.array([today[k] for k in _WEEKLY_TOTALS])
         rules.weekly_review(self.book.view, self.gang_index, self.terms, float(boat_price_gbp), int(backlog_people),
                             int(least_patrolled_sector), float(market_seats), float(return_rate),
                             decision.stream(rng), day)
-        today["tactic_changes"], today["gang_spending_gbp"], today["boats_bought"] = day.tolist()
+        today.update(zip(_WEEKLY_TOTALS, day.tolist(), strict=True))
 
     def offer_insurance(self, return_rate: float) -> None:
         """Return insurance (ECONOMICS.md section 3): offer customers a free second crossing if they
@@ -454,6 +454,7 @@ class GangMarket:
         self.book = GangBook()   # every gang's state, row ``gang_index``
         # (gangs, activity changes, active gangs, their rows)
         self._active: tuple[int, int, list[SmugglingGang], np.ndarray] = (-1, -1, [], np.zeros(0, dtype=np.int64))
+        self._terms: tuple[object, rules.GangTerms | None] = (None, None)   # (configuration, its terms)
         self.initial_gangs = self.params.initial_gangs
         self.total_initial_cash_gbp = 0.0
         for _ in range(self.initial_gangs):
@@ -477,12 +478,21 @@ class GangMarket:
         (an array kept until a gang enters or leaves; do not change it)."""
         return self._active_now()[1]
 
+    @property
+    def terms(self) -> rules.GangTerms:
+        """The parameters the gangs' rules use (:func:`sim.agents.gang_book.gang_terms`), made again
+        only when the model's configuration in force changes."""
+        cfg = self.model.config
+        if self._terms[0] is not cfg:
+            self._terms = (cfg, gang_terms(cfg))
+        return self._terms[1]
+
     def _active_now(self) -> tuple[list[SmugglingGang], np.ndarray]:
         n, changes, active, rows = self._active
-        if n != len(self.gangs) or changes != _ACTIVITY_CHANGES[0]:
+        if n != len(self.gangs) or changes != self.book.activity_changes:
             active = [g for g in self.gangs if g.active]
             rows = np.array([g.gang_index for g in active], dtype=np.int64)
-            self._active = (len(self.gangs), _ACTIVITY_CHANGES[0], active, rows)
+            self._active = (len(self.gangs), self.book.activity_changes, active, rows)
         return active, rows
 
     def new_gang(self, boats: int) -> SmugglingGang:
@@ -533,7 +543,7 @@ class GangMarket:
         p, today = self.params, self.model.today
         arrested = prevented & (rng.random(len(boats)) < p.arrest_prob_per_prevented)
         today["gang_spending_gbp"], today["gang_costs_gbp"] = rules.record_launches_all(
-            self.book.view, boats.rows, gang_terms(self.model.config), prevented, arrested,
+            self.book.view, boats.rows, self.terms, prevented, arrested,
             float(today["gang_spending_gbp"]), float(today["gang_costs_gbp"]))
         return arrested
 
@@ -563,10 +573,10 @@ class GangMarket:
             g.profits.append(profit)
         return_rate = model.authority.public_return_probability()
         today = model.today
-        day = np.array([today["tactic_changes"], today["gang_spending_gbp"], today["boats_bought"]])
-        rules.weekly_review_all(view, rows, gang_terms(model.config), float(price), backlog[rows] * model.people_per_agent,
+        day = np.array([today[k] for k in _WEEKLY_TOTALS])
+        rules.weekly_review_all(view, rows, self.terms, float(price), backlog[rows] * model.people_per_agent,
                                 int(least_patrolled_sector), float(market_seats), float(return_rate), stream, day)
-        today["tactic_changes"], today["gang_spending_gbp"], today["boats_bought"] = day.tolist()
+        today.update(zip(_WEEKLY_TOTALS, day.tolist(), strict=True))
         for g in list(active):
             if g.should_exit:
                 self.exit(g)

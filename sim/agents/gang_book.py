@@ -83,6 +83,9 @@ class GangBook:
 
     def __init__(self, capacity: int = 16) -> None:
         self.size = 0
+        #: how many times a gang entered or left (:attr:`sim.agents.gang.SmugglingGang.active` set): the
+        #: key under which the market keeps its list of active gangs
+        self.activity_changes = 0
         for name, (dtype, shape) in GANG_COLUMNS.items():
             setattr(self, name, np.zeros((max(capacity, 1), *shape), dtype=dtype))
         self._view: object | None = None

@@ -101,12 +101,11 @@ def prevent_launches(patrols: Sequence[BorderPatrol], sectors: np.ndarray, taxi:
     if not patrols:
         return np.zeros(sectors.size, dtype=bool)
     model = patrols[0].model
-    pp, units = model.config.patrols, model.patrol_capacity_units
-    share = np.array([p.share for p in patrols])
+    pp = model.config.patrols
     at_sea = at_sea_interception_on(pp, model.date)
     sector_of = np.array([p.sector for p in patrols], dtype=np.int64)
-    # capacity_units of each patrol, and the prevention probability at its sector's launches today
-    capacity = share * units
+    # each patrol's capacity, and the prevention probability at its sector's launches today
+    capacity = np.array([p.capacity_units for p in patrols])
     seen = np.count_nonzero(sectors[None, :] == sector_of[:, None], axis=1)
     p = prevention_probability(capacity, seen, pp.prevention_max, pp.prevention_k)
     prevented, stopped = _prevent(decision.stream(rng), np.asarray(sectors, dtype=np.int64), np.asarray(taxi, dtype=bool),
