@@ -79,6 +79,7 @@ class Inflow:
         self.years = dict(env.inflow_year_multiplier)
         self.last_year = max(self.years) if self.years else None
         self.shares = np.array([g.share for g in config.groups])
+        self._mean: tuple[tuple[int, int], np.ndarray] | None = None   # the mean of step(), for its (year, month)
 
     def future_path(self, config: Config, rng: np.random.Generator | None) -> dict[int, float]:
         """The factor on the last listed year's multiplier for each later year of the run: 1 with
@@ -103,10 +104,12 @@ class Inflow:
         return 1.0
 
     def step(self, date: dt.date) -> np.ndarray:
-        """Agents considering the route today, by group (Poisson)."""
-        mean = (self.base * self.season[date.month - 1] * self.year_multiplier(date.year)
-                * self.shares / self.people_per_agent)
-        return self.rng.poisson(mean)
+        """Agents considering the route today, by group (Poisson; the mean is the same all month)."""
+        month = (date.year, date.month)
+        if self._mean is None or self._mean[0] != month:
+            self._mean = (month, self.base * self.season[date.month - 1] * self.year_multiplier(date.year)
+                          * self.shares / self.people_per_agent)
+        return self.rng.poisson(self._mean[1])
 
 
 def sea_death_probability(people_per_boat: np.ndarray, marginal: bool, config: Config) -> np.ndarray:

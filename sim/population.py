@@ -91,6 +91,9 @@ _IS_GONE = np.zeros(N_STATES + 1, dtype=bool)
 _IS_GONE[list(GONE)] = True
 _IS_AT_COAST = np.zeros(N_STATES + 1, dtype=bool)
 _IS_AT_COAST[list(AT_COAST)] = True
+#: Marks in ``Population.changed``: the row was added, the row moved to a GONE state.
+_BORN, _ENTERED_GONE = 1, 2
+_IS_MARKED = np.array([False, True, True, True])   # by mark
 
 
 class Population:
@@ -111,8 +114,8 @@ class Population:
         self.cum_inflow = 0                                      # people who ever entered
         self.is_free = np.zeros(capacity, dtype=bool)            # released rows, reused lowest first
         self.n_free = 0
-        self._born: list[np.ndarray] = []                        # rows added since take_changes()
-        self._gone: list[np.ndarray] = []                        # rows that reached a GONE state since
+        #: rows changed since take_changes(): BORN (added), ENTERED_GONE (moved to a GONE state)
+        self.changed = np.zeros(capacity, dtype=np.int8)
         #: views on the arrays kept by their users (sim.agents.decision.people), dropped when the arrays grow
         self.views: dict[Any, Any] = {}
 
@@ -124,7 +127,7 @@ class Population:
     # -- rows ----------------------------------------------------------------------------
     def _grow(self, need: int) -> None:
         new = max(self.capacity * 2, need)
-        for name in ("state", "is_free", *FIELDS):
+        for name in ("state", "is_free", "changed", *FIELDS):
             old = getattr(self, name)
             arr = np.full(new, -1, dtype=old.dtype) if name == "state" else np.zeros(new, dtype=old.dtype)
             arr[: self.capacity] = old
@@ -158,10 +161,9 @@ class Population:
             arrays = self.views[_start_rows] = (
                 tuple(getattr(self, f) for f in ZEROED), (self.gang, self.voucher, self.return_event),
                 (self.since, self.next_review, self.belief_day, self.decided_day), self.person_id, self.state)
-        _start_rows(rows, day, self.cum_inflow, int(state), *arrays)
+        _start_rows(rows, day, self.cum_inflow, int(state), self.changed, *arrays)
         self.state_counts[state] += n
         self.cum_inflow += n
-        self._born.append(rows)
         return rows
 
     def move(self, rows: np.ndarray, new: MigrantState, day: int, keep_since: bool = False) -> None:
@@ -172,22 +174,14 @@ class Population:
         """
         if rows.size == 0:
             return
-        _move(rows, int(new), day, keep_since, self.state, self.state_counts, self.applicant, self.since)
-        if _IS_GONE[new]:
-            self._gone.append(rows)
+        _move(rows, int(new), day, keep_since, self.state, self.state_counts, self.applicant, self.since,
+              self.changed, _ENTERED_GONE if _IS_GONE[new] else 0)
 
     def take_changes(self) -> tuple[np.ndarray, np.ndarray]:
-        """Rows added since the last call, and rows that reached a ``GONE`` state since
-        (each once); the lists are then cleared. A row can be in both."""
-        born = np.concatenate(self._born) if self._born else np.empty(0, dtype=np.int64)
-        gone = np.empty(0, dtype=np.int64)
-        if self._gone:
-            mark = np.zeros(self.size, dtype=bool)
-            for rows in self._gone:
-                mark[rows] = True
-            gone = (mark & _IS_GONE.take(self.state[: self.size])).nonzero()[0]
-        self._born, self._gone = [], []
-        return born, gone
+        """Rows added since the last call, and rows that moved to a ``GONE`` state since and are
+        in one now, each once and in the order of rows; the marks are then cleared. A row can be
+        in both."""
+        return _take_changes(self.changed, self.state, self.size, _IS_GONE)
 
     def release(self, rows: np.ndarray) -> None:
         """Free the rows of people whose story in the model has ended (their counts stay)."""
@@ -238,18 +232,30 @@ class Population:
 
 @njit(cache=True)
 def _mean_return_belief(state, r_a, r_b, size, at_coast):  # noqa: ANN001, ANN202
-    total, n = 0.0, 0
-    for p in range(size):
-        if at_coast[state[p]]:
-            total += r_a[p] / (r_a[p] + r_b[p])
-            n += 1
-    return total / n if n else np.nan
+    rows = _rows_where(at_coast, state, size)
+    total = 0.0
+    for p in rows:
+        total += r_a[p] / (r_a[p] + r_b[p])
+    return total / rows.size if rows.size else np.nan
 
 
 @njit(cache=True)
-def _start_rows(rows, day, first_id, new, zeroed, no_one, days, person_id, state):  # noqa: ANN001, ANN202, PLR0913
+def _rows_where(flag, values, size):  # noqa: ANN001, ANN202
+    """The rows below ``size`` whose ``flag[values[row]]`` is set, ascending (without a branch per
+    row: the rows sought are scattered, and a mispredicted branch costs more than a store)."""
+    rows = np.empty(size, dtype=np.int64)
+    n = 0
+    for r in range(size):
+        rows[n] = r
+        n += flag[values[r]]
+    return rows[:n]
+
+
+@njit(cache=True)
+def _start_rows(rows, day, first_id, new, changed, zeroed, no_one, days, person_id, state):  # noqa: ANN001, ANN202, PLR0913
     """A new person's row (:meth:`Population.add`): ``zeroed`` fields 0, ``no_one`` fields (gang,
-    voucher, return event) -1, the schedule ``days`` at ``day``, the next ids, the state ``new``."""
+    voucher, return event) -1, the schedule ``days`` at ``day``, the next ids, the state ``new``,
+    marked as added."""
     for arr in literal_unroll(zeroed):
         for r in rows:
             arr[r] = 0
@@ -262,14 +268,35 @@ def _start_rows(rows, day, first_id, new, zeroed, no_one, days, person_id, state
     for i in range(rows.size):
         person_id[rows[i]] = first_id + i
         state[rows[i]] = new
+        changed[rows[i]] |= _BORN
 
 
 @njit(cache=True)
-def _move(rows, new, day, keep_since, state, state_counts, applicant, since):  # noqa: ANN001, ANN202
+def _move(rows, new, day, keep_since, state, state_counts, applicant, since, changed, mark):  # noqa: ANN001, ANN202, PLR0913
     for r in rows:
         state_counts[state[r]] -= 1
         state_counts[new] += 1
         state[r] = new
         applicant[r] = False
+        changed[r] |= mark
         if not keep_since:
             since[r] = day
+
+
+@njit(cache=True)
+def _take_changes(changed, state, size, is_gone):  # noqa: ANN001, ANN202
+    """:meth:`Population.take_changes`: over the rows marked, clearing the marks."""
+    marked = _rows_where(_IS_MARKED, changed, size)
+    born = np.empty(marked.size, dtype=np.int64)
+    gone = np.empty(marked.size, dtype=np.int64)
+    n_born = n_gone = 0
+    for r in marked:
+        c = changed[r]
+        if c & _BORN:
+            born[n_born] = r
+            n_born += 1
+        if c & _ENTERED_GONE and is_gone[state[r]]:
+            gone[n_gone] = r
+            n_gone += 1
+        changed[r] = 0
+    return born[:n_born], gone[:n_gone]

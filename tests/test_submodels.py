@@ -458,6 +458,19 @@ def test_every_agent_types_public_step_keeps_the_invariants(model):
     assert (pop.state[en_route] == MigrantState.EN_ROUTE).all()
 
 
+def test_the_one_loop_scans_find_the_rows_numpy_finds(model):
+    """Scans over every row written as one compiled loop without branches (those due for review,
+    the mean belief at the coast) agree with the same question put to NumPy."""
+    pop = model.pop
+    every = np.arange(pop.size)
+    for day in (model.day - 3, model.day, model.day + 5):
+        np.testing.assert_array_equal(Migrant.due_for_review(pop, day), every[Migrant.is_due(pop, every, day)])
+    coast = np.isin(pop.state[: pop.size], [int(s) for s in sim.population.AT_COAST])
+    assert coast.any()
+    r_a, r_b = pop.r_a[: pop.size][coast], pop.r_b[: pop.size][coast]
+    assert pop.mean_return_belief_at_coast() == pytest.approx(np.mean(r_a / (r_a + r_b)), rel=1e-12)
+
+
 def test_migrant_step_does_exactly_what_the_daily_stage_does():
     """Two identical models: the daily stage applied to one due person, and that person's
     agent stepped, leave the same population, gangs' cash and random streams."""

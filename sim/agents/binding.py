@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit
 
 if TYPE_CHECKING:  # pragma: no cover
     from sim.agents.migrant import Migrant
@@ -69,27 +70,15 @@ class AgentTable:
         oldest are removed from the model."""
         if self.slot_of_row.size < pop.capacity:   # the population grew today
             self.slot_of_row = _grown(self.slot_of_row, pop.capacity, -1)
-        of_row = self.slot_of_row
         born, gone = pop.take_changes()
-        if gone.size:
-            slots = of_row[gone]
-            had = slots >= 0          # people born and gone today had no agent yet
-            ended, rows = slots[had], gone[had]
-            self.person_of_slot[ended] = pop.person_id[rows]
-            self.state_of_slot[ended] = pop.state[rows]
-            self.row_of_slot[ended] = -1
-            of_row[gone] = -1
-            self.pool = np.concatenate([self.pool, ended])
-            pop.release(gone)
-        born = born[pop.state[born] >= 0]
-        if born.size:
-            reuse = min(born.size, self.pool.size)
-            slots = self.pool[:reuse]
-            self.pool = self.pool[reuse:]
-            if born.size > reuse:
-                slots = np.concatenate([slots, self._create(born.size - reuse)])
-            self.row_of_slot[slots] = born
-            of_row[born] = slots
+        final = pop.state[gone]
+        pop.release(gone)
+        self.pool, unbound = _end_and_bind(born, gone, final, pop.state, pop.person_id, self.slot_of_row,
+                                           self.row_of_slot, self.person_of_slot, self.state_of_slot, self.pool)
+        if unbound.size:
+            slots = self._create(unbound.size)
+            self.row_of_slot[slots] = unbound
+            self.slot_of_row[unbound] = slots
         self.peak_live = max(self.peak_live, pop.n_live)
         excess = self.pool.size - max(ENDED_AGENTS_KEPT, self.peak_live)
         if excess > 0:
@@ -130,3 +119,39 @@ class AgentTable:
         self.agents = []
         self.pool = np.empty(0, dtype=np.int64)
         self.slot_of_row = np.empty(0, dtype=np.int64)
+
+
+@njit(cache=True)
+def _end_and_bind(born, gone, final, state, person_id, slot_of_row, row_of_slot, person_of_slot, state_of_slot,  # noqa: ANN001, ANN202, PLR0913
+                  pool):
+    """:meth:`AgentTable.bind` for the agents in the pool: the agents of the people ``gone`` (their
+    final states ``final``; people born and gone today had no agent yet) keep who they were and
+    join the end of ``pool``; the people ``born`` still in the model (``state >= 0``) take the
+    pooled agents, oldest first. Returns the pool left and the people born who have no agent yet."""
+    ended = np.empty(gone.size, dtype=np.int64)
+    n_ended = 0
+    for i in range(gone.size):
+        r = gone[i]
+        s = slot_of_row[r]
+        if s >= 0:
+            person_of_slot[s] = person_id[r]
+            state_of_slot[s] = final[i]
+            row_of_slot[s] = -1
+            ended[n_ended] = s
+            n_ended += 1
+        slot_of_row[r] = -1
+    pool = np.concatenate((pool, ended[:n_ended]))
+    unbound = np.empty(born.size, dtype=np.int64)
+    n_pooled = n_unbound = 0
+    for r in born:
+        if state[r] < 0:
+            continue
+        if n_pooled < pool.size:
+            s = pool[n_pooled]
+            n_pooled += 1
+            row_of_slot[s] = r
+            slot_of_row[r] = s
+        else:
+            unbound[n_unbound] = r
+            n_unbound += 1
+    return pool[n_pooled:].copy(), unbound[:n_unbound]

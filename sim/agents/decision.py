@@ -354,6 +354,20 @@ def take_in_news(idx, pp, day, max_applicant_wait, saving_per_day, half_life, he
 
 
 @njit(cache=True)
+def due_rows(state, next_review, size, day, reviewing):  # noqa: ANN001, ANN201
+    """The rows below ``size`` of the people due for review on ``day``
+    (:meth:`sim.agents.Migrant.is_due`: ``reviewing[state]`` and the review day reached), ascending;
+    without a branch per row (those due are scattered, and a mispredicted branch costs more than
+    a store)."""
+    rows = np.empty(size, dtype=np.int64)
+    n = 0
+    for r in range(size):
+        rows[n] = r
+        n += reviewing[state[r]] & (next_review[r] <= day)
+    return rows[:n]
+
+
+@njit(cache=True)
 def _gumbel_uniform(rng):  # noqa: ANN001, ANN202
     """The uniform of one standard Gumbel draw as NumPy's ``Generator.gumbel`` draws it (``1 - U``,
     drawn again while it is 1); :func:`_gumbel_of` turns it into the draw."""

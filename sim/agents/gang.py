@@ -346,17 +346,55 @@ def _launch_plan(queue, oldest_wait, boats, people_per_boat, ppa, ppb_min, ppb_m
 
 
 @njit(cache=True)
-def _plan_boats(booked, booked_day, gang, active, boats, people_per_boat, day, ppa, ppb_min, ppb_max,  # noqa: ANN001, ANN202, PLR0913
-                min_fill_share, max_fill_wait, max_launches, last_resort):
+def _booked_in_order(state, size, booked, booked_day, gang):  # noqa: ANN001, ANN202
+    """The rows of the people in state ``booked``, by gang, then booking day, then row: two stable
+    counting sorts of the ascending rows, by day and then by gang (the order of a stable sort by
+    ``(gang, day)``, in time linear in the rows, the days and the gangs)."""
+    n = 0
+    for r in range(size):
+        n += state[r] == booked
+    rows = np.empty(n, dtype=np.int64)
+    i = 0
+    for r in range(size):
+        if state[r] == booked:
+            rows[i] = r
+            i += 1
+    if n == 0:
+        return rows
+    first_day, last_day = booked_day[rows[0]], booked_day[rows[0]]
+    first_gang, last_gang = gang[rows[0]], gang[rows[0]]
+    for r in rows:
+        first_day, last_day = min(first_day, booked_day[r]), max(last_day, booked_day[r])
+        first_gang, last_gang = min(first_gang, gang[r]), max(last_gang, gang[r])
+    by_day = _stable_by(rows, booked_day, first_day, last_day - first_day + 1)
+    return _stable_by(by_day, gang, first_gang, last_gang - first_gang + 1)
+
+
+@njit(cache=True)
+def _stable_by(rows, key, lowest, span):  # noqa: ANN001, ANN202
+    """``rows`` sorted by ``key[row] - lowest`` (in ``[0, span)``), keeping the order of equal keys."""
+    start = np.zeros(span + 1, dtype=np.int64)
+    for r in rows:
+        start[key[r] - lowest + 1] += 1
+    for k in range(span):
+        start[k + 1] += start[k]
+    out = np.empty_like(rows)
+    for r in rows:
+        k = key[r] - lowest
+        out[start[k]] = r
+        start[k] += 1
+    return out
+
+
+@njit(cache=True)
+def _plan_boats(state, size, booked, booked_day, gang, active, boats, people_per_boat, day, ppa, ppb_min,  # noqa: ANN001, ANN202, PLR0913
+                ppb_max, min_fill_share, max_fill_wait, max_launches, last_resort):
     """Today's boats (:meth:`GangMarket.plan_boats`): each active gang (``active``, their indices, in
-    order) loads its customers among the ``booked`` rows (ascending), earliest booked first (then
-    the lowest row), by :func:`_launch_plan`. Returns each boat's gang (position among the active
+    order) loads its customers (the people in state ``booked``), earliest booked first (then the
+    lowest row), by :func:`_launch_plan`. Returns each boat's gang (position among the active
     ones) and load (agents), and the rows aboard, boat by boat."""
-    # sort by gang, then booking day, then row: one stable sort of the ascending rows by (gang, day)
-    first_day = booked_day.min()
-    span = booked_day.max() - first_day + 1
-    order = np.argsort(gang * span + (booked_day - first_day), kind="mergesort")
-    rows, days, gangs = booked[order], booked_day[order], gang[order]
+    rows = _booked_in_order(state, size, booked, booked_day, gang)
+    days, gangs = booked_day[rows], gang[rows]
     boat_gang = np.empty(rows.size, dtype=np.int64)
     boat_load = np.empty(rows.size, dtype=np.int64)
     aboard = np.empty(rows.size, dtype=rows.dtype)
@@ -525,13 +563,10 @@ class GangMarket:
     def plan_boats(self, pop: Population, day: int) -> Boats | None:
         """Today's boats: each active gang loads its customers, earliest booked first
         (:meth:`SmugglingGang.plan_launches`, for all of them in one compiled loop)."""
-        booked = pop.where(MigrantState.BOOKED)
-        if booked.size == 0:
-            return None
         rows, b = self.active_rows, self.book
         gang_of, boat_load, passengers = _plan_boats(
-            booked, pop.booked_day[booked], pop.gang[booked], rows, b.boats[rows], b.people_per_boat[rows], int(day),
-            *_launch_terms(self.params, self.model.people_per_agent))
+            pop.state, pop.size, int(MigrantState.BOOKED), pop.booked_day, pop.gang, rows, b.boats[rows],
+            b.people_per_boat[rows], int(day), *_launch_terms(self.params, self.model.people_per_agent))
         if gang_of.size == 0:
             return None
         return Boats(self, rows[gang_of], boat_load, passengers, np.repeat(np.arange(gang_of.size), boat_load))

@@ -51,6 +51,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["GroupTerms", "Migrant", "MigrantState"]
 
+#: The states in which a person reviews their options when the review day comes (by state value;
+#: -1, a free row, indexes the last entry): at the coast without a seat.
+REVIEWING = np.zeros(len(MigrantState) + 1, dtype=bool)
+REVIEWING[[MigrantState.WAITING, MigrantState.RETURNED]] = True
+
 
 @dataclass(frozen=True)
 class GroupTerms:
@@ -372,16 +377,15 @@ class Migrant(mesa.Agent):
 
     # -- the periodic review ----------------------------------------------------------
     @staticmethod
-    def is_due(pop: Population, rows: np.ndarray | slice, day: int) -> np.ndarray:
-        """Whether each person reviews today: at the coast without a seat, review day reached."""
-        st = pop.state[rows]
-        # int(): NumPy compares an array with a plain int several times faster than with an IntEnum
-        return (pop.next_review[rows] <= day) & ((st == int(MigrantState.WAITING)) | (st == int(MigrantState.RETURNED)))
+    def is_due(pop: Population, rows: np.ndarray, day: int) -> np.ndarray:
+        """Whether each person reviews today: in a :data:`REVIEWING` state (at the coast without a
+        seat), review day reached."""
+        return REVIEWING[pop.state[rows]] & (pop.next_review[rows] <= day)
 
     @staticmethod
     def due_for_review(pop: Population, day: int) -> np.ndarray:
-        """Rows of everyone due for review today."""
-        return Migrant.is_due(pop, slice(0, pop.size), day).nonzero()[0]
+        """Rows of everyone due for review today (:meth:`is_due`, over every row in one loop)."""
+        return decision.due_rows(pop.state, pop.next_review, pop.size, day, REVIEWING)
 
     @staticmethod
     def review(model: ChannelModel, idx: np.ndarray) -> None:
