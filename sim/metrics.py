@@ -20,6 +20,7 @@ same seeds is supplied (``sim.run(..., counterfactual=...)``), the summary also 
 
 from __future__ import annotations
 
+import array
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -149,21 +150,60 @@ class DailyCollector(mesa.DataCollector):
 
     The model computes the day's row once (``model.daily_values``); :meth:`collect` appends
     its values instead of calling each reporter and deep-copying each number (about a tenth
-    of a run's time). The values are plain numbers, so the tables are the same. With agent
-    or agent-type reporters, or a reporter that is not a column of the row, Mesa's own
-    ``collect`` runs.
+    of a run's time). A column holds its numbers in a compact array (``array.array``: 8 bytes a
+    number instead of a Python object and its pointer, 32; a 10-year run's series take 2 MB
+    instead of 9), of whole numbers while they all are, then of floats, as pandas would type
+    the list of the same numbers; a column with anything else is a list. With agent or
+    agent-type reporters, or a reporter that is not a column of the row, the columns become
+    lists and Mesa's own ``collect`` runs.
     """
 
     def collect(self, model: Any) -> None:
         row = getattr(model, "daily_values", None)
         if (self.agent_reporters or self.agenttype_reporters or row is None
                 or not self.model_vars.keys() <= row.keys()):
+            self.model_vars = {var: list(values) for var, values in self.model_vars.items()}
             super().collect(model)
             return
         if hasattr(self, "_collection_steps"):    # Mesa 3.5 records when each row was collected
             self._collection_steps.append(model.time)
-        for var, values in self.model_vars.items():
-            values.append(row[var])
+        columns = self.model_vars
+        for var, values in columns.items():
+            value = row[var]
+            if not values:      # the first value sets the column's kind
+                columns[var] = _column_holding(values, value)
+                continue
+            try:
+                values.append(value)
+            except (TypeError, OverflowError):
+                columns[var] = _column_holding(values, value)
+
+    def get_model_vars_dataframe(self) -> Any:
+        """The daily series, one column per reporter (Mesa's table, built from the compact columns)."""
+        if not self.model_reporters:
+            return super().get_model_vars_dataframe()
+        import pandas as pd
+
+        return pd.DataFrame({var: np.frombuffer(values, dtype=_TYPECODE_DTYPE[values.typecode]).copy()
+                             if isinstance(values, array.array) else values
+                             for var, values in self.model_vars.items()})
+
+
+#: The NumPy dtype of each ``array.array`` type code a column may have.
+_TYPECODE_DTYPE = {"q": np.int64, "d": np.float64}
+
+
+def _column_holding(values: list[Any] | array.array, value: Any) -> list[Any] | array.array:
+    """A column with ``values`` and then ``value`` (:class:`DailyCollector`), for a column's first
+    value and when ``value`` does not fit: whole numbers in an array of integers (``q``), floats
+    after whole numbers in an array of floats (``d``), as pandas types a list of such numbers;
+    anything else in a list."""
+    kind = type(value)
+    if not values and kind in (int, float):
+        return array.array("q" if kind is int else "d", [value])
+    if isinstance(values, array.array) and values.typecode == "q" and kind is float:
+        return array.array("d", [*values, value])
+    return [*values, value]
 
 
 def model_reporters(groups: list[str] | None = None) -> dict[str, Callable[[Any], Any]]:

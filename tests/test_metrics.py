@@ -207,3 +207,41 @@ def test_overview_figure_aggregates_by_the_table():
         assert AGGREGATION["active_gangs"] == "last"
     finally:
         plt.close(fig)
+
+
+# ----------------------------------------------------------------------------- the daily collector
+def test_the_daily_collectors_table_is_mesas_to_the_dtype():
+    """The compact columns of DailyCollector give the table Mesa's own DataCollector gives with the
+    same reporters, collected the same days: the same values and the same dtypes."""
+    import mesa
+
+    from sim.metrics import model_reporters
+    from sim.model import ChannelModel, free_model
+
+    model = ChannelModel(short_config("pilot_50", end_date="2025-03-31"), rng=3)
+    plain = mesa.DataCollector(model_reporters=model_reporters([g.name for g in model.config.groups]))
+    while model.running:
+        model.step()
+        plain.collect(model)
+    ours = model.datacollector.get_model_vars_dataframe()
+    pd.testing.assert_frame_equal(ours, plain.get_model_vars_dataframe(), check_exact=True)
+    assert {"int64", "float64"} <= {str(d) for d in ours.dtypes}
+    free_model(model)
+
+
+def test_a_compact_column_widens_as_a_list_of_its_values_would_be_typed():
+    import mesa
+
+    from sim.metrics import DailyCollector
+
+    days = [{"a": 1, "b": 0.5, "c": 2}, {"a": 2, "b": 1, "c": None}, {"a": 2.5, "b": 2.0, "c": 3}]
+    ours = DailyCollector(model_reporters={k: (lambda m, k=k: m.daily_values[k]) for k in "abc"})
+    plain = mesa.DataCollector(model_reporters={k: (lambda m, k=k: m.daily_values[k]) for k in "abc"})
+    model = type("Day", (), {})()
+    for step, row in enumerate(days):
+        model.daily_values, model.time, model.steps = row, float(step), step   # Mesa 3.5 records the time
+        ours.collect(model)
+        plain.collect(model)
+    table = ours.get_model_vars_dataframe()
+    pd.testing.assert_frame_equal(table, plain.get_model_vars_dataframe(), check_exact=True)
+    assert str(table["a"].dtype) == "float64" and table["b"].tolist() == [0.5, 1.0, 2.0]
