@@ -460,11 +460,17 @@ def test_every_agent_types_public_step_keeps_the_invariants(model):
 
 def test_the_one_loop_scans_find_the_rows_numpy_finds(model):
     """Scans over every row written as one compiled loop without branches (those due for review,
-    the mean belief at the coast) agree with the same question put to NumPy."""
+    those whose journey is over, the mean belief at the coast) agree with the same question put to NumPy."""
     pop = model.pop
     every = np.arange(pop.size)
+    en_route = np.zeros(len(MigrantState) + 1, dtype=bool)    # indexed by state; the free rows' -1 is False
+    en_route[MigrantState.EN_ROUTE] = True
+    journeying = pop.where(MigrantState.EN_ROUTE)
+    assert journeying.size
     for day in (model.day - 3, model.day, model.day + 5):
         np.testing.assert_array_equal(Migrant.due_for_review(pop, day), every[Migrant.is_due(pop, every, day)])
+        np.testing.assert_array_equal(decision.rows_due(pop.state, pop.due_day, pop.size, day, en_route),
+                                      journeying[pop.due_day[journeying] <= day])
     coast = np.isin(pop.state[: pop.size], [int(s) for s in sim.population.AT_COAST])
     assert coast.any()
     r_a, r_b = pop.r_a[: pop.size][coast], pop.r_b[: pop.size][coast]

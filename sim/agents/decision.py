@@ -354,16 +354,17 @@ def take_in_news(idx, pp, day, max_applicant_wait, saving_per_day, half_life, he
 
 
 @njit(cache=True)
-def due_rows(state, next_review, size, day, reviewing):  # noqa: ANN001, ANN201
-    """The rows below ``size`` of the people due for review on ``day``
-    (:meth:`sim.agents.Migrant.is_due`: ``reviewing[state]`` and the review day reached), ascending;
-    without a branch per row (those due are scattered, and a mispredicted branch costs more than
-    a store)."""
+def rows_due(state, when, size, day, in_state):  # noqa: ANN001, ANN201
+    """The rows below ``size`` of the people in a state flagged in ``in_state`` (by state value)
+    whose day ``when`` has come by ``day``, ascending: those due for review
+    (:meth:`sim.agents.Migrant.due_for_review`), those whose journey is over
+    (:meth:`sim.agents.Migrant.reach_coast`). One loop without a branch per row (the rows sought
+    are scattered, and a mispredicted branch costs more than a store)."""
     rows = np.empty(size, dtype=np.int64)
     n = 0
     for r in range(size):
         rows[n] = r
-        n += reviewing[state[r]] & (next_review[r] <= day)
+        n += in_state[state[r]] & (when[r] <= day)
     return rows[:n]
 
 

@@ -55,6 +55,8 @@ __all__ = ["GroupTerms", "Migrant", "MigrantState"]
 #: -1, a free row, indexes the last entry): at the coast without a seat.
 REVIEWING = np.zeros(len(MigrantState) + 1, dtype=bool)
 REVIEWING[[MigrantState.WAITING, MigrantState.RETURNED]] = True
+_EN_ROUTE = np.zeros(len(MigrantState) + 1, dtype=bool)     # the state whose journey ends on ``due_day``
+_EN_ROUTE[MigrantState.EN_ROUTE] = True
 
 
 @dataclass(frozen=True)
@@ -229,8 +231,7 @@ class Migrant(mesa.Agent):
     def reach_coast(model: ChannelModel) -> int:
         """People whose journey is over reach the coast and review at once; returns how many."""
         pop = model.pop
-        en = pop.where(MigrantState.EN_ROUTE)
-        reach = en[pop.due_day[en] <= model.day]
+        reach = decision.rows_due(pop.state, pop.due_day, pop.size, model.day, _EN_ROUTE)
         if reach.size:
             pop.move(reach, MigrantState.WAITING, model.day)
             pop.next_review[reach] = model.day
@@ -385,7 +386,7 @@ class Migrant(mesa.Agent):
     @staticmethod
     def due_for_review(pop: Population, day: int) -> np.ndarray:
         """Rows of everyone due for review today (:meth:`is_due`, over every row in one loop)."""
-        return decision.due_rows(pop.state, pop.next_review, pop.size, day, REVIEWING)
+        return decision.rows_due(pop.state, pop.next_review, pop.size, day, REVIEWING)
 
     @staticmethod
     def review(model: ChannelModel, idx: np.ndarray) -> None:
