@@ -13,6 +13,10 @@ cost scales with the people at the coast), this prints:
 * how many Mesa agents the run created (people are bound to reused agents, ODD 3.3)
   against the people who entered, and what Mesa alone needs to create and remove that
   many agents;
+* the pilot's cost split into the schedule's fixed part (a run at a fiftieth of the inflow,
+  about a hundred people at the coast) and the microseconds a year each further person at the
+  coast adds, against the reference's cost per agent (the three runs' best times are taken at
+  different moments, so the split carries this machine's drift);
 * the time of each stage of the daily schedule (``--stages``), the profile of the
   model's own code;
 * peak memory of a 10-year run with daily data: Python's allocations (tracemalloc) and the
@@ -137,8 +141,10 @@ def stage_seconds(name: str, years: float, seed: int) -> dict[str, float]:
 #: the pilot with three and five times the calibrated inflow (people a day considering the route).
 #: The model's cost per day is mostly a fixed part (the schedule's stages, whatever the numbers of
 #: people), so its ratio to the reference, whose cost is per agent, falls as the market grows.
+#: The pilot at a fiftieth of the inflow (about a hundred people at the coast) measures that fixed part.
 LARGER = (("pilot x3", "pilot_50", {"environment.base_inflow_per_day": 555.0}),
-          ("pilot x5", "pilot_50", {"environment.base_inflow_per_day": 925.0}))
+          ("pilot x5", "pilot_50", {"environment.base_inflow_per_day": 925.0}),
+          ("pilot /50", "pilot_50", {"environment.base_inflow_per_day": 3.7}))
 
 
 def bench_scenario(name: str, years: float, seed: int, overrides: dict | None = None,
@@ -232,18 +238,20 @@ def main() -> None:
     print(f"{'scenario':<10} {'s/year':>8} {'person-days/s':>15} {'mean waiting':>13} "
           f"{'ref s/year':>11} {'ratio':>6} {'people/year':>12} {'agents made/year':>17} "
           f"{'Mesa create+remove per person s/year':>37}  ratio of each repeat")
+    results = {}
     for label, name, overrides in (("baseline", "baseline", None), ("pilot_50", "pilot_50", None), *LARGER):
-        r = bench_scenario(name, args.years, args.seed, overrides, args.repeat)
+        r = results[label] = bench_scenario(name, args.years, args.seed, overrides, args.repeat)
         print(f"{label:<10} {r['seconds_per_year']:>8.3f} {r['person_days_per_second']:>15,.0f} "
               f"{r['mean_waiting']:>13,.0f} {r['reference_seconds_per_year']:>11.3f} {r['ratio']:>6.2f} "
               f"{r['people_per_year']:>12,.0f} {r['agents_created_per_year']:>17,.0f} "
               f"{r['lifecycle_seconds_per_year']:>37.3f}  {' '.join(f'{x:.2f}' for x in r['ratios'])}")
-    print("pilot x3, x5: the pilot with three and five times the calibrated inflow (how the cost scales\n"
-          "with the people at the coast; the targets are for the calibrated scenarios);\n"
+    print("pilot x3, x5, /50: the pilot with three and five times, and a fiftieth of, the calibrated inflow\n"
+          "(how the cost scales with the people at the coast; the targets are for the calibrated scenarios);\n"
           "ref: plain Mesa shuffle_do('step') on as many trivial agents as were at the coast each day;\n"
           "agents made: Mesa agents the run created (people are bound to reused agents, ODD 3.3);\n"
           "Mesa create+remove per person: what registering and removing one agent per person who\n"
           "entered would cost (the cost that reusing agents avoids)")
+    print(cost_split(results))
     if args.stages:
         for name in ("baseline", "pilot_50"):
             st = stage_seconds(name, args.years, args.seed)
@@ -262,6 +270,21 @@ def main() -> None:
           "(llvmlite, under Numba, about 100 MB; pandas 3 loads pyarrow): how much of them is resident\n"
           "depends on the page cache, and the same install has measured 264 to 336 MB here, so what the\n"
           "run adds is the figure that follows the model")
+
+
+def cost_split(results: dict[str, dict[str, float]]) -> str:
+    """The pilot's cost split into the schedule's fixed part (the run at a fiftieth of the inflow)
+    and what each further person at the coast adds, against the reference's cost per agent."""
+    small, pilot, x3 = results["pilot /50"], results["pilot_50"], results["pilot x3"]
+
+    def per_person(a: dict[str, float], b: dict[str, float]) -> float:   # microseconds a year
+        return 1e6 * (b["seconds_per_year"] - a["seconds_per_year"]) / (b["mean_waiting"] - a["mean_waiting"])
+
+    ref = 1e6 * pilot["reference_seconds_per_year"] / pilot["mean_waiting"]
+    return (f"cost split, pilot: {1e6 * small['seconds_per_year'] / 365.25:,.0f} microseconds a day with "
+            f"{small['mean_waiting']:,.0f} at the coast (the schedule's fixed part); each further person at the "
+            f"coast adds {per_person(small, pilot):,.0f} microseconds a year up to the calibrated scale and "
+            f"{per_person(pilot, x3):,.0f} beyond it,\nagainst {ref:,.0f} for each agent of the reference")
 
 
 def _import_floors() -> str:
