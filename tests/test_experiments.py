@@ -173,6 +173,26 @@ def test_serial_process_and_dask_executors_give_identical_stores(tmp_path):
     assert ref[1].set_index("run_id").loc["p00001-r000", "returns"] > 0
 
 
+def test_the_dask_executors_own_workers_are_set_up_for_runs_also_after_a_restart():
+    """As a process pool's workers: each keeps what its first task imported out of later garbage
+    collections; and Dask's profiler, which samples the running task every 10 ms for a dashboard
+    that is not started, is stopped. A worker its nanny restarts is set up again."""
+    from sim.experiments.dask_worker import PROFILER_CALLBACKS
+
+    def setup_of(dask_worker):  # noqa: ANN001, ANN202 - runs in the worker
+        from sim.experiments import tasks
+
+        return tasks.FREEZE_AFTER_FIRST_TASK, sorted(set(dask_worker.periodic_callbacks) & set(PROFILER_CALLBACKS))
+
+    with open_executor("dask", workers=1) as ex:
+        client = ex._connect()
+        before = client.run(setup_of)
+        client.restart()
+        after = client.run(setup_of)
+    assert len(before) == 1 and len(after) == 1
+    assert list(before.values()) == [(True, [])] and list(after.values()) == [(True, [])]
+
+
 # ----------------------------------------------------------------------------- faults
 def test_a_failing_run_is_recorded_and_the_others_finish_then_retry_reruns_it(tmp_path, monkeypatch):
     exp = Experiment(listed([{"x": 1.0}, {"x": 2.0, "fail": True}, {"x": 3.0}], replications=2), base=None,

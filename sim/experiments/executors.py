@@ -350,9 +350,14 @@ class DaskExecutor(Executor):
             if self.scheduler:
                 self.client = Client(self.scheduler)
             else:
+                from sim.experiments.dask_worker import RunsOnly
+
                 self.cluster = LocalCluster(n_workers=self._requested or os.cpu_count() or 1, threads_per_worker=1,
                                             processes=True, dashboard_address=None)
                 self.client = Client(self.cluster)
+                # set up for runs, as a process pool's workers are (not on a cluster of someone
+                # else's, at ``scheduler``, whose workers may run other work)
+                self.client.register_plugin(RunsOnly(), name="channel-sim-runs-only")
             self._workers = max(1, len(self.client.scheduler_info().get("workers", {})) or (self._requested or 1))
         return self.client
 
