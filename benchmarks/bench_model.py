@@ -1,8 +1,9 @@
 """Speed and memory of the full model against a plain Mesa reference.
 
 For the baseline and the pilot at full scale (one agent per person), and the pilot in
-markets three and five times larger (three and five times the calibrated inflow: how the
-cost scales with the people at the coast), this prints:
+larger markets (3, 3.8 and 5 times the calibrated inflow: how the cost scales with the people at
+the coast; at 3.8 times about as many people wait at the coast as in the calibrated pilot on
+which issue 9 set its ratio target), this prints:
 
 * seconds per simulated year and person-days simulated per second;
 * the time a plain Mesa model takes to call a trivial ``step()`` through
@@ -55,58 +56,8 @@ import sim
 from sim.agents.migrant import Migrant
 from sim.model import ChannelModel, free_model
 
-
-class _Idle(mesa.Agent):
-    def step(self) -> None:
-        pass
-
-
-def reference_seconds(waiting: np.ndarray, seed: int = 0) -> float:
-    """Time ``shuffle_do('step')`` on ``waiting[d]`` trivial agents for each day d."""
-    model = mesa.Model(rng=seed)
-    agents: list[_Idle] = []
-    total = 0.0
-    for n in waiting.astype(int).tolist():
-        if n > len(agents):
-            agents.extend(_Idle(model) for _ in range(n - len(agents)))
-        elif n < len(agents):
-            for a in agents[n:]:
-                a.remove()
-            del agents[n:]
-        t0 = time.perf_counter()
-        model.agents.shuffle_do("step")
-        total += time.perf_counter() - t0
-    free_model(model)
-    return total
-
-
-def interleaved_seconds(cfg: sim.Config, seed: int, years: float) -> tuple[float, float]:
-    """The model's days and the reference's, timed one after the other day by day in the same
-    process: each day the model steps, then ``shuffle_do('step')`` runs on as many trivial agents
-    as the model has at the coast (creating or removing agents to match is not timed). A slow
-    spell of the machine falls on both alike, so their ratio is steadier than that of whole runs
-    timed one after the other. Returns the seconds of each, per simulated year."""
-    model, ref = ChannelModel(cfg, rng=seed), mesa.Model(rng=seed)
-    agents: list[_Idle] = []
-    days = round(365.25 * years)
-    t_model = t_ref = 0.0
-    for _ in range(days):
-        t0 = time.perf_counter()
-        model.step()
-        t_model += time.perf_counter() - t0
-        n = int(model.waiting_at_coast)
-        if n > len(agents):
-            agents.extend(_Idle(ref) for _ in range(n - len(agents)))
-        elif n < len(agents):
-            for a in agents[n:]:
-                a.remove()
-            del agents[n:]
-        t0 = time.perf_counter()
-        ref.agents.shuffle_do("step")
-        t_ref += time.perf_counter() - t0
-    free_model(model)
-    free_model(ref)
-    return t_model * 365.25 / days, t_ref * 365.25 / days
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_ratio import Idle, interleaved_seconds, reference_seconds  # noqa: E402
 
 
 def lifecycle_seconds(n_agents: int, seed: int = 0) -> float:
@@ -114,7 +65,7 @@ def lifecycle_seconds(n_agents: int, seed: int = 0) -> float:
     model = mesa.Model(rng=seed)
     t0 = time.perf_counter()
     for _ in range(n_agents // 1000):
-        batch = [_Idle(model) for _ in range(1000)]
+        batch = [Idle(model) for _ in range(1000)]
         for a in batch:
             a.remove()
     total = time.perf_counter() - t0
@@ -174,7 +125,12 @@ def stage_seconds(name: str, years: float, seed: int) -> dict[str, float]:
 #: The model's cost per day is mostly a fixed part (the schedule's stages, whatever the numbers of
 #: people), so its ratio to the reference, whose cost is per agent, falls as the market grows.
 #: The pilot at a fiftieth of the inflow (about a hundred people at the coast) measures that fixed part.
+#: ``pilot x3.8`` has about as many people at the coast (about 5,100) as the calibrated pilot had when
+#: issue 9 set the ratio target (5,060 in the baseline and 5,370 in the pilot at 6888e29^, whose ratio
+#: by day was 1.26-1.28 measured with ``bench_ratio.py --src``); the recalibration of issue 11 left
+#: 1,700-1,900 at the coast, and the reference's cost per agent falls with its size.
 LARGER = (("pilot x3", "pilot_50", {"environment.base_inflow_per_day": 555.0}),
+          ("pilot x3.8", "pilot_50", {"environment.base_inflow_per_day": 700.0}),
           ("pilot x5", "pilot_50", {"environment.base_inflow_per_day": 925.0}),
           ("pilot /50", "pilot_50", {"environment.base_inflow_per_day": 3.7}))
 
@@ -283,8 +239,9 @@ def main() -> None:
               f"{r['ratio_by_day']:>7.2f} {r['people_per_year']:>12,.0f} {r['agents_created_per_year']:>17,.0f} "
               f"{r['lifecycle_seconds_per_year']:>37.3f}  {' '.join(f'{x:.2f}' for x in r['ratios'])} | "
               f"{' '.join(f'{x:.2f}' for x in r['ratios_by_day'])}")
-    print("pilot x3, x5, /50: the pilot with three and five times, and a fiftieth of, the calibrated inflow\n"
-          "(how the cost scales with the people at the coast; the targets are for the calibrated scenarios);\n"
+    print("pilot x3, x3.8, x5, /50: the pilot with 3, 3.8 and 5 times, and a fiftieth of, the calibrated inflow\n"
+          "(how the cost scales with the people at the coast; x3.8 has about as many at the coast as the calibrated\n"
+          "pilot had when issue 9 set the ratio target, 5,060-5,370; the targets are for the calibrated scenarios);\n"
           "ref: plain Mesa shuffle_do('step') on as many trivial agents as were at the coast each day;\n"
           "ratio: best model run / best reference run, timed alternately; by day: the model's day and\n"
           "the reference's timed one after the other day by day in one process, the median over the repeats\n"
