@@ -19,8 +19,9 @@ which issue 9 set its ratio target), this prints:
   many agents;
 * the pilot's cost split into the schedule's fixed part (a run at a fiftieth of the inflow,
   about a hundred people at the coast) and the microseconds a year each further person at the
-  coast adds, against the reference's cost per agent (the three runs' best times are taken at
-  different moments, so the split carries this machine's drift);
+  coast adds, against the reference's cost per agent, and their ratio (the floor of the ratio
+  at any scale, were the fixed part nil; the three runs' best times are taken at different
+  moments, so the split carries this machine's drift);
 * the time of each stage of the daily schedule (``--stages``), the profile of the
   model's own code;
 * peak memory of a 10-year run with daily data: Python's allocations (tracemalloc) and the
@@ -279,10 +280,12 @@ def cost_split(results: dict[str, dict[str, float]]) -> str:
         return 1e6 * (b["seconds_per_year"] - a["seconds_per_year"]) / (b["mean_waiting"] - a["mean_waiting"])
 
     ref = 1e6 * pilot["reference_seconds_per_year"] / pilot["mean_waiting"]
+    marginal = per_person(small, pilot)
     return (f"cost split, pilot: {1e6 * small['seconds_per_year'] / 365.25:,.0f} microseconds a day with "
             f"{small['mean_waiting']:,.0f} at the coast (the schedule's fixed part); each further person at the "
-            f"coast adds {per_person(small, pilot):,.0f} microseconds a year up to the calibrated scale and "
-            f"{per_person(pilot, x3):,.0f} beyond it,\nagainst {ref:,.0f} for each agent of the reference")
+            f"coast adds {marginal:,.0f} microseconds a year up to the calibrated scale and "
+            f"{per_person(pilot, x3):,.0f} beyond it,\nagainst {ref:,.0f} for each agent of the reference "
+            f"(marginal ratio {marginal / ref:.2f}: the ratio's floor, were the fixed part nil)")
 
 
 def _import_floors() -> str:
