@@ -122,14 +122,14 @@ def stage_seconds(name: str, years: float, seed: int) -> dict[str, float]:
 
 
 #: Larger markets than the calibrated one, for how the cost scales with the people at the coast:
-#: the pilot with three and five times the calibrated inflow (people a day considering the route).
+#: the pilot with 3, 3.8 and 5 times the calibrated inflow (people a day considering the route).
 #: The model's cost per day is mostly a fixed part (the schedule's stages, whatever the numbers of
 #: people), so its ratio to the reference, whose cost is per agent, falls as the market grows.
 #: The pilot at a fiftieth of the inflow (about a hundred people at the coast) measures that fixed part.
 #: ``pilot x3.8`` has about as many people at the coast (about 5,100) as the calibrated pilot had when
-#: issue 9 set the ratio target (5,060 in the baseline and 5,370 in the pilot at 6888e29^, whose ratio
-#: by day was 1.26-1.28 measured with ``bench_ratio.py --src``); the recalibration of issue 11 left
-#: 1,700-1,900 at the coast, and the reference's cost per agent falls with its size.
+#: issue 9 set the ratio target (5,060 in the baseline and 5,370 in the pilot at 6888e29^, whose ratios
+#: by day were 1.35 and 1.26 measured with ``bench_ratio.py --src``); the recalibration of issue 11 left
+#: 1,700-1,900 at the coast.
 LARGER = (("pilot x3", "pilot_50", {"environment.base_inflow_per_day": 555.0}),
           ("pilot x3.8", "pilot_50", {"environment.base_inflow_per_day": 700.0}),
           ("pilot x5", "pilot_50", {"environment.base_inflow_per_day": 925.0}),

@@ -145,17 +145,17 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     if args.src:
         sys.path.insert(0, args.src)
-    import yaml
-
     import sim
 
-    overrides = {}
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        if not sep:
-            ap.error(f"--set takes KEY=VALUE, got {item!r}")
-        overrides[key] = yaml.safe_load(value)
-    cfg = sim.load_config(args.scenario, overrides or None)
+    try:
+        from sim.config import parse_overrides
+    except ImportError:   # a revision before 6888e29 split the configuration's loading out of sim.params
+        from sim.params import parse_overrides
+    try:
+        overrides = parse_overrides(args.set)
+        cfg = sim.load_config(args.scenario, overrides or None)
+    except ValueError as exc:   # sim's ConfigError: names the field and what it accepts
+        ap.error(str(exc))
     r = ratios(cfg, args.seed, args.years, args.repeat)
     print(f"sim from {sim.__file__}; Mesa {mesa.__version__}; {args.scenario} {overrides or ''}")
     print(f"mean at the coast {r['mean_waiting']:,.0f}; s per simulated year: model {r['model_seconds_per_year']:.3f}, "
